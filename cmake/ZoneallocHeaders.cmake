@@ -1,0 +1,21 @@
+# Public headers are included as <zonealloc/...> both in this tree and by
+# users. The sources keep the project layout (core/zone.h beside zone.cc and
+# zone_test.cc); this maps them into an include tree of symbolic links:
+#   core/NAME.h           -> <zonealloc/NAME.h>
+#   core/internal/NAME.h  -> <zonealloc/internal/NAME.h>
+#   concurrency/NAME.h    -> <zonealloc/concurrency/NAME.h>
+
+set(ZONEALLOC_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/include")
+
+function(_zonealloc_link_headers source_dir dest_dir)
+  file(GLOB headers CONFIGURE_DEPENDS "${source_dir}/*.h")
+  file(MAKE_DIRECTORY "${dest_dir}")
+  foreach(header IN LISTS headers)
+    get_filename_component(name "${header}" NAME)
+    file(CREATE_LINK "${header}" "${dest_dir}/${name}" SYMBOLIC)
+  endforeach()
+endfunction()
+
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc")
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/internal" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/internal")
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/concurrency" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/concurrency")

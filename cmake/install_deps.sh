@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zonealloc needs to build, test and benchmark.
+# Does nothing when all are present. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev
+  # Peers the benchmark compares against, loaded with LD_PRELOAD.
+  libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
+  gnuplot-nox
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install_deps: installing ${missing[*]}" >&2
+sudo_cmd=()
+if ((EUID != 0)); then sudo_cmd=(sudo); fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
