@@ -1,0 +1,81 @@
+// SpinLock guards zonealloc's slow paths: refilling from the shared zone,
+// creating and releasing overflow slabs, and extending a zone. Those critical
+// sections are a few hundred nanoseconds at most and never block, so a lock
+// that spins briefly beats one that sleeps in the kernel.
+//
+// Not for general use: a critical section that can block, allocate from the
+// system or run for long belongs under absl::Mutex. SpinLock does not queue
+// waiters fairly; after a bounded spin a waiter yields its CPU so that the
+// holder can run even when threads outnumber CPUs.
+//
+// Lock word: one std::atomic<bool>, `true` while held. Invariant: only the
+// holder stores `false`, and a thread owns the lock exactly when its
+// exchange(true) returned `false`.
+
+#ifndef ZONEALLOC_CONCURRENCY_SPINLOCK_H_
+#define ZONEALLOC_CONCURRENCY_SPINLOCK_H_
+
+#include <atomic>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
+
+namespace zonealloc {
+
+class ABSL_LOCKABLE SpinLock {
+ public:
+  SpinLock() = default;
+  SpinLock(const SpinLock&) = delete;
+  SpinLock& operator=(const SpinLock&) = delete;
+
+  // Tries once inline; on contention waits out of line.
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    if (ABSL_PREDICT_TRUE(TryLock())) return;
+    SlowLock();
+  }
+
+  // Test-and-test-and-set: the plain load keeps a waiter reading its own
+  // cached copy instead of bouncing the line with failed exchanges.
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    // relaxed: only a hint; the exchange below is what orders.
+    if (locked_.load(std::memory_order_relaxed)) return false;
+    // acquire: the holder's reads and writes stay after taking the lock.
+    return !locked_.exchange(true, std::memory_order_acquire);
+  }
+
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    // release: the holder's writes are visible to the next holder.
+    locked_.store(false, std::memory_order_release);
+  }
+
+  // Racy; for assertions only.
+  bool IsHeld() const {
+    // relaxed: a snapshot that orders nothing.
+    return locked_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void SlowLock();
+
+  std::atomic<bool> locked_{false};
+};
+
+// RAII holder: locks in the constructor, unlocks in the destructor.
+class ABSL_SCOPED_LOCKABLE SpinLockHolder {
+ public:
+  explicit SpinLockHolder(SpinLock& lock) ABSL_EXCLUSIVE_LOCK_FUNCTION(lock) : lock_(lock) {
+    lock_.Lock();
+  }
+  ~SpinLockHolder() ABSL_UNLOCK_FUNCTION() { lock_.Unlock(); }
+
+  SpinLockHolder(const SpinLockHolder&) = delete;
+  SpinLockHolder& operator=(const SpinLockHolder&) = delete;
+
+ private:
+  SpinLock& lock_;
+};
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CONCURRENCY_SPINLOCK_H_
