@@ -1,0 +1,91 @@
+#include <zonealloc/internal/block_region.h>
+
+#include <memory>
+#include <new>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+
+namespace zonealloc::internal {
+namespace {
+
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_view zone_name,
+                                                size_t block_size, size_t initial_blocks,
+                                                size_t max_blocks) {
+  const size_t page = PageSize();
+  const size_t links_bytes = RoundUp(max_blocks * sizeof(std::atomic<uint32_t>), page);
+  const size_t bytes = links_bytes + RoundUp(max_blocks * block_size, page);
+  char* reservation = static_cast<char*>(pages.Reserve(bytes));
+  if (reservation == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "zone '%s': cannot reserve %d bytes of address space for %d blocks of %d bytes",
+        zone_name, bytes, max_blocks, block_size));
+  }
+  BlockRegion region(pages, reservation, bytes, links_bytes, block_size, max_blocks);
+  if (!region.Grow(initial_blocks)) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("zone '%s': cannot commit %d initial blocks of %d bytes", zone_name,
+                        initial_blocks, block_size));
+  }
+  return region;
+}
+
+BlockRegion::BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes,
+                         size_t links_bytes, size_t block_size, size_t max_blocks)
+    : pages_(&pages),
+      reservation_(reservation),
+      reservation_bytes_(reservation_bytes),
+      links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation)),
+      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes),
+      block_size_(block_size),
+      reciprocal_(UINT64_MAX / block_size + 1),
+      max_blocks_(max_blocks) {}
+
+BlockRegion::BlockRegion(BlockRegion&& other) noexcept
+    : pages_(other.pages_),
+      reservation_(std::exchange(other.reservation_, nullptr)),
+      reservation_bytes_(other.reservation_bytes_),
+      links_(other.links_),
+      blocks_begin_(other.blocks_begin_),
+      block_size_(other.block_size_),
+      reciprocal_(other.reciprocal_),
+      max_blocks_(other.max_blocks_),
+      committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
+
+BlockRegion::~BlockRegion() {
+  if (reservation_ != nullptr) pages_->Unmap(reservation_, reservation_bytes_);
+}
+
+bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
+  const size_t page = PageSize();
+  const uintptr_t first = begin / page * page;
+  const uintptr_t last = RoundUp(end, page);
+  return pages_->Commit(reinterpret_cast<void*>(first), last - first);
+}
+
+bool BlockRegion::Grow(size_t blocks) {
+  // relaxed: Grow() is serialized, so this thread wrote the last value.
+  const size_t old_count = committed_blocks_.load(std::memory_order_relaxed);
+  if (blocks == 0 || blocks > max_blocks_ - old_count) return false;
+  const size_t new_count = old_count + blocks;
+  const auto links_begin = reinterpret_cast<uintptr_t>(links_);
+  if (!CommitSpan(links_begin + old_count * sizeof(uint32_t),
+                  links_begin + new_count * sizeof(uint32_t)) ||
+      !CommitSpan(blocks_begin_ + old_count * block_size_, blocks_begin_ + new_count * block_size_)) {
+    // Pages committed by a half-done Grow() stay committed but unused; the
+    // next Grow() commits them again, which is harmless.
+    return false;
+  }
+  for (size_t i = old_count; i < new_count; ++i) {
+    new (&links_[i]) std::atomic<uint32_t>(0);
+  }
+  // release: pairs with committed_blocks()'s acquire.
+  committed_blocks_.store(new_count, std::memory_order_release);
+  return true;
+}
+
+}  // namespace zonealloc::internal

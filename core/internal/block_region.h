@@ -1,0 +1,119 @@
+// BlockRegion holds a zone's permanent blocks: one virtual address range,
+// reserved at creation for the zone's largest size (max_blocks), of which a
+// prefix is committed: the initial segment, then each permanent extension.
+//
+// Why one reservation: the region never moves and is never unmapped while the
+// zone lives, so Contains() is one range compare, an index maps to a block by
+// one multiply, and a thread may read a block's free-list link at any time,
+// even just after another thread took the block (see TaggedIndexStack).
+//
+// Layout of the reservation (each part page aligned):
+//   [links: max_blocks x std::atomic<uint32_t>][blocks: max_blocks x block_size]
+// links[i] is block i's free-list link; it lives beside the block, not in it,
+// so user writes into a block never race with a free-list reader.
+//
+// Thread safety: Grow() needs external synchronization (the zone's slow-path
+// lock). Everything else may run concurrently with Grow().
+
+#ifndef ZONEALLOC_CORE_INTERNAL_BLOCK_REGION_H_
+#define ZONEALLOC_CORE_INTERNAL_BLOCK_REGION_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "absl/base/optimization.h"
+#include "absl/status/statusor.h"
+#include <zonealloc/page_source.h>
+
+namespace zonealloc::internal {
+
+// Bounds that keep the index arithmetic exact: offsets within a region are
+// below 2^40 and blocks at most 2^24 bytes, so offset * block_size < 2^64
+// (see IndexOf), and indices fit the 32-bit free-list index.
+inline constexpr size_t kMaxBlockSize = size_t{1} << 24;        // 16 MiB
+inline constexpr size_t kMaxRegionBytes = size_t{1} << 40;      // 1 TiB
+inline constexpr size_t kMaxBlocks = (size_t{1} << 32) - 3;     // < kNoIndex and markers
+
+class BlockRegion {
+ public:
+  // Reserves room for `max_blocks` and commits the first `initial_blocks`.
+  // REQUIRES: block_size a multiple of 8 in [8, kMaxBlockSize],
+  // 0 < initial_blocks <= max_blocks <= kMaxBlocks,
+  // max_blocks * block_size <= kMaxRegionBytes.
+  // ResourceExhausted naming the zone when the page source fails.
+  static absl::StatusOr<BlockRegion> Create(PageSource& pages, std::string_view zone_name,
+                                            size_t block_size, size_t initial_blocks,
+                                            size_t max_blocks);
+
+  BlockRegion(BlockRegion&& other) noexcept;
+  BlockRegion& operator=(BlockRegion&&) = delete;
+  ~BlockRegion();
+
+  // Commits `blocks` more blocks after the committed ones. False, changing
+  // nothing, when that would pass max_blocks or the page source fails.
+  // REQUIRES: callers of Grow() are serialized.
+  bool Grow(size_t blocks);
+
+  size_t block_size() const { return block_size_; }
+  size_t max_blocks() const { return max_blocks_; }
+  size_t committed_blocks() const {
+    // acquire: pairs with Grow()'s release, so the committed pages are usable.
+    return committed_blocks_.load(std::memory_order_acquire);
+  }
+  size_t committed_bytes() const { return committed_blocks() * block_size_; }
+
+  // True when p is the start of a committed block.
+  bool Contains(const void* p) const {
+    const uintptr_t offset = reinterpret_cast<uintptr_t>(p) - blocks_begin_;
+    // relaxed: a pointer in a new segment reaches a caller only through the
+    // free list, whose acquire already ordered the Grow() that made it.
+    if (offset >= committed_blocks_.load(std::memory_order_relaxed) * block_size_) return false;
+    return IndexOfOffset(offset) * block_size_ == offset;
+  }
+
+  // True when p lies anywhere in the reserved block range.
+  bool InReservedRange(const void* p) const {
+    return reinterpret_cast<uintptr_t>(p) - blocks_begin_ < max_blocks_ * block_size_;
+  }
+
+  void* BlockAt(uint32_t index) const {
+    return reinterpret_cast<void*>(blocks_begin_ + size_t{index} * block_size_);
+  }
+
+  // REQUIRES: Contains(p).
+  uint32_t IndexOf(const void* p) const {
+    return IndexOfOffset(reinterpret_cast<uintptr_t>(p) - blocks_begin_);
+  }
+
+  std::atomic<uint32_t>* links() const { return links_; }
+
+ private:
+  BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes, size_t links_bytes,
+              size_t block_size, size_t max_blocks);
+
+  // offset / block_size_ without a divide: floor(offset * ceil(2^64 / d) / 2^64)
+  // equals floor(offset / d) whenever offset * d <= 2^64, which the bounds
+  // above guarantee.
+  uint32_t IndexOfOffset(uintptr_t offset) const {
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(offset) * reciprocal_) >> 64);
+  }
+
+  // Commits the pages covering [begin, end) of the reservation.
+  bool CommitSpan(uintptr_t begin, uintptr_t end);
+
+  PageSource* pages_;
+  char* reservation_;
+  size_t reservation_bytes_;
+  std::atomic<uint32_t>* links_;
+  uintptr_t blocks_begin_;
+  size_t block_size_;
+  uint64_t reciprocal_;  // ceil(2^64 / block_size_)
+  size_t max_blocks_;
+  std::atomic<size_t> committed_blocks_{0};
+};
+
+}  // namespace zonealloc::internal
+
+#endif  // ZONEALLOC_CORE_INTERNAL_BLOCK_REGION_H_

@@ -1,0 +1,100 @@
+#include <zonealloc/internal/block_region.h>
+
+#include <cstdint>
+#include <random>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include <zonealloc/internal/counting_page_source.h>
+
+namespace zonealloc::internal {
+namespace {
+
+TEST(BlockRegionTest, CommitsTheInitialSegmentAndGrowsUpToMax) {
+  CountingPageSource pages;
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 24, 10, 30);
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_EQ(region->committed_blocks(), 10u);
+  EXPECT_TRUE(region->Contains(region->BlockAt(9)));
+  EXPECT_FALSE(region->Contains(region->BlockAt(10)));
+  EXPECT_TRUE(region->InReservedRange(region->BlockAt(10)));
+
+  ASSERT_TRUE(region->Grow(20));
+  EXPECT_EQ(region->committed_blocks(), 30u);
+  EXPECT_TRUE(region->Contains(region->BlockAt(29)));
+  // Committed memory is usable.
+  static_cast<char*>(region->BlockAt(29))[23] = 1;
+  EXPECT_FALSE(region->Grow(1)) << "past max_blocks";
+  EXPECT_EQ(region->committed_blocks(), 30u);
+}
+
+TEST(BlockRegionTest, ContainsOnlyBlockStarts) {
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(DefaultPageSource(), "t", 48, 4, 4);
+  ASSERT_TRUE(region.ok());
+  const char* first = static_cast<const char*>(region->BlockAt(0));
+  EXPECT_TRUE(region->Contains(first + 48));
+  EXPECT_FALSE(region->Contains(first + 8));
+  EXPECT_FALSE(region->Contains(first - 48));
+  int on_stack = 0;
+  EXPECT_FALSE(region->Contains(&on_stack));
+}
+
+// IndexOf multiplies by a reciprocal instead of dividing; it must agree with
+// division for every block size and every offset the bounds allow.
+TEST(BlockRegionTest, ReciprocalIndexMatchesDivisionAtTheBounds) {
+  std::mt19937_64 rng(42);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const size_t block_size = 8 * (1 + rng() % (kMaxBlockSize / 8));
+    const uint64_t reciprocal = UINT64_MAX / block_size + 1;
+    const uint64_t max_index = std::min<uint64_t>(kMaxBlocks, kMaxRegionBytes / block_size) - 1;
+    for (uint64_t index : {uint64_t{0}, uint64_t{1}, max_index, rng() % (max_index + 1)}) {
+      for (uint64_t within : {uint64_t{0}, uint64_t{block_size - 1}}) {
+        const uint64_t offset = index * block_size + within;
+        const auto got = static_cast<uint64_t>(
+            (static_cast<unsigned __int128>(offset) * reciprocal) >> 64);
+        ASSERT_EQ(got, offset / block_size) << "block_size " << block_size << " offset " << offset;
+      }
+    }
+  }
+}
+
+TEST(BlockRegionTest, FailedReserveIsResourceExhaustedNamingTheZone) {
+  CountingPageSource pages;
+  pages.FailNext(PageCall::kReserve);
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "conn", 64, 8, 8);
+  ASSERT_EQ(region.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(region.status().message().find("conn"), std::string_view::npos);
+}
+
+TEST(BlockRegionTest, FailedCommitLeavesNothingMapped) {
+  CountingPageSource pages;
+  pages.FailNext(PageCall::kCommit);
+  EXPECT_EQ(BlockRegion::Create(pages, "t", 64, 8, 8).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(BlockRegionTest, FailedGrowChangesNothing) {
+  CountingPageSource pages;
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 64);
+  ASSERT_TRUE(region.ok());
+  pages.FailNext(PageCall::kCommit);
+  EXPECT_FALSE(region->Grow(8));
+  EXPECT_EQ(region->committed_blocks(), 8u);
+  EXPECT_TRUE(region->Grow(8));
+  EXPECT_EQ(region->committed_blocks(), 16u);
+}
+
+TEST(BlockRegionTest, DestructionUnmapsTheReservation) {
+  CountingPageSource pages;
+  {
+    absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 8);
+    ASSERT_TRUE(region.ok());
+    BlockRegion moved = *std::move(region);
+    EXPECT_EQ(pages.outstanding_mappings(), 1);
+  }
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+}  // namespace
+}  // namespace zonealloc::internal

@@ -1,0 +1,78 @@
+// CountingPageSource wraps another PageSource for tests: it counts every call
+// and the bytes outstanding, and fails chosen calls on demand.
+//
+//   CountingPageSource pages;
+//   pages.FailNext(PageCall::kMap);   // the next Map() returns nullptr
+//   ... create zones with ZoneOptions{.page_source = &pages} ...
+//   EXPECT_EQ(pages.outstanding_mappings(), 0);
+
+#ifndef ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_
+#define ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+
+#include <zonealloc/page_source.h>
+
+namespace zonealloc::internal {
+
+enum class PageCall { kReserve, kCommit, kMap, kUnmap };
+
+class CountingPageSource final : public PageSource {
+ public:
+  explicit CountingPageSource(PageSource& inner = DefaultPageSource()) : inner_(inner) {}
+
+  // Makes the next `count` calls of `call` fail (Unmap cannot fail).
+  void FailNext(PageCall call, int count = 1) { Slot(call).fail_next.store(count); }
+
+  int calls(PageCall call) const { return Slot(call).calls.load(); }
+  // Reserve() + Map() successes minus Unmap() calls.
+  int outstanding_mappings() const { return outstanding_.load(); }
+
+  void* Reserve(size_t bytes) override {
+    if (ShouldFail(PageCall::kReserve)) return nullptr;
+    void* p = inner_.Reserve(bytes);
+    if (p != nullptr) outstanding_.fetch_add(1);
+    return p;
+  }
+  bool Commit(void* addr, size_t bytes) override {
+    return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
+  }
+  void* Map(size_t bytes, size_t alignment) override {
+    if (ShouldFail(PageCall::kMap)) return nullptr;
+    void* p = inner_.Map(bytes, alignment);
+    if (p != nullptr) outstanding_.fetch_add(1);
+    return p;
+  }
+  void Unmap(void* addr, size_t bytes) override {
+    Slot(PageCall::kUnmap).calls.fetch_add(1);
+    outstanding_.fetch_sub(1);
+    inner_.Unmap(addr, bytes);
+  }
+
+ private:
+  struct CallSlot {
+    std::atomic<int> calls{0};
+    std::atomic<int> fail_next{0};
+  };
+  CallSlot& Slot(PageCall call) { return slots_[static_cast<int>(call)]; }
+  const CallSlot& Slot(PageCall call) const { return slots_[static_cast<int>(call)]; }
+
+  bool ShouldFail(PageCall call) {
+    CallSlot& slot = Slot(call);
+    slot.calls.fetch_add(1);
+    int remaining = slot.fail_next.load();
+    while (remaining > 0 && !slot.fail_next.compare_exchange_weak(remaining, remaining - 1)) {
+    }
+    return remaining > 0;
+  }
+
+  PageSource& inner_;
+  std::array<CallSlot, 4> slots_;
+  std::atomic<int> outstanding_{0};
+};
+
+}  // namespace zonealloc::internal
+
+#endif  // ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_

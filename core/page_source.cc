@@ -1,0 +1,53 @@
+#include <zonealloc/page_source.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace zonealloc {
+namespace {
+
+// Reservations are PROT_NONE and MAP_NORESERVE: they cost address space
+// only, and no commit charge until Commit() makes pages writable.
+class MmapPageSource final : public PageSource {
+ public:
+  void* Reserve(size_t bytes) override {
+    void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+
+  bool Commit(void* addr, size_t bytes) override {
+    return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0;
+  }
+
+  // Over-maps by `alignment` and trims both ends, so the result is aligned
+  // and the trimmed pages go back at once.
+  void* Map(size_t bytes, size_t alignment) override {
+    const size_t padded = bytes + alignment;
+    void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    const auto start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + alignment - 1) & ~(alignment - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    const uintptr_t tail = aligned + bytes;
+    if (start + padded > tail) munmap(reinterpret_cast<void*>(tail), start + padded - tail);
+    return reinterpret_cast<void*>(aligned);
+  }
+
+  void Unmap(void* addr, size_t bytes) override { munmap(addr, bytes); }
+};
+
+}  // namespace
+
+PageSource& DefaultPageSource() {
+  static MmapPageSource* const source = new MmapPageSource();
+  return *source;
+}
+
+size_t PageSize() {
+  static const size_t page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page_size;
+}
+
+}  // namespace zonealloc

@@ -1,0 +1,43 @@
+// PageSource is where a zone's memory comes from: address-space reservations
+// for its permanent segments, and whole mappings for overflow slabs.
+//
+// The default is mmap. Tests wrap it to count calls and inject failures; an
+// embedder can route zone memory through its own page allocator. A PageSource
+// must outlive every zone created with it.
+
+#ifndef ZONEALLOC_CORE_PAGE_SOURCE_H_
+#define ZONEALLOC_CORE_PAGE_SOURCE_H_
+
+#include <cstddef>
+
+namespace zonealloc {
+
+class PageSource {
+ public:
+  virtual ~PageSource() = default;
+
+  // Reserves `bytes` (a multiple of the page size) of address space that
+  // faults on access until committed. nullptr on failure.
+  virtual void* Reserve(size_t bytes) = 0;
+
+  // Makes [addr, addr + bytes) of a reservation readable and writable; both
+  // page aligned. False on failure, leaving the range as it was.
+  virtual bool Commit(void* addr, size_t bytes) = 0;
+
+  // Maps `bytes` of zeroed, usable memory aligned to `alignment` (a power of
+  // two, at least the page size). nullptr on failure.
+  virtual void* Map(size_t bytes, size_t alignment) = 0;
+
+  // Returns a whole range obtained from Reserve() or Map() to the system.
+  virtual void Unmap(void* addr, size_t bytes) = 0;
+};
+
+// The process-wide mmap-based source; never destroyed.
+PageSource& DefaultPageSource();
+
+// The system page size, read once.
+size_t PageSize();
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CORE_PAGE_SOURCE_H_

@@ -1,0 +1,62 @@
+#include <zonealloc/unsynchronized_zone.h>
+
+#include <utility>
+
+#include "absl/strings/str_format.h"
+
+namespace zonealloc {
+namespace {
+
+constexpr uint32_t kFreeMark = 0;
+constexpr uint32_t kAllocatedMark = 1;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
+    const ZoneOptions& options) {
+  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<internal::BlockRegion> region = internal::BlockRegion::Create(
+      *resolved->page_source, ZoneDisplayName(*resolved), resolved->block_size,
+      resolved->initial_blocks, resolved->max_blocks);
+  if (!region.ok()) return region.status();
+  return std::unique_ptr<UnsynchronizedZone>(
+      new UnsynchronizedZone(*resolved, *std::move(region)));
+}
+
+UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region)
+    : name_(ZoneDisplayName(resolved)), region_(std::move(region)) {
+  // Thread the list from the top so the first allocations come from the
+  // lowest addresses. BlockRegion::Grow() zeroed the links: all kFreeMark.
+  for (size_t i = region_.committed_blocks(); i-- > 0;) {
+    free_list_ = new (region_.BlockAt(static_cast<uint32_t>(i))) FreeBlock{free_list_};
+  }
+}
+
+void UnsynchronizedZone::MarkAllocated(const void* block) {
+  // relaxed: one thread only.
+  region_.links()[region_.IndexOf(block)].store(kAllocatedMark, std::memory_order_relaxed);
+}
+
+void UnsynchronizedZone::CheckAndMarkFree(const void* block) {
+  std::atomic<uint32_t>& state = region_.links()[region_.IndexOf(block)];
+  // relaxed: one thread only.
+  if (state.exchange(kFreeMark, std::memory_order_relaxed) != kAllocatedMark) {
+    internal::Crash(absl::StrFormat("zone '%s': double free of block %p", name_, block));
+  }
+}
+
+void UnsynchronizedZone::CrashOnForeignFree(const void* block) const {
+  internal::Crash(absl::StrFormat(
+      "zone '%s': Free(%p) is not the start of a block of this zone", name_, block));
+}
+
+ZoneStats UnsynchronizedZone::Stats() const {
+  return ZoneStats{.name = name_,
+                   .block_size = region_.block_size(),
+                   .capacity_blocks = region_.committed_blocks(),
+                   .in_use_blocks = in_use_,
+                   .peak_in_use_blocks = peak_in_use_};
+}
+
+}  // namespace zonealloc

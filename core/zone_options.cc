@@ -1,0 +1,72 @@
+#include <zonealloc/zone_options.h>
+
+#include <algorithm>
+#include <bit>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include <zonealloc/internal/block_region.h>
+#include <zonealloc/zone_sizing.h>
+
+namespace zonealloc {
+namespace {
+
+constexpr size_t kMaxAlignment = 4096;
+constexpr size_t kMinBlockSize = 8;  // room for a free-list link
+
+absl::Status Invalid(const ZoneOptions& options, std::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrFormat("zone '%s': %s", ZoneDisplayName(options), what));
+}
+
+}  // namespace
+
+std::string ZoneDisplayName(const ZoneOptions& options) {
+  return options.name.empty() ? "<unnamed>" : options.name;
+}
+
+absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
+                                               const SystemProfile& profile) {
+  using internal::kMaxBlocks;
+  using internal::kMaxBlockSize;
+  using internal::kMaxRegionBytes;
+  if (options.block_size == 0 || options.block_size > kMaxBlockSize) {
+    return Invalid(options, absl::StrFormat("ZoneOptions.block_size must be in [1, %d], got %d",
+                                            kMaxBlockSize, options.block_size));
+  }
+  if (!std::has_single_bit(options.alignment) || options.alignment > kMaxAlignment) {
+    return Invalid(options,
+                   absl::StrFormat("ZoneOptions.alignment must be a power of two <= %d, got %d",
+                                   kMaxAlignment, options.alignment));
+  }
+  ZoneOptions resolved = options;
+  const size_t granule = std::max(options.alignment, kMinBlockSize);
+  resolved.block_size = (std::max(options.block_size, kMinBlockSize) + granule - 1) / granule * granule;
+  const size_t blocks_that_fit = std::min(kMaxBlocks, kMaxRegionBytes / resolved.block_size);
+
+  if (resolved.initial_blocks == 0) {
+    resolved.initial_blocks = DefaultZoneBlocks(profile, resolved.block_size);
+  }
+  if (resolved.initial_blocks > blocks_that_fit) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.initial_blocks = %d blocks of %d bytes is more than the %d that fit",
+        resolved.initial_blocks, resolved.block_size, blocks_that_fit));
+  }
+  if (resolved.max_blocks == 0) {
+    resolved.max_blocks = resolved.initial_blocks > blocks_that_fit / kDefaultMaxBlocksFactor
+                              ? blocks_that_fit
+                              : resolved.initial_blocks * kDefaultMaxBlocksFactor;
+  } else if (resolved.max_blocks < resolved.initial_blocks) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.max_blocks = %d is below initial_blocks = %d",
+        resolved.max_blocks, resolved.initial_blocks));
+  } else if (resolved.max_blocks > blocks_that_fit) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.max_blocks = %d blocks of %d bytes is more than the %d that fit",
+        resolved.max_blocks, resolved.block_size, blocks_that_fit));
+  }
+  if (resolved.page_source == nullptr) resolved.page_source = &DefaultPageSource();
+  return resolved;
+}
+
+}  // namespace zonealloc

@@ -1,0 +1,54 @@
+// ZoneOptions configures one zone. Only block_size is required; everything
+// else has a default sized from the machine (see zone_sizing.h).
+
+#ifndef ZONEALLOC_CORE_ZONE_OPTIONS_H_
+#define ZONEALLOC_CORE_ZONE_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include <zonealloc/page_source.h>
+#include <zonealloc/system_profile.h>
+
+namespace zonealloc {
+
+struct ZoneOptions {
+  // Shown in stats and errors, and the tag of the zone's overflow memory,
+  // e.g. "conn". Empty is shown as "<unnamed>".
+  std::string name;
+
+  // Bytes per block; required, in (0, 16 MiB]. Rounded up to a multiple of
+  // max(alignment, 8) so blocks stay aligned and can hold a free-list link.
+  size_t block_size = 0;
+
+  // Alignment of every block: a power of two, at most 4096.
+  size_t alignment = alignof(std::max_align_t);
+
+  // Blocks in the initial zone. 0: sized from SystemProfile::Current() by
+  // DefaultZoneBlocks().
+  size_t initial_blocks = 0;
+
+  // The most blocks the zone may ever hold permanently; bounds the address
+  // range reserved for it. 0: 64 x initial_blocks (within the limits below).
+  size_t max_blocks = 0;
+
+  // Where the zone's pages come from. nullptr: DefaultPageSource() (mmap).
+  PageSource* page_source = nullptr;
+};
+
+// Factor applied to initial_blocks when max_blocks is 0.
+inline constexpr size_t kDefaultMaxBlocksFactor = 64;
+
+// Validates `options` and fills in its defaults: the returned copy has
+// block_size rounded, initial_blocks and max_blocks set, and a page source.
+// InvalidArgument naming the field and its value when an option is bad.
+absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
+                                               const SystemProfile& profile);
+
+// The name as shown: options.name, or "<unnamed>".
+std::string ZoneDisplayName(const ZoneOptions& options);
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CORE_ZONE_OPTIONS_H_
