@@ -72,10 +72,12 @@ class TaggedIndexStack {
     return TaggedIndex::FromWord(head_.load(std::memory_order_relaxed)).empty();
   }
 
-  void Push(uint32_t index) { PushChain(index, index); }
+  // Returns true when the stack was empty before the push.
+  bool Push(uint32_t index) { return PushChain(index, index); }
 
-  // Pushes first -> ... -> last, already linked through links[], with one CAS.
-  void PushChain(uint32_t first, uint32_t last) {
+  // Pushes first -> ... -> last, already linked through links[], with one
+  // CAS. Returns true when the stack was empty before the push.
+  bool PushChain(uint32_t first, uint32_t last) {
     // relaxed: the CAS below re-validates the value and publishes with release.
     TaggedIndex head = TaggedIndex::FromWord(head_.load(std::memory_order_relaxed));
     uint64_t expected = head.word();
@@ -86,6 +88,7 @@ class TaggedIndexStack {
     } while (!head_.compare_exchange_weak(expected, head.Next(first).word(),
                                           std::memory_order_release,
                                           std::memory_order_relaxed));
+    return head.empty();
   }
 
   // Returns the top index, or kNoIndex when the stack is empty.

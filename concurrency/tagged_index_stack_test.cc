@@ -37,8 +37,8 @@ TEST(TaggedIndexStackTest, PopsInLastInFirstOutOrder) {
   TaggedIndexStack<> stack(f.links.data());
   EXPECT_TRUE(stack.Empty());
   EXPECT_EQ(stack.Pop(), kNoIndex);
-  stack.Push(0);
-  stack.Push(1);
+  EXPECT_TRUE(stack.Push(0)) << "pushed onto an empty stack";
+  EXPECT_FALSE(stack.Push(1));
   stack.Push(2);
   EXPECT_FALSE(stack.Empty());
   EXPECT_EQ(stack.Pop(), 2u);

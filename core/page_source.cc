@@ -1,20 +1,40 @@
 #include <zonealloc/page_source.h>
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <string>
 
 namespace zonealloc {
 namespace {
+
+// Names [addr, addr + bytes) in /proc/<pid>/maps. Best effort: kernels
+// without CONFIG_ANON_VMA_NAME refuse, and the mapping stays unnamed.
+void NameMapping(void* addr, size_t bytes, std::string_view tag) {
+#if defined(PR_SET_VMA) && defined(PR_SET_VMA_ANON_NAME)
+  std::string name(tag.substr(0, 79));
+  for (char& c : name) {
+    // The kernel accepts printable characters other than these.
+    if (c <= ' ' || c > '~' || c == '[' || c == ']' || c == '\\' || c == '$' || c == '`') c = '_';
+  }
+  prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(addr), bytes,
+        reinterpret_cast<unsigned long>(name.c_str()));
+#else
+  (void)addr, (void)bytes, (void)tag;
+#endif
+}
 
 // Reservations are PROT_NONE and MAP_NORESERVE: they cost address space
 // only, and no commit charge until Commit() makes pages writable.
 class MmapPageSource final : public PageSource {
  public:
-  void* Reserve(size_t bytes) override {
+  void* Reserve(size_t bytes, std::string_view tag) override {
     void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? nullptr : p;
+    if (p == MAP_FAILED) return nullptr;
+    NameMapping(p, bytes, tag);
+    return p;
   }
 
   bool Commit(void* addr, size_t bytes) override {
@@ -23,7 +43,7 @@ class MmapPageSource final : public PageSource {
 
   // Over-maps by `alignment` and trims both ends, so the result is aligned
   // and the trimmed pages go back at once.
-  void* Map(size_t bytes, size_t alignment) override {
+  void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
     const size_t padded = bytes + alignment;
     void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return nullptr;
@@ -32,6 +52,7 @@ class MmapPageSource final : public PageSource {
     if (aligned > start) munmap(raw, aligned - start);
     const uintptr_t tail = aligned + bytes;
     if (start + padded > tail) munmap(reinterpret_cast<void*>(tail), start + padded - tail);
+    NameMapping(reinterpret_cast<void*>(aligned), bytes, tag);
     return reinterpret_cast<void*>(aligned);
   }
 

@@ -9,6 +9,7 @@
 #define ZONEALLOC_CORE_PAGE_SOURCE_H_
 
 #include <cstddef>
+#include <string_view>
 
 namespace zonealloc {
 
@@ -17,22 +18,25 @@ class PageSource {
   virtual ~PageSource() = default;
 
   // Reserves `bytes` (a multiple of the page size) of address space that
-  // faults on access until committed. nullptr on failure.
-  virtual void* Reserve(size_t bytes) = 0;
+  // faults on access until committed. nullptr on failure. `tag` names the
+  // owner (e.g. "zonealloc:conn") where the system can show it.
+  virtual void* Reserve(size_t bytes, std::string_view tag) = 0;
 
   // Makes [addr, addr + bytes) of a reservation readable and writable; both
   // page aligned. False on failure, leaving the range as it was.
   virtual bool Commit(void* addr, size_t bytes) = 0;
 
   // Maps `bytes` of zeroed, usable memory aligned to `alignment` (a power of
-  // two, at least the page size). nullptr on failure.
-  virtual void* Map(size_t bytes, size_t alignment) = 0;
+  // two, at least the page size). nullptr on failure. `tag` as for Reserve.
+  virtual void* Map(size_t bytes, size_t alignment, std::string_view tag) = 0;
 
   // Returns a whole range obtained from Reserve() or Map() to the system.
   virtual void Unmap(void* addr, size_t bytes) = 0;
 };
 
-// The process-wide mmap-based source; never destroyed.
+// The process-wide mmap-based source; never destroyed. On Linux 5.17 and
+// later it names its mappings with the tag, so /proc/<pid>/maps shows
+// "[anon:zonealloc-overflow:conn]" beside each overflow slab.
 PageSource& DefaultPageSource();
 
 // The system page size, read once.

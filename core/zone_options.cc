@@ -13,6 +13,8 @@ namespace {
 
 constexpr size_t kMaxAlignment = 4096;
 constexpr size_t kMinBlockSize = 8;  // room for a free-list link
+constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
+constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
 
 absl::Status Invalid(const ZoneOptions& options, std::string_view what) {
   return absl::InvalidArgumentError(
@@ -64,6 +66,19 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
     return Invalid(options, absl::StrFormat(
         "ZoneOptions.max_blocks = %d blocks of %d bytes is more than the %d that fit",
         resolved.max_blocks, resolved.block_size, blocks_that_fit));
+  }
+  if (resolved.extension_blocks == 0) resolved.extension_blocks = resolved.initial_blocks;
+  if (resolved.extend_after_overflow_allocations == 0) {
+    return Invalid(options,
+                   "ZoneOptions.extend_after_overflow_allocations must be at least 1, got 0");
+  }
+  if (resolved.overflow_slab_blocks == 0) {
+    resolved.overflow_slab_blocks =
+        std::clamp(kDefaultOverflowSlabBytes / resolved.block_size, size_t{4}, size_t{256});
+  } else if (resolved.overflow_slab_blocks > kMaxOverflowSlabBlocks) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.overflow_slab_blocks must be at most %d, got %d", kMaxOverflowSlabBlocks,
+        resolved.overflow_slab_blocks));
   }
   if (resolved.page_source == nullptr) resolved.page_source = &DefaultPageSource();
   return resolved;

@@ -33,6 +33,22 @@ struct ZoneOptions {
   // range reserved for it. 0: 64 x initial_blocks (within the limits below).
   size_t max_blocks = 0;
 
+  // Blocks added by each permanent extension (ExExtendZone). 0: the
+  // initial size. See extension_policy.h for when a zone extends.
+  size_t extension_blocks = 0;
+
+  // A full zone extends only once this many overflow allocations were made
+  // since it was last not full, and all of them are still in use. At least 1.
+  size_t extend_after_overflow_allocations = 2;
+
+  // The most temporary overflow blocks in use at once. 0: unlimited. Past
+  // every cap (this, max_blocks and the service budget) Allocate() returns
+  // nullptr.
+  size_t max_overflow_blocks = 0;
+
+  // Blocks per overflow slab. 0: as many as fill 16 KiB, within [4, 256].
+  size_t overflow_slab_blocks = 0;
+
   // Where the zone's pages come from. nullptr: DefaultPageSource() (mmap).
   PageSource* page_source = nullptr;
 };
@@ -41,7 +57,8 @@ struct ZoneOptions {
 inline constexpr size_t kDefaultMaxBlocksFactor = 64;
 
 // Validates `options` and fills in its defaults: the returned copy has
-// block_size rounded, initial_blocks and max_blocks set, and a page source.
+// block_size rounded, initial_blocks, max_blocks, extension_blocks and
+// overflow_slab_blocks set, and a page source.
 // InvalidArgument naming the field and its value when an option is bad.
 absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
                                                const SystemProfile& profile);

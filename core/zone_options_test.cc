@@ -82,6 +82,28 @@ TEST(ZoneOptionsTest, MaxBelowInitialIsRejected) {
   EXPECT_THAT(status.message(), HasSubstr("max_blocks = 5"));
 }
 
+TEST(ZoneOptionsTest, ExtensionAndOverflowDefaults) {
+  auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->extension_blocks, 100u) << "extensions default to the initial size";
+  EXPECT_EQ(resolved->extend_after_overflow_allocations, 2u);
+  EXPECT_EQ(resolved->overflow_slab_blocks, 256u) << "16 KiB of 64-byte blocks";
+  resolved = ResolveZoneOptions({.block_size = 8192, .initial_blocks = 4}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->overflow_slab_blocks, 4u) << "at least 4 blocks per slab";
+}
+
+TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
+  EXPECT_THAT(ErrorFor({.block_size = 64, .initial_blocks = 4,
+                        .extend_after_overflow_allocations = 0})
+                  .message(),
+              HasSubstr("ZoneOptions.extend_after_overflow_allocations"));
+  EXPECT_THAT(ErrorFor({.block_size = 64, .initial_blocks = 4,
+                        .overflow_slab_blocks = size_t{1} << 20})
+                  .message(),
+              HasSubstr("ZoneOptions.overflow_slab_blocks"));
+}
+
 TEST(ZoneOptionsTest, UnnamedZonesAreShownAsSuch) {
   EXPECT_EQ(ZoneDisplayName({}), "<unnamed>");
   EXPECT_EQ(ZoneDisplayName({.name = "req"}), "req");

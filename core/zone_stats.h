@@ -12,10 +12,23 @@ namespace zonealloc {
 
 struct ZoneStats {
   std::string name;
+  std::string tag;                // names the zone's overflow memory
   size_t block_size = 0;          // after rounding
   size_t capacity_blocks = 0;     // permanent blocks committed
-  size_t in_use_blocks = 0;       // handed out and not yet freed
-  size_t peak_in_use_blocks = 0;  // highest in_use_blocks seen
+  size_t in_use_blocks = 0;       // handed out and not yet freed, overflow included
+  size_t peak_in_use_blocks = 0;  // highest in_use_blocks seen (see Zone::Stats)
+
+  // Temporary overflow (ExAllocatePoolWithTag / ExFreePool).
+  size_t overflow_blocks_in_use = 0;
+  size_t overflow_allocations = 0;  // ever
+  size_t overflow_slabs_live = 0;   // mapped now, a spare included
+  size_t overflow_slabs_created = 0;
+  size_t overflow_slabs_released = 0;
+
+  // Permanent extension (ExExtendZone).
+  size_t extensions = 0;
+  size_t extension_refusals = 0;  // wanted, but past max_blocks or the budget
+  size_t permanent_bytes = 0;     // blocks and links charged to the budget
 };
 
 }  // namespace zonealloc

@@ -1,5 +1,5 @@
-// Stress: many more threads than CPUs churn one small zone through full and
-// not-full, passing blocks to each other through a shared queue so most
+// Stress: many more threads than CPUs churn one small zone through full,
+// overflow, extension and drain, passing blocks to each other through a shared queue so most
 // frees are cross-thread. Each block carries its owner's stamp and a
 // sequence number; every hand-out and free is checked.
 
@@ -8,9 +8,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <array>
 #include <deque>
+#include <unordered_set>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -42,6 +45,33 @@ class Handoff {
   std::deque<void*> blocks_;
 };
 
+// The blocks handed out and not yet freed, permanent or overflow: a
+// duplicate hand-out or a free of a block not live shows as a failed insert
+// or erase. Sharded so that checking does not serialize the threads.
+class LiveBlocks {
+ public:
+  bool Insert(void* block) {
+    Shard& shard = ShardOf(block);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    return shard.blocks.insert(block).second;
+  }
+  bool Erase(void* block) {
+    Shard& shard = ShardOf(block);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    return shard.blocks.erase(block) == 1;
+  }
+
+ private:
+  struct Shard {
+    std::mutex mu;
+    std::unordered_set<void*> blocks;
+  };
+  Shard& ShardOf(void* block) {
+    return shards_[(reinterpret_cast<uintptr_t>(block) >> 6) % shards_.size()];
+  }
+  std::array<Shard, 64> shards_;
+};
+
 std::chrono::milliseconds StressDuration() {
   const char* ms = std::getenv("ZONEALLOC_STRESS_MS");
   return std::chrono::milliseconds(ms != nullptr ? std::atoi(ms) : 1500);
@@ -58,15 +88,14 @@ struct Stamp {
 };
 
 TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
-  constexpr size_t kBlocks = 256;  // small: the zone is full often
-  absl::StatusOr<std::unique_ptr<Zone>> created =
-      Zone::Create({.name = "stress", .block_size = 64, .initial_blocks = kBlocks});
+  // Small, and allowed to grow only to 4x: the zone is full often, extends
+  // a few times, then lives on overflow at its peaks.
+  constexpr size_t kBlocks = 256;
+  absl::StatusOr<std::unique_ptr<Zone>> created = Zone::Create(
+      {.name = "stress", .block_size = 64, .initial_blocks = kBlocks, .max_blocks = 4 * kBlocks});
   ASSERT_TRUE(created.ok());
   Zone& zone = **created;
-  std::vector<std::atomic<uint8_t>> live(kBlocks);
-  char* const base = static_cast<char*>(zone.Allocate());
-  zone.Free(base);
-  auto index_of = [&](void* p) { return (static_cast<char*>(p) - base) / zone.block_size(); };
+  LiveBlocks live;
 
   Handoff handoff;
   std::atomic<bool> stop{false};
@@ -81,8 +110,11 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
       for (int i = 0; i < burst; ++i) {
         if (zone.IsFull()) full_seen.fetch_add(1, std::memory_order_relaxed);
         void* block = zone.Allocate();
-        if (block == nullptr) break;
-        if (live[index_of(block)].exchange(1) != 0) errors.fetch_add(1);
+        if (block == nullptr) {
+          errors.fetch_add(1);  // no cap is set: Allocate() must not fail
+          break;
+        }
+        if (!live.Insert(block)) errors.fetch_add(1);
         const Stamp stamp = Stamp::For((uint64_t{static_cast<uint32_t>(id)} << 32) | serial++);
         std::memcpy(block, &stamp, sizeof(stamp));
         held.push_back(block);
@@ -97,7 +129,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
         Stamp stamp;
         std::memcpy(&stamp, block, sizeof(stamp));
         if (!stamp.Valid()) errors.fetch_add(1);
-        if (live[index_of(block)].exchange(0) != 1) errors.fetch_add(1);
+        if (!live.Erase(block)) errors.fetch_add(1);
         zone.Free(block);
       }
       held.clear();
@@ -106,7 +138,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
         Stamp stamp;
         std::memcpy(&stamp, block, sizeof(stamp));
         if (!stamp.Valid()) errors.fetch_add(1);
-        if (live[index_of(block)].exchange(0) != 1) errors.fetch_add(1);
+        if (!live.Erase(block)) errors.fetch_add(1);
         zone.Free(block);
       }
     }
@@ -119,18 +151,22 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
   for (auto& thread : threads) thread.join();
   void* block = nullptr;
   while (handoff.try_pop(block)) {
-    if (live[index_of(block)].exchange(0) != 1) errors.fetch_add(1);
+    if (!live.Erase(block)) errors.fetch_add(1);
     zone.Free(block);
   }
 
   EXPECT_EQ(errors.load(), 0u);
   EXPECT_GT(allocations.load(), 0u);
-  EXPECT_EQ(zone.Stats().in_use_blocks, 0u);
-  size_t available = 0;
-  std::vector<void*> all;
-  while ((block = zone.Allocate()) != nullptr) all.push_back(block), ++available;
-  EXPECT_EQ(available, kBlocks) << "a block was lost";
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "not full at quiesce: every slab went back";
+  EXPECT_EQ(stats.overflow_slabs_created, stats.overflow_slabs_released);
+  std::set<void*> all;
+  while (!zone.IsFull()) all.insert(zone.Allocate());
+  EXPECT_EQ(all.size(), stats.capacity_blocks) << "a permanent block was lost or duplicated";
   for (void* b : all) zone.Free(b);
+  RecordProperty("extensions", std::to_string(stats.extensions));
+  RecordProperty("overflow_allocations", std::to_string(stats.overflow_allocations));
   RecordProperty("allocations", std::to_string(allocations.load()));
   RecordProperty("full_seen", std::to_string(full_seen.load()));
 }

@@ -19,7 +19,8 @@ absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_v
   const size_t page = PageSize();
   const size_t links_bytes = RoundUp(max_blocks * sizeof(std::atomic<uint32_t>), page);
   const size_t bytes = links_bytes + RoundUp(max_blocks * block_size, page);
-  char* reservation = static_cast<char*>(pages.Reserve(bytes));
+  char* reservation =
+      static_cast<char*>(pages.Reserve(bytes, absl::StrFormat("zonealloc:%s", zone_name)));
   if (reservation == nullptr) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "zone '%s': cannot reserve %d bytes of address space for %d blocks of %d bytes",

@@ -30,18 +30,18 @@ class CountingPageSource final : public PageSource {
   // Reserve() + Map() successes minus Unmap() calls.
   int outstanding_mappings() const { return outstanding_.load(); }
 
-  void* Reserve(size_t bytes) override {
+  void* Reserve(size_t bytes, std::string_view tag) override {
     if (ShouldFail(PageCall::kReserve)) return nullptr;
-    void* p = inner_.Reserve(bytes);
+    void* p = inner_.Reserve(bytes, tag);
     if (p != nullptr) outstanding_.fetch_add(1);
     return p;
   }
   bool Commit(void* addr, size_t bytes) override {
     return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
   }
-  void* Map(size_t bytes, size_t alignment) override {
+  void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
     if (ShouldFail(PageCall::kMap)) return nullptr;
-    void* p = inner_.Map(bytes, alignment);
+    void* p = inner_.Map(bytes, alignment, tag);
     if (p != nullptr) outstanding_.fetch_add(1);
     return p;
   }

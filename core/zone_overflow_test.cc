@@ -1,0 +1,283 @@
+// The guidelines' rules for a full zone, as Zone applies them: temporary
+// overflow, rare permanent extension, and the budget that bounds it.
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/zone.h>
+#include <zonealloc/zone_service.h>
+
+namespace zonealloc {
+namespace {
+
+using internal::CountingPageSource;
+using internal::PageCall;
+
+// A zone in its own service, with its own counted page source.
+class ZoneOverflowTest : public ::testing::Test {
+ protected:
+  Zone& MakeZone(ZoneOptions options, uint64_t budget = uint64_t{1} << 30) {
+    service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = budget});
+    options.page_source = &pages_;
+    absl::StatusOr<std::unique_ptr<Zone>> zone = service_->CreateZone(options);
+    EXPECT_TRUE(zone.ok()) << zone.status();
+    zone_ = *std::move(zone);
+    return *zone_;
+  }
+
+  std::vector<void*> AllocateN(Zone& zone, int n) {
+    std::vector<void*> blocks;
+    for (int i = 0; i < n; ++i) {
+      blocks.push_back(zone.Allocate());
+      EXPECT_NE(blocks.back(), nullptr) << "allocation " << i + 1;
+    }
+    return blocks;
+  }
+
+  void TearDown() override {
+    zone_.reset();
+    service_.reset();
+    EXPECT_EQ(pages_.outstanding_mappings(), 0) << "the zone leaked a mapping";
+  }
+
+  CountingPageSource pages_;
+  std::unique_ptr<ZoneService> service_;
+  std::unique_ptr<Zone> zone_;
+};
+
+// The example of the design: initial 64, defaults otherwise, one thread.
+TEST_F(ZoneOverflowTest, TheGuidelinesExampleStepByStep) {
+  Zone& zone = MakeZone({.name = "conn", .block_size = 64, .initial_blocks = 64});
+
+  // Allocations 1-64 come from the zone.
+  std::vector<void*> permanent = AllocateN(zone, 64);
+  EXPECT_TRUE(zone.IsFull());
+  EXPECT_EQ(zone.Stats().overflow_blocks_in_use, 0u);
+
+  // 65 and 66 come from temporary overflow.
+  void* b65 = zone.Allocate();
+  void* b66 = zone.Allocate();
+  ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.overflow_blocks_in_use, 2u);
+  EXPECT_EQ(stats.overflow_slabs_live, 1u);
+  EXPECT_EQ(stats.extensions, 0u);
+  EXPECT_TRUE(zone.Owns(b65));
+  EXPECT_EQ(stats.tag, "zonealloc-overflow:conn");
+
+  // 67: full, overflow used twice and still all in use: extend.
+  void* b67 = zone.Allocate();
+  stats = zone.Stats();
+  EXPECT_EQ(stats.extensions, 1u);
+  EXPECT_EQ(stats.capacity_blocks, 128u);
+  EXPECT_EQ(stats.overflow_blocks_in_use, 2u) << "67 came from the extension";
+  EXPECT_FALSE(zone.IsFull());
+
+  // Freeing 65 and 66 releases their slab: the zone has free blocks.
+  zone.Free(b65);
+  zone.Free(b66);
+  stats = zone.Stats();
+  EXPECT_EQ(stats.overflow_blocks_in_use, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+  EXPECT_EQ(stats.overflow_slabs_released, 1u);
+  EXPECT_EQ(stats.in_use_blocks, 65u);
+
+  // The extension is permanent: freeing everything keeps capacity 128.
+  zone.Free(b67);
+  for (void* block : permanent) zone.Free(block);
+  EXPECT_EQ(zone.Stats().capacity_blocks, 128u);
+  EXPECT_EQ(zone.Stats().in_use_blocks, 0u);
+}
+
+TEST_F(ZoneOverflowTest, ATransientBurstOverflowsAndLeavesNothing) {
+  Zone& zone = MakeZone({.name = "burst", .block_size = 64, .initial_blocks = 32});
+  std::vector<void*> blocks = AllocateN(zone, 32);
+  // A burst that frees as it goes: overflow never holds two blocks at once
+  // for long, and a block of it is freed before the next comes.
+  for (int i = 0; i < 10; ++i) {
+    void* overflow = zone.Allocate();
+    ASSERT_NE(overflow, nullptr);
+    zone.Free(overflow);
+  }
+  for (void* block : blocks) zone.Free(block);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.extensions, 0u);
+  EXPECT_EQ(stats.capacity_blocks, 32u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "the spare goes back once the zone is not full";
+  EXPECT_GE(stats.overflow_allocations, 10u);
+}
+
+TEST_F(ZoneOverflowTest, OverflowFreedWhileFullKeepsOneSpareSlab) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8});
+  std::vector<void*> blocks = AllocateN(zone, 8);
+  void* overflow = zone.Allocate();
+  zone.Free(overflow);  // still full: the empty slab stays as the spare
+  EXPECT_EQ(zone.Stats().overflow_slabs_live, 1u);
+  const int maps = pages_.calls(PageCall::kMap);
+  zone.Free(zone.Allocate());  // the edge of full: no new mapping
+  EXPECT_EQ(pages_.calls(PageCall::kMap), maps);
+  zone.Free(blocks.back());  // not full any more: the spare goes back
+  EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
+  blocks.pop_back();
+  for (void* block : blocks) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, SustainedDemandExtendsRepeatedly) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16});
+  std::vector<void*> blocks = AllocateN(zone, 200);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_GE(stats.extensions, 5u);
+  EXPECT_EQ(stats.in_use_blocks, 200u);
+  EXPECT_LE(stats.overflow_blocks_in_use, 2u * stats.extensions);
+  for (void* block : blocks) zone.Free(block);
+  EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
+}
+
+TEST_F(ZoneOverflowTest, ExtensionPastMaxBlocksIsRefusedAndOverflowCarriesOn) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 32});
+  std::vector<void*> blocks = AllocateN(zone, 100);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.capacity_blocks, 32u);
+  EXPECT_EQ(stats.extensions, 1u);
+  EXPECT_GT(stats.extension_refusals, 0u);
+  EXPECT_EQ(stats.overflow_blocks_in_use, 100u - 32u);
+  for (void* block : blocks) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, TheBudgetRefusesExtension) {
+  // Budget: the initial 16 blocks of 64 bytes (+4-byte links) and no more.
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16}, /*budget=*/16 * 68);
+  std::vector<void*> blocks = AllocateN(zone, 40);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.extensions, 0u);
+  EXPECT_GT(stats.extension_refusals, 0u);
+  EXPECT_EQ(stats.capacity_blocks, 16u);
+  EXPECT_EQ(service_->permanent_bytes(), 16u * 68);
+  for (void* block : blocks) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, PastEveryCapAllocateReturnsNullptr) {
+  Zone& zone = MakeZone(
+      {.block_size = 64, .initial_blocks = 8, .max_blocks = 8, .max_overflow_blocks = 4});
+  std::vector<void*> blocks = AllocateN(zone, 12);
+  EXPECT_EQ(zone.Allocate(), nullptr);
+  zone.Free(blocks.back());
+  blocks.pop_back();
+  EXPECT_NE(zone.Allocate(), nullptr) << "room again after a free";
+  EXPECT_EQ(zone.Allocate(), nullptr);
+  blocks.push_back(nullptr);
+  for (void* block : blocks) {
+    if (block != nullptr) zone.Free(block);
+  }
+}
+
+// Each page-source call a zone makes after creation fails once. A failed
+// overflow slab makes Allocate() return nullptr; a failed extension commit
+// falls back to overflow. Nothing leaks or is charged, and the zone still
+// works afterwards.
+TEST_F(ZoneOverflowTest, BackingFailuresReturnNullptrAndLeaveTheZoneUsable) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8});
+  std::vector<void*> blocks = AllocateN(zone, 8);
+
+  pages_.FailNext(PageCall::kMap);  // first overflow slab
+  EXPECT_EQ(zone.Allocate(), nullptr);
+  EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
+
+  blocks.push_back(zone.Allocate());  // overflow 1
+  blocks.push_back(zone.Allocate());  // overflow 2
+  pages_.FailNext(PageCall::kCommit);  // the extension's commit
+  blocks.push_back(zone.Allocate());
+  EXPECT_TRUE(zone.Owns(blocks.back())) << "served from overflow instead";
+  EXPECT_EQ(zone.Stats().overflow_blocks_in_use, 3u);
+  EXPECT_EQ(zone.Stats().capacity_blocks, 8u);
+  EXPECT_EQ(service_->permanent_bytes(), 8u * 68) << "the failed extension is not charged";
+
+  blocks.push_back(zone.Allocate());  // the retry extends
+  EXPECT_NE(blocks.back(), nullptr);
+  EXPECT_EQ(zone.Stats().extensions, 1u);
+  for (void* block : blocks) zone.Free(block);
+  EXPECT_EQ(zone.Stats().in_use_blocks, 0u);
+  EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
+}
+
+TEST_F(ZoneOverflowTest, FreeingAForeignPointerStillAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Zone& zone = MakeZone({.name = "conn", .block_size = 64, .initial_blocks = 4});
+  std::vector<void*> blocks = AllocateN(zone, 5);  // one in overflow
+  int on_stack = 0;
+  EXPECT_DEATH(zone.Free(&on_stack), "zone 'conn': Free\\(.*\\) of a pointer this zone does not own");
+  EXPECT_DEATH(zone.Free(static_cast<char*>(blocks.back()) + 8), "does not own");
+  for (void* block : blocks) zone.Free(block);
+}
+
+// Many threads push one zone through full -> overflow -> extension -> drain
+// again and again, with cross-thread frees and owner stamps.
+TEST_F(ZoneOverflowTest, ManyThreadsCycleThroughOverflowAndExtension) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .max_blocks = 64 * 64});
+  const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  constexpr int kCycles = 30;
+  std::atomic<int> errors{0};
+  std::vector<std::vector<void*>> outboxes(kThreads);
+  std::atomic<int> arrived{0};
+  std::atomic<int> phase{0};
+  auto barrier = [&](int t) {
+    // A simple counting barrier: each cycle has two phases.
+    const int target = (phase.load() + 1);
+    if (arrived.fetch_add(1) + 1 == kThreads * target) phase.store(target);
+    while (phase.load() < target) std::this_thread::yield();
+    (void)t;
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int cycle = 0; cycle < kCycles; ++cycle) {
+        // Burst: each thread takes enough that the zone overflows.
+        const int want = 8 + (cycle * 7 + t) % 24;
+        for (int i = 0; i < want; ++i) {
+          void* block = zone.Allocate();
+          if (block == nullptr) {
+            errors.fetch_add(1);
+            continue;
+          }
+          const uint64_t stamp = (uint64_t{static_cast<uint32_t>(t)} << 32) | i;
+          std::memcpy(block, &stamp, sizeof(stamp));
+          outboxes[t].push_back(block);
+        }
+        barrier(t);
+        // Drain: free the right neighbour's blocks, checking its stamps.
+        const int from = (t + 1) % kThreads;
+        for (void* block : outboxes[from]) {
+          uint64_t stamp;
+          std::memcpy(&stamp, block, sizeof(stamp));
+          if (stamp >> 32 != static_cast<uint64_t>(from)) errors.fetch_add(1);
+          zone.Free(block);
+        }
+        barrier(t);
+        outboxes[t].clear();
+        barrier(t);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(errors.load(), 0);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_EQ(stats.overflow_blocks_in_use, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "not full at quiesce: no spare either";
+  EXPECT_EQ(stats.overflow_slabs_created, stats.overflow_slabs_released);
+  EXPECT_EQ(pages_.outstanding_mappings(), 1) << "only the zone's own reservation";
+  // Every permanent block is back on the free list exactly once.
+  std::set<void*> all;
+  while (!zone.IsFull()) all.insert(zone.Allocate());
+  EXPECT_EQ(all.size(), stats.capacity_blocks);
+  for (void* block : all) zone.Free(block);
+}
+
+}  // namespace
+}  // namespace zonealloc

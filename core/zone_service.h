@@ -1,0 +1,105 @@
+// ZoneService owns the zones of a process or subsystem and the permanent
+// memory budget they share: the guidelines' nonpaged pool, which a driver
+// that extends its zone on every full zone would exhaust.
+//
+// Every zone's permanent memory (its initial segment and its extensions,
+// blocks plus their 4-byte free-list links) is charged to its service. An
+// extension that would pass the budget is refused and counted, and the zone
+// keeps working on temporary overflow, which is not charged: it is given back.
+//
+//   ZoneService& service = ZoneService::Default();   // process-wide
+//   auto zone = service.CreateZone({.name = "conn", .block_size = 256});
+//   std::cout << service.DumpText();                 // like /proc/slabinfo
+//
+// A service made with Create() has its own budget (tests, an isolated
+// subsystem). A service must outlive its zones; destroying one that still
+// has zones aborts.
+
+#ifndef ZONEALLOC_CORE_ZONE_SERVICE_H_
+#define ZONEALLOC_CORE_ZONE_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include <zonealloc/zone_options.h>
+#include <zonealloc/zone_stats.h>
+
+namespace zonealloc {
+
+class Zone;
+
+struct ZoneServiceOptions {
+  std::string name = "default";
+  // Bytes of permanent zone memory all zones together may hold. 0: sized
+  // from SystemProfile::Current() by DefaultPermanentBudgetBytes().
+  uint64_t permanent_budget_bytes = 0;
+};
+
+struct ServiceSnapshot {
+  std::string name;
+  uint64_t budget_bytes = 0;
+  uint64_t permanent_bytes = 0;  // charged to the budget now
+  std::vector<ZoneStats> zones;  // in creation order
+};
+
+class ZoneService {
+ public:
+  static absl::StatusOr<std::unique_ptr<ZoneService>> Create(const ZoneServiceOptions& options);
+
+  // The process-wide service used by Zone::Create(). Its budget is
+  // DefaultPermanentBudgetBytes(SystemProfile::Current()), or the
+  // environment variable ZONEALLOC_BUDGET (bytes, or with a K, M or G
+  // suffix: "256M"). A malformed ZONEALLOC_BUDGET aborts with a message on
+  // first use. Never destroyed.
+  static ZoneService& Default();
+
+  ~ZoneService();
+  ZoneService(const ZoneService&) = delete;
+  ZoneService& operator=(const ZoneService&) = delete;
+
+  // As Zone::Create, charging the zone's initial segment to this service:
+  // InvalidArgument when it does not fit the budget that is left.
+  absl::StatusOr<std::unique_ptr<Zone>> CreateZone(const ZoneOptions& options);
+
+  const std::string& name() const { return name_; }
+  uint64_t budget_bytes() const { return budget_bytes_; }
+  uint64_t permanent_bytes() const {
+    // relaxed: a statistic.
+    return permanent_bytes_.load(std::memory_order_relaxed);
+  }
+
+  ServiceSnapshot Snapshot() const;
+
+  // One row per zone, with its overflow tag, like /proc/slabinfo.
+  std::string DumpText() const;
+
+ private:
+  friend class Zone;
+  ZoneService(std::string name, uint64_t budget_bytes);
+
+  // Charges `bytes` of permanent memory if the budget allows; false if not.
+  bool TryCharge(uint64_t bytes);
+  void Refund(uint64_t bytes);
+  void Unregister(const Zone* zone);
+
+  const std::string name_;
+  const uint64_t budget_bytes_;
+  std::atomic<uint64_t> permanent_bytes_{0};
+  mutable absl::Mutex mu_;
+  std::vector<const Zone*> zones_ ABSL_GUARDED_BY(mu_);
+};
+
+// Parses a byte count: digits with an optional K, M, G or T suffix (powers
+// of 1024), e.g. "268435456", "256M", "1G". InvalidArgument naming `text`.
+absl::StatusOr<uint64_t> ParseByteCount(std::string_view text);
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CORE_ZONE_SERVICE_H_

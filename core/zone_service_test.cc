@@ -1,0 +1,102 @@
+#include <zonealloc/zone_service.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include <zonealloc/zone.h>
+
+namespace zonealloc {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ZoneServiceTest, ChargesInitialSegmentsAndRefundsThemWhenZonesDie) {
+  auto service = *ZoneService::Create({.name = "net", .permanent_budget_bytes = 1 << 20});
+  EXPECT_EQ(service->budget_bytes(), 1u << 20);
+  auto a = *service->CreateZone({.name = "conn", .block_size = 252, .initial_blocks = 100});
+  auto b = *service->CreateZone({.name = "req", .block_size = 60, .initial_blocks = 10});
+  EXPECT_EQ(service->permanent_bytes(), 100u * (256 + 4) + 10u * (64 + 4)) << "blocks and links";
+  a.reset();
+  EXPECT_EQ(service->permanent_bytes(), 10u * (64 + 4));
+  b.reset();
+  EXPECT_EQ(service->permanent_bytes(), 0u);
+}
+
+TEST(ZoneServiceTest, BudgetSmallerThanTheInitialZonesIsInvalidArgument) {
+  auto service = *ZoneService::Create({.name = "tiny", .permanent_budget_bytes = 1000});
+  auto zone = service->CreateZone({.name = "big", .block_size = 60, .initial_blocks = 100});
+  ASSERT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(zone.status().message(), HasSubstr("zone 'big'"));
+  EXPECT_THAT(zone.status().message(), HasSubstr("6800 bytes"));
+  EXPECT_THAT(zone.status().message(), HasSubstr("service 'tiny'"));
+  EXPECT_EQ(service->permanent_bytes(), 0u);
+}
+
+TEST(ZoneServiceTest, SnapshotListsEveryZoneWithItsStats) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto conn = *service->CreateZone({.name = "conn", .block_size = 64, .initial_blocks = 4});
+  auto req = *service->CreateZone({.name = "req", .block_size = 128, .initial_blocks = 8});
+  void* block = conn->Allocate();
+  const ServiceSnapshot snapshot = service->Snapshot();
+  EXPECT_EQ(snapshot.name, "s");
+  ASSERT_EQ(snapshot.zones.size(), 2u);
+  EXPECT_EQ(snapshot.zones[0].name, "conn");
+  EXPECT_EQ(snapshot.zones[0].in_use_blocks, 1u);
+  EXPECT_EQ(snapshot.zones[1].name, "req");
+  EXPECT_EQ(snapshot.zones[1].capacity_blocks, 8u);
+  EXPECT_EQ(snapshot.permanent_bytes, 4u * 68 + 8u * 132);
+  conn->Free(block);
+}
+
+TEST(ZoneServiceTest, DumpTextHasARowPerZoneWithItsTag) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto conn = *service->CreateZone({.name = "conn", .block_size = 64, .initial_blocks = 2});
+  std::vector<void*> blocks;
+  for (int i = 0; i < 3; ++i) blocks.push_back(conn->Allocate());  // one overflows
+  const std::string text = service->DumpText();
+  EXPECT_THAT(text, HasSubstr("service 's'"));
+  EXPECT_THAT(text, HasSubstr("conn"));
+  EXPECT_THAT(text, HasSubstr("zonealloc-overflow:conn"));
+  EXPECT_THAT(text, HasSubstr("ovf_use"));
+  for (void* block : blocks) conn->Free(block);
+}
+
+TEST(ZoneServiceTest, DefaultServiceBacksZoneCreate) {
+  const uint64_t before = ZoneService::Default().permanent_bytes();
+  auto zone = *Zone::Create({.name = "default-zone", .block_size = 64, .initial_blocks = 10});
+  EXPECT_EQ(ZoneService::Default().permanent_bytes(), before + 10 * 68);
+  EXPECT_GT(ZoneService::Default().budget_bytes(), 0u);
+}
+
+TEST(ZoneServiceTest, DestroyingAServiceWithLiveZonesAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+        auto zone = *service->CreateZone({.name = "orphan", .block_size = 64, .initial_blocks = 2});
+        service.reset();
+      },
+      "ZoneService 's' destroyed while zone 'orphan' still lives");
+}
+
+TEST(ParseByteCountTest, AcceptsPlainNumbersAndBinarySuffixes) {
+  EXPECT_EQ(*ParseByteCount("268435456"), 268435456u);
+  EXPECT_EQ(*ParseByteCount("256M"), 256u << 20);
+  EXPECT_EQ(*ParseByteCount("1g"), 1u << 30);
+  EXPECT_EQ(*ParseByteCount("4K"), 4096u);
+}
+
+TEST(ParseByteCountTest, RejectsAnythingElseNamingTheValue) {
+  for (const char* bad : {"", "M", "12X", "-5", "1.5G", " 1G", "99999999999999999999",
+                          "99999999999T"}) {
+    const absl::StatusOr<uint64_t> parsed = ParseByteCount(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(std::string("'") + bad + "'"));
+  }
+}
+
+}  // namespace
+}  // namespace zonealloc
