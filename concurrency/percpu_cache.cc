@@ -1,0 +1,80 @@
+#include <zonealloc/concurrency/percpu_cache.h>
+
+#include <sched.h>
+#include <sys/sysinfo.h>
+
+#include <algorithm>
+#include <new>
+
+namespace zonealloc {
+
+size_t PerCpuCache::StrideFor(uint32_t capacity) {
+  const size_t slot_bytes = size_t{capacity} * sizeof(void*);
+  return kSlotsOffset + (slot_bytes + kCacheLineSize - 1) / kCacheLineSize * kCacheLineSize;
+}
+
+int PerCpuCache::PossibleCpus() {
+  static const int cpus = std::max(1, get_nprocs_conf());
+  return cpus;
+}
+
+PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity)
+    : mode_(mode),
+      memory_(static_cast<char*>(memory)),
+      num_cpus_(num_cpus),
+      capacity_(capacity),
+      stride_(StrideFor(capacity)) {
+  for (int cpu = 0; cpu < num_cpus_; ++cpu) {
+    CpuHeader* header = new (&Header(cpu)) CpuHeader();
+    // relaxed: the zone publishes the cache before any thread uses it.
+    header->limit.store(capacity, std::memory_order_relaxed);
+  }
+}
+
+int PerCpuCache::CurrentCpu() const {
+  int cpu = 0;
+  if (mode_ == Mode::kRseq) {
+    cpu = static_cast<int>(CurrentRseqArea()->cpu_id_start);
+  } else {
+    cpu = std::max(0, sched_getcpu());
+  }
+  return cpu < num_cpus_ ? cpu : cpu % num_cpus_;
+}
+
+uint32_t PerCpuCache::Drain(int cpu, void** out) {
+  CpuHeader& header = Header(cpu);
+  void** slots = Slots(cpu);
+  uint32_t count = 0;
+  if (mode_ == Mode::kRseq) {
+    // Stop: no critical section on `cpu` can commit after the fence.
+    // relaxed: FenceCpu() is a full barrier on both sides.
+    header.limit.store(0, std::memory_order_relaxed);
+    FenceCpu(cpu);
+    count = header.count.load(std::memory_order_relaxed);
+    std::copy(slots, slots + count, out);
+    header.count.store(0, std::memory_order_relaxed);
+    // release: reopening publishes count = 0 before any section reads limit.
+    header.limit.store(capacity_, std::memory_order_release);
+  } else {
+    SpinLockHolder hold(header.lock);
+    // relaxed: under the lock.
+    count = header.count.load(std::memory_order_relaxed);
+    std::copy(slots, slots + count, out);
+    header.count.store(0, std::memory_order_relaxed);
+  }
+  if (count > 0) Bump(header.drains);
+  return count;
+}
+
+CpuCacheStats PerCpuCache::StatsOf(int cpu) const {
+  const CpuHeader& header = Header(cpu);
+  // relaxed: statistics.
+  return CpuCacheStats{.hits = header.hits.load(std::memory_order_relaxed),
+                       .misses = header.misses.load(std::memory_order_relaxed),
+                       .refills = header.refills.load(std::memory_order_relaxed),
+                       .flushes = header.flushes.load(std::memory_order_relaxed),
+                       .drains = header.drains.load(std::memory_order_relaxed),
+                       .blocks = header.count.load(std::memory_order_relaxed)};
+}
+
+}  // namespace zonealloc

@@ -1,0 +1,289 @@
+// PerCpuCache is the front end of a zone: each CPU keeps a small stack of
+// free block pointers, so the common Allocate() and Free() touch only the
+// current CPU's cache line and do no atomic read-modify-write.
+//
+// Two modes with one data layout:
+//   kRseq    TryPop/TryPush are restartable sequences (see rseq.h): x86-64
+//            assembly that the kernel restarts if the thread is preempted,
+//            migrated or signalled before the commit store.
+//   kLocked  the fallback: each CPU's cache has a spinlock word, taken for
+//            every operation. Uncontended unless a thread is preempted while
+//            holding it, so nearly as cheap, and visible to ThreadSanitizer.
+//
+// Layout: for each possible CPU, one 64-byte header line, then `capacity`
+// slots. CPU c's cache starts at memory + c * stride.
+//
+// Synchronization protocol (kRseq)
+//   count  blocks in slots[0, count). Written only by critical sections on
+//          this CPU (their single commit store) and by Drain() while the
+//          cache is stopped.
+//   limit  capacity, or 0 while stopped. Written only by Drain(), which the
+//          owner serializes. Each critical section reads it before
+//          committing and gives up (returns false) when the operation would
+//          not fit: pop needs count - 1 < limit, push needs count < limit,
+//          both unsigned, so limit 0 stops both.
+//   Drain(cpu): limit = 0; FenceCpu(cpu); read count and the slots;
+//          count = 0; limit = capacity (release).
+//   Why the fence: without it,
+//     Thread A (on cpu): pop reads count 5 and limit 8 ...
+//     Drainer:           limit = 0; reads count 5; takes all 5 blocks.
+//     Thread A:          ... commits count 4 and returns slots[4],
+//   and the drained block slots[4] is handed out twice. FenceCpu returns
+//   only after every critical section running on `cpu` has committed or
+//   been aborted; a restarted one reads limit 0 and gives up. A thread
+//   preempted inside a section is restarted when it next runs.
+//   hits   incremented inside the critical section, before the commit, so an
+//          aborted section may count a hit twice: a statistic only.
+//
+// Synchronization protocol (kLocked): every field of a CPU's cache is read
+// and written with its lock held.
+//
+// Not for use alone: Zone owns one, supplies its memory and refills and
+// drains it under its own slow-path lock.
+
+#ifndef ZONEALLOC_CONCURRENCY_PERCPU_CACHE_H_
+#define ZONEALLOC_CONCURRENCY_PERCPU_CACHE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include <zonealloc/concurrency/cache_aligned.h>
+#include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/concurrency/spinlock.h>
+
+namespace zonealloc {
+
+// Counters of one CPU's cache.
+struct CpuCacheStats {
+  uint64_t hits = 0;     // allocations and frees served by the cache
+  uint64_t misses = 0;   // allocations that found it empty
+  uint64_t refills = 0;  // batches moved in from the shared zone
+  uint64_t flushes = 0;  // batches moved out to the shared zone
+  uint64_t drains = 0;   // times another thread emptied it (Drain)
+  uint32_t blocks = 0;   // cached now
+};
+
+class PerCpuCache {
+ public:
+  enum class Mode { kRseq, kLocked };
+
+  static size_t StrideFor(uint32_t capacity);
+  static size_t BytesFor(int num_cpus, uint32_t capacity) {
+    return static_cast<size_t>(num_cpus) * StrideFor(capacity);
+  }
+  // CPUs the cache must cover: every CPU id the kernel may report.
+  static int PossibleCpus();
+
+  // REQUIRES: memory is BytesFor(num_cpus, capacity) zeroed bytes, 64-byte
+  // aligned, outliving the cache; capacity >= 1; for kRseq,
+  // RseqSupport().ok().
+  PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity);
+
+  PerCpuCache(const PerCpuCache&) = delete;
+  PerCpuCache& operator=(const PerCpuCache&) = delete;
+
+  // Pops a block of the current CPU's cache into *block. False when it is
+  // empty or being drained.
+  bool TryPop(void** block) {
+    return mode_ == Mode::kRseq ? TryPopRseq(block) : TryPopLocked(block);
+  }
+
+  // Pushes `block` onto the current CPU's cache. False when it is full or
+  // being drained.
+  bool TryPush(void* block) {
+    return mode_ == Mode::kRseq ? TryPushRseq(block) : TryPushLocked(block);
+  }
+
+  // The CPU the caller runs on, in [0, num_cpus()). May be stale at once.
+  int CurrentCpu() const;
+
+  // Blocks cached on `cpu` right now; racy, a hint.
+  uint32_t CountOn(int cpu) const {
+    // relaxed: a hint.
+    return Header(cpu).count.load(std::memory_order_relaxed);
+  }
+
+  // Moves every block cached on `cpu` into out[0, n) and returns n (at most
+  // capacity()). REQUIRES: callers of Drain() are serialized.
+  uint32_t Drain(int cpu, void** out);
+
+  // Slow-path counters, kept per CPU.
+  void CountMiss(int cpu) { Bump(Header(cpu).misses); }
+  void CountRefill(int cpu) { Bump(Header(cpu).refills); }
+  void CountFlush(int cpu) { Bump(Header(cpu).flushes); }
+
+  CpuCacheStats StatsOf(int cpu) const;
+
+  Mode mode() const { return mode_; }
+  int num_cpus() const { return num_cpus_; }
+  uint32_t capacity() const { return capacity_; }
+
+ private:
+  // One CPU's header line; slots follow it.
+  struct alignas(kCacheLineSize) CpuHeader {
+    std::atomic<uint32_t> count;
+    std::atomic<uint32_t> limit;
+    std::atomic<uint64_t> hits;
+    SpinLock lock;  // kLocked only
+    std::atomic<uint64_t> misses;
+    std::atomic<uint64_t> refills;
+    std::atomic<uint64_t> flushes;
+    std::atomic<uint64_t> drains;
+  };
+  static_assert(sizeof(CpuHeader) == kCacheLineSize);
+  static constexpr int kSlotsOffset = sizeof(CpuHeader);
+
+  CpuHeader& Header(int cpu) const {
+    return *reinterpret_cast<CpuHeader*>(memory_ + static_cast<size_t>(cpu) * stride_);
+  }
+  void** Slots(int cpu) const {
+    return reinterpret_cast<void**>(memory_ + static_cast<size_t>(cpu) * stride_ + kSlotsOffset);
+  }
+  static void Bump(std::atomic<uint64_t>& counter) {
+    // relaxed: a statistic.
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool TryPopRseq(void** block);
+  bool TryPushRseq(void* block);
+  bool TryPopLocked(void** block);
+  bool TryPushLocked(void* block);
+
+  const Mode mode_;
+  char* const memory_;
+  const int num_cpus_;
+  const uint32_t capacity_;
+  const size_t stride_;
+};
+
+// The critical sections. Each arms the thread's rseq_cs with its descriptor
+// (label 3), runs from label 1 to its commit store just before label 2, and
+// restarts from label 0 when the kernel sends it to the abort handler
+// (label 4, preceded by the signature glibc registered, RSEQ_SIG).
+// Register use: rax = this CPU's header, rcx = count, rdx = new count.
+inline bool PerCpuCache::TryPopRseq(void** block) {
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+  asm goto(
+      "0:\n\t"
+      "leaq 3f(%%rip), %%rax\n\t"
+      "movq %%rax, 8(%[rseq])\n\t"
+      "1:\n\t"
+      "movl 4(%[rseq]), %%eax\n\t"       // cpu_id; unregistered reads as huge
+      "cmpl %k[num_cpus], %%eax\n\t"
+      "jae %l[miss]\n\t"
+      "imulq %[stride], %%rax\n\t"
+      "addq %[memory], %%rax\n\t"
+      "movl (%%rax), %%ecx\n\t"          // count
+      "leal -1(%%rcx), %%edx\n\t"
+      "cmpl 4(%%rax), %%edx\n\t"         // count - 1 < limit
+      "jae %l[miss]\n\t"
+      "movq 56(%%rax,%%rcx,8), %%rcx\n\t" // slots[count - 1]
+      "movq %%rcx, (%[block])\n\t"
+      "incq 8(%%rax)\n\t"                // hits
+      "movl %%edx, (%%rax)\n\t"          // commit: count - 1
+      "2:\n\t"
+      ".pushsection __rseq_failure, \"ax\"\n\t"
+      ".byte 0x0f, 0xb9, 0x3d\n\t"
+      ".long 0x53053053\n\t"
+      "4:\n\t"
+      "lock incq %[restarts]\n\t"
+      "jmp 0b\n\t"
+      ".popsection\n\t"
+      ".pushsection __rseq_cs, \"aw\"\n\t"
+      ".balign 32\n\t"
+      "3:\n\t"
+      ".long 0, 0\n\t"
+      ".quad 1b, 2b - 1b, 4b\n\t"
+      ".popsection\n\t"
+      :
+      : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
+        [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
+      : "rax", "rcx", "rdx", "memory", "cc"
+      : miss);
+  return true;
+miss:
+  return false;
+#else
+  (void)block;
+  return false;
+#endif
+}
+
+inline bool PerCpuCache::TryPushRseq(void* block) {
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+  asm goto(
+      "0:\n\t"
+      "leaq 3f(%%rip), %%rax\n\t"
+      "movq %%rax, 8(%[rseq])\n\t"
+      "1:\n\t"
+      "movl 4(%[rseq]), %%eax\n\t"
+      "cmpl %k[num_cpus], %%eax\n\t"
+      "jae %l[full]\n\t"
+      "imulq %[stride], %%rax\n\t"
+      "addq %[memory], %%rax\n\t"
+      "movl (%%rax), %%ecx\n\t"          // count
+      "cmpl 4(%%rax), %%ecx\n\t"         // count < limit
+      "jae %l[full]\n\t"
+      "movq %[block], 64(%%rax,%%rcx,8)\n\t"  // slots[count]
+      "incq 8(%%rax)\n\t"                // hits
+      "leal 1(%%rcx), %%edx\n\t"
+      "movl %%edx, (%%rax)\n\t"          // commit: count + 1
+      "2:\n\t"
+      ".pushsection __rseq_failure, \"ax\"\n\t"
+      ".byte 0x0f, 0xb9, 0x3d\n\t"
+      ".long 0x53053053\n\t"
+      "4:\n\t"
+      "lock incq %[restarts]\n\t"
+      "jmp 0b\n\t"
+      ".popsection\n\t"
+      ".pushsection __rseq_cs, \"aw\"\n\t"
+      ".balign 32\n\t"
+      "3:\n\t"
+      ".long 0, 0\n\t"
+      ".quad 1b, 2b - 1b, 4b\n\t"
+      ".popsection\n\t"
+      :
+      : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
+        [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
+      : "rax", "rcx", "rdx", "memory", "cc"
+      : full);
+  return true;
+full:
+  return false;
+#else
+  (void)block;
+  return false;
+#endif
+}
+
+inline bool PerCpuCache::TryPopLocked(void** block) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  if (count == 0) return false;
+  *block = Slots(cpu)[count - 1];
+  header.count.store(count - 1, std::memory_order_relaxed);
+  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return true;
+}
+
+inline bool PerCpuCache::TryPushLocked(void* block) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  if (count >= capacity_) return false;
+  Slots(cpu)[count] = block;
+  header.count.store(count + 1, std::memory_order_relaxed);
+  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CONCURRENCY_PERCPU_CACHE_H_

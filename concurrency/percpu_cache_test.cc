@@ -1,0 +1,235 @@
+#include <zonealloc/concurrency/percpu_cache.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace zonealloc {
+namespace {
+
+using Mode = PerCpuCache::Mode;
+
+// A cache and the memory it lives in.
+struct CacheFixture {
+  CacheFixture(Mode mode, uint32_t capacity)
+      : cpus(PerCpuCache::PossibleCpus()),
+        memory(static_cast<char*>(std::aligned_alloc(
+            64, PerCpuCache::BytesFor(cpus, capacity)))),
+        cache((std::fill_n(memory, PerCpuCache::BytesFor(cpus, capacity), 0), mode), memory,
+              cpus, capacity) {}
+  ~CacheFixture() { std::free(memory); }
+  int cpus;
+  char* memory;
+  PerCpuCache cache;
+};
+
+// Keeps the calling thread on one CPU for the scope.
+class PinToCpu {
+ public:
+  explicit PinToCpu(int cpu) {
+    sched_getaffinity(0, sizeof(old_), &old_);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+  }
+  ~PinToCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
+
+ private:
+  cpu_set_t old_;
+};
+
+int FirstAllowedCpu() {
+  cpu_set_t set;
+  sched_getaffinity(0, sizeof(set), &set);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  }
+  return 0;
+}
+
+class PerCpuCacheTest : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Mode::kRseq && !RseqSupport().ok()) {
+      GTEST_SKIP() << RseqSupport().message();
+    }
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Modes, PerCpuCacheTest, ::testing::Values(Mode::kRseq, Mode::kLocked),
+                         [](const auto& info) {
+                           return info.param == Mode::kRseq ? "Rseq" : "Locked";
+                         });
+
+TEST_P(PerCpuCacheTest, PopsWhatThisCpuPushedLastInFirstOut) {
+  CacheFixture f(GetParam(), 4);
+  PinToCpu pin(FirstAllowedCpu());
+  int blocks[5];
+  void* popped = nullptr;
+  EXPECT_FALSE(f.cache.TryPop(&popped)) << "empty";
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(f.cache.TryPush(&blocks[i]));
+  EXPECT_FALSE(f.cache.TryPush(&blocks[4])) << "full at capacity";
+  EXPECT_EQ(f.cache.CountOn(f.cache.CurrentCpu()), 4u);
+  for (int i = 3; i >= 0; --i) {
+    ASSERT_TRUE(f.cache.TryPop(&popped));
+    EXPECT_EQ(popped, &blocks[i]);
+  }
+  EXPECT_FALSE(f.cache.TryPop(&popped));
+  EXPECT_EQ(f.cache.StatsOf(f.cache.CurrentCpu()).hits, 8u);
+}
+
+TEST_P(PerCpuCacheTest, DrainTakesEveryBlockOfACpuAndReopensIt) {
+  CacheFixture f(GetParam(), 8);
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  int blocks[3];
+  for (int& block : blocks) ASSERT_TRUE(f.cache.TryPush(&block));
+  void* out[8];
+  ASSERT_EQ(f.cache.Drain(cpu, out), 3u);
+  EXPECT_EQ(out[0], &blocks[0]);
+  EXPECT_EQ(out[2], &blocks[2]);
+  EXPECT_EQ(f.cache.CountOn(cpu), 0u);
+  EXPECT_EQ(f.cache.StatsOf(cpu).drains, 1u);
+  void* popped;
+  EXPECT_FALSE(f.cache.TryPop(&popped));
+  EXPECT_TRUE(f.cache.TryPush(&blocks[0])) << "open again after the drain";
+}
+
+// Tokens move between a shared pool and the CPU caches while a drainer
+// empties every CPU's cache, threads migrate between CPUs, and (in rseq
+// mode) signals interrupt critical sections. Each token is claimed when
+// popped and released when pushed: a token handed out twice or lost fails.
+class TokenWorld {
+ public:
+  explicit TokenWorld(int tokens) : claimed_(tokens), pool_(tokens) {
+    for (int i = 0; i < tokens; ++i) pool_[i] = &claimed_[i];
+  }
+  void* TakeFromPool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pool_.empty()) return nullptr;
+    void* token = pool_.back();
+    pool_.pop_back();
+    return token;
+  }
+  void ReturnToPool(void* const* tokens, size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pool_.insert(pool_.end(), tokens, tokens + n);
+  }
+  void Claim(void* token) {
+    if (static_cast<std::atomic<int>*>(token)->exchange(1) != 0) errors_.fetch_add(1);
+  }
+  void Release(void* token) {
+    if (static_cast<std::atomic<int>*>(token)->exchange(0) != 1) errors_.fetch_add(1);
+  }
+  int errors() const { return errors_.load(); }
+  // All tokens back in the pool, each once.
+  bool AllHome() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<void*> sorted = pool_;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted.size() == claimed_.size() &&
+           std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+  }
+
+ private:
+  std::vector<std::atomic<int>> claimed_;
+  std::mutex mu_;
+  std::vector<void*> pool_;
+  std::atomic<int> errors_{0};
+};
+
+void IgnoreSignal(int) {}
+
+TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
+  constexpr uint32_t kCapacity = 16;
+  CacheFixture f(GetParam(), kCapacity);
+  TokenWorld world(512);
+  const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  const auto duration = std::chrono::milliseconds(std::getenv("ZONEALLOC_STRESS_MS") != nullptr
+                                                      ? std::atoi(std::getenv("ZONEALLOC_STRESS_MS"))
+                                                      : 1000);
+  std::atomic<bool> stop{false};
+  struct sigaction action = {};
+  action.sa_handler = IgnoreSignal;
+  sigaction(SIGUSR1, &action, nullptr);
+  cpu_set_t allowed;
+  sched_getaffinity(0, sizeof(allowed), &allowed);
+  const uint64_t restarts_before = RseqRestarts();
+
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      std::minstd_rand rng(t);
+      void* held[kCapacity];
+      for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
+        if (round % 64 == 0) {  // migrate to a random allowed CPU
+          cpu_set_t one;
+          CPU_ZERO(&one);
+          int pick = static_cast<int>(rng() % CPU_COUNT(&allowed));
+          for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+            if (CPU_ISSET(cpu, &allowed) && pick-- == 0) CPU_SET(cpu, &one);
+          }
+          sched_setaffinity(0, sizeof(one), &one);
+        }
+        const int pushes = static_cast<int>(rng() % 8);
+        for (int i = 0; i < pushes; ++i) {
+          void* token = world.TakeFromPool();
+          if (token == nullptr) break;
+          if (!f.cache.TryPush(token)) world.ReturnToPool(&token, 1);
+        }
+        size_t n = 0;
+        const size_t pops = rng() % 8;
+        while (n < pops && f.cache.TryPop(&held[n])) world.Claim(held[n++]);
+        for (size_t i = 0; i < n; ++i) world.Release(held[i]);
+        world.ReturnToPool(held, n);
+      }
+    });
+  }
+  std::thread drainer([&] {
+    std::vector<void*> out(kCapacity);
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (int cpu = 0; cpu < f.cpus; ++cpu) {
+        world.ReturnToPool(out.data(), f.cache.Drain(cpu, out.data()));
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::thread signaller([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (auto& worker : workers) pthread_kill(worker.native_handle(), SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  });
+  std::this_thread::sleep_for(duration);
+  stop = true;
+  signaller.join();
+  for (auto& worker : workers) worker.join();
+  drainer.join();
+  std::vector<void*> out(kCapacity);
+  for (int cpu = 0; cpu < f.cpus; ++cpu) {
+    world.ReturnToPool(out.data(), f.cache.Drain(cpu, out.data()));
+  }
+
+  EXPECT_EQ(world.errors(), 0);
+  EXPECT_TRUE(world.AllHome()) << "a token was lost or duplicated";
+  if (GetParam() == Mode::kRseq) {
+    // The abort path ran, and the conservation above held through it.
+    EXPECT_GT(RseqRestarts(), restarts_before);
+  }
+}
+
+}  // namespace
+}  // namespace zonealloc
