@@ -24,6 +24,12 @@
 //          both unsigned, so limit 0 stops both.
 //   Drain(cpu): limit = 0; FenceCpu(cpu); read count and the slots;
 //          count = 0; limit = capacity (release).
+//   Sections read limit before count. The other order lets a section that
+//   starts after the fence read count before the drainer zeroes it and
+//   limit after the drainer reopens, and pop a block the drainer took. In
+//   this order, a section that sees the reopened limit also sees count = 0,
+//   since the drainer stores count before limit and x86 keeps both the
+//   stores and the loads in order.
 //   Why the fence: without it,
 //     Thread A (on cpu): pop reads count 5 and limit 8 ...
 //     Drainer:           limit = 0; reads count 5; takes all 5 blocks.
@@ -162,7 +168,8 @@ class PerCpuCache {
 // (label 3), runs from label 1 to its commit store just before label 2, and
 // restarts from label 0 when the kernel sends it to the abort handler
 // (label 4, preceded by the signature glibc registered, RSEQ_SIG).
-// Register use: rax = this CPU's header, rcx = count, rdx = new count.
+// Register use: rax = this CPU's header, rcx = count, rdx = limit, then
+// the popped block.
 inline bool PerCpuCache::TryPopRseq(void** block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(
@@ -175,14 +182,15 @@ inline bool PerCpuCache::TryPopRseq(void** block) {
       "jae %l[miss]\n\t"
       "imulq %[stride], %%rax\n\t"
       "addq %[memory], %%rax\n\t"
+      "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
-      "leal -1(%%rcx), %%edx\n\t"
-      "cmpl 4(%%rax), %%edx\n\t"         // count - 1 < limit
+      "subl $1, %%ecx\n\t"
+      "cmpl %%edx, %%ecx\n\t"            // count - 1 < limit
       "jae %l[miss]\n\t"
-      "movq 56(%%rax,%%rcx,8), %%rcx\n\t" // slots[count - 1]
-      "movq %%rcx, (%[block])\n\t"
+      "movq 64(%%rax,%%rcx,8), %%rdx\n\t" // slots[count - 1]
+      "movq %%rdx, (%[block])\n\t"
       "incq 8(%%rax)\n\t"                // hits
-      "movl %%edx, (%%rax)\n\t"          // commit: count - 1
+      "movl %%ecx, (%%rax)\n\t"          // commit: count - 1
       "2:\n\t"
       ".pushsection __rseq_failure, \"ax\"\n\t"
       ".byte 0x0f, 0xb9, 0x3d\n\t"
@@ -223,13 +231,14 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "jae %l[full]\n\t"
       "imulq %[stride], %%rax\n\t"
       "addq %[memory], %%rax\n\t"
+      "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
-      "cmpl 4(%%rax), %%ecx\n\t"         // count < limit
+      "cmpl %%edx, %%ecx\n\t"            // count < limit
       "jae %l[full]\n\t"
       "movq %[block], 64(%%rax,%%rcx,8)\n\t"  // slots[count]
       "incq 8(%%rax)\n\t"                // hits
-      "leal 1(%%rcx), %%edx\n\t"
-      "movl %%edx, (%%rax)\n\t"          // commit: count + 1
+      "addl $1, %%ecx\n\t"
+      "movl %%ecx, (%%rax)\n\t"          // commit: count + 1
       "2:\n\t"
       ".pushsection __rseq_failure, \"ax\"\n\t"
       ".byte 0x0f, 0xb9, 0x3d\n\t"

@@ -4,21 +4,21 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace zonealloc {
 namespace {
 
-// Debug-build states of links[i] while block i is not on the free list.
+// Debug-build states of links[i] while block i is not on a shared stack.
 constexpr uint32_t kAllocatedMark = kNoIndex - 1;
-constexpr uint32_t kFreeingMark = kNoIndex - 2;
+constexpr uint32_t kFreedMark = kNoIndex - 2;
 
-// Links `count` blocks from `first` into a chain for PushChain.
-void LinkChain(std::atomic<uint32_t>* links, uint32_t first, uint32_t count) {
-  for (uint32_t i = first; i + 1 < first + count; ++i) {
-    // relaxed: published by PushChain's release CAS.
-    links[i].store(i + 1, std::memory_order_relaxed);
-  }
-}
+// Blocks moved at once when there are no CPU caches (bulk calls).
+constexpr uint32_t kUncachedBatchBlocks = 64;
+constexpr uint32_t kMaxBatchBlocks = kMaxCpuCacheBatchBlocks;
+static_assert(kUncachedBatchBlocks <= kMaxBatchBlocks);
+
+constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 
 }  // namespace
 
@@ -26,44 +26,236 @@ absl::StatusOr<std::unique_ptr<Zone>> Zone::Create(const ZoneOptions& options) {
   return ZoneService::Default().CreateZone(options);
 }
 
-Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service)
+Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service,
+           void* cache_memory, size_t cache_bytes)
     : name_(ZoneDisplayName(resolved)),
       extension_blocks_(resolved.extension_blocks),
+      batch_blocks_(resolved.cpu_cache_blocks == 0
+                        ? kUncachedBatchBlocks
+                        : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks)),
+      cache_mode_(resolved.cpu_cache),
       service_(service),
+      pages_(*resolved.page_source),
       region_(std::move(region)),
+      cache_memory_(cache_memory),
+      cache_bytes_(cache_bytes),
       free_list_(region_.links()),
+      batches_(region_.batch_links()),
       overflow_(*resolved.page_source, absl::StrFormat("zonealloc-overflow:%s", name_),
                 region_.block_size(), std::max<size_t>(resolved.alignment, 8),
                 resolved.overflow_slab_blocks, resolved.max_overflow_blocks),
       policy_(resolved.extend_after_overflow_allocations) {
-  // Chain in address order so the first allocations come from the lowest
-  // addresses.
-  const auto blocks = static_cast<uint32_t>(region_.committed_blocks());
-  LinkChain(region_.links(), 0, blocks);
-  free_list_.PushChain(0, blocks - 1);
+  if (cache_memory_ != nullptr) {
+    cache_ = std::make_unique<PerCpuCache>(
+        cache_mode_ == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq : PerCpuCache::Mode::kLocked,
+        cache_memory_, PerCpuCache::PossibleCpus(),
+        static_cast<uint32_t>(resolved.cpu_cache_blocks));
+    SpinLockHolder hold(slow_lock_);
+    hits_at_last_scan_.assign(cache_->num_cpus(), 0);
+    drain_buffer_.resize(cache_->capacity());
+  }
+  // Hand the initial segment to the shared zone in address order, so the
+  // first allocations come from the lowest addresses.
+  std::vector<void*> blocks(region_.committed_blocks());
+  for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
+  ReturnToShared(blocks.data(), blocks.size());
+  // relaxed: the zone is not shared yet.
+  shared_out_->store(0, std::memory_order_relaxed);
 }
 
 Zone::~Zone() {
   service_.Unregister(this);
   service_.Refund(PermanentBytes(region_.committed_blocks()));
+  cache_.reset();
+  if (cache_memory_ != nullptr) pages_.Unmap(cache_memory_, cache_bytes_);
 }
 
 uint64_t Zone::PermanentBytes(size_t blocks) const {
-  return uint64_t{blocks} * (region_.block_size() + sizeof(uint32_t));
+  return uint64_t{blocks} * region_.bytes_per_block();
+}
+
+uint32_t Zone::TakeFromShared(void** out, uint32_t max) {
+  uint32_t n = 0;
+  // A batch is a chain of batch_blocks_ blocks through links[]. relaxed
+  // link loads: the batch pop's acquire ordered the flusher's links first.
+  std::atomic<uint32_t>* links = region_.links();
+  auto take_batch = [&](void** into) {
+    uint32_t taken = 0;
+    for (uint32_t i = batches_.Pop(); i != kNoIndex && taken < batch_blocks_;
+         i = links[i].load(std::memory_order_relaxed)) {
+      into[taken++] = region_.BlockAt(i);
+    }
+    return taken;
+  };
+  while (max - n >= batch_blocks_) {
+    const uint32_t taken = take_batch(out + n);
+    if (taken == 0) break;
+    n += taken;
+  }
+  while (n < max) {
+    const uint32_t index = free_list_.Pop();
+    if (index == kNoIndex) break;
+    out[n++] = region_.BlockAt(index);
+  }
+  if (n < max) {  // still short: break up a batch
+    void* batch[kMaxBatchBlocks];
+    const uint32_t taken = take_batch(batch);
+    const uint32_t used = std::min(taken, max - n);
+    std::copy(batch, batch + used, out + n);
+    n += used;
+    CountTakenFromShared(taken - used);
+    ReturnToShared(batch + used, taken - used);
+  }
+  if (n > 0) CountTakenFromShared(n);
+  return n;
+}
+
+void Zone::ReturnToShared(void* const* blocks, size_t n) {
+  if (n == 0) return;
+  // relaxed: a statistic.
+  shared_out_->fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
+  std::atomic<uint32_t>* links = region_.links();
+  bool was_empty = false;
+  for (size_t start = 0; start < n; start += batch_blocks_) {
+    const size_t count = std::min<size_t>(batch_blocks_, n - start);
+    uint32_t first = region_.IndexOf(blocks[start]);
+    uint32_t previous = first;
+    for (size_t k = 1; k < count; ++k) {
+      const uint32_t index = region_.IndexOf(blocks[start + k]);
+      // relaxed: published by the release CAS of the push below.
+      links[previous].store(index, std::memory_order_relaxed);
+      previous = index;
+    }
+    if (count == batch_blocks_ && cache_ != nullptr) {
+      // relaxed: as above.
+      links[previous].store(kNoIndex, std::memory_order_relaxed);
+      was_empty |= batches_.Push(first) && free_list_.Empty();
+    } else {
+      was_empty |= free_list_.PushChain(first, previous) && batches_.Empty();
+    }
+  }
+  if (ABSL_PREDICT_FALSE(was_empty)) OnNoLongerFull();
+}
+
+void* Zone::AllocateMiss() {
+  const int cpu = cache_->CurrentCpu();
+  cache_->CountMiss(cpu);
+  MaybeDrainIdleCaches();
+  void* batch[kMaxBatchBlocks];
+  const uint32_t n = TakeFromShared(batch, batch_blocks_);
+  if (n == 0) return AllocateSlow();
+  cache_->CountRefill(cpu);
+  for (uint32_t i = 1; i < n; ++i) {
+    if (!cache_->TryPush(batch[i])) {  // migrated to a full cache, or drained
+      ReturnToShared(batch + i, n - i);
+      break;
+    }
+  }
+  return MarkAllocated(batch[0]);
+}
+
+void Zone::FreeMiss(void* block) {
+  cache_->CountFlush(cache_->CurrentCpu());
+  MaybeDrainIdleCaches();
+  void* batch[kMaxBatchBlocks];
+  batch[0] = block;
+  uint32_t n = 1;
+  while (n < batch_blocks_ && cache_->TryPop(&batch[n])) ++n;
+  ReturnToShared(batch, n);
+}
+
+size_t Zone::AllocateBulk(std::span<void*> blocks) {
+  size_t n = 0;
+  while (n < blocks.size()) {
+    if (cache_ != nullptr && cache_->TryPop(&blocks[n])) {
+      MarkAllocated(blocks[n++]);
+      continue;
+    }
+    const auto want = static_cast<uint32_t>(std::min<size_t>(blocks.size() - n, kMaxBatchBlocks));
+    if (const uint32_t got = TakeFromShared(&blocks[n], want); got > 0) {
+      for (uint32_t i = 0; i < got; ++i) MarkAllocated(blocks[n + i]);
+      n += got;
+      continue;
+    }
+    void* block = AllocateSlow();
+    if (block == nullptr) break;
+    blocks[n++] = block;
+  }
+  return n;
+}
+
+void Zone::FreeBulk(std::span<void* const> blocks) {
+  void* pending[kMaxBatchBlocks];
+  size_t n = 0;
+  for (void* block : blocks) {
+    if (!region_.Contains(block)) {
+      FreeSlow(block);
+      continue;
+    }
+    if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
+    if (cache_ != nullptr && cache_->TryPush(block)) continue;
+    pending[n++] = block;
+    if (n == batch_blocks_) {
+      ReturnToShared(pending, n);
+      n = 0;
+    }
+  }
+  ReturnToShared(pending, n);
+}
+
+bool Zone::IsFull() const {
+  if (cache_ != nullptr && cache_->CountOn(cache_->CurrentCpu()) > 0) return false;
+  return free_list_.Empty() && batches_.Empty();
+}
+
+void Zone::DrainCpuLocked(int cpu) {
+  ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()));
+}
+
+void Zone::Drain() {
+  if (cache_ == nullptr) return;
+  SpinLockHolder hold(slow_lock_);
+  for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
+    if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
+  }
+}
+
+void Zone::MaybeDrainIdleCaches() {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  // relaxed: a schedule; the lock below orders the scan itself.
+  if (now < next_idle_scan_ns_.load(std::memory_order_relaxed) || !slow_lock_.TryLock()) return;
+  next_idle_scan_ns_.store(now + kIdleScanPeriodNs, std::memory_order_relaxed);
+  for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
+    const uint64_t hits = cache_->StatsOf(cpu).hits;
+    if (hits == hits_at_last_scan_[cpu] && cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
+    hits_at_last_scan_[cpu] = cache_->StatsOf(cpu).hits;
+  }
+  slow_lock_.Unlock();
 }
 
 void* Zone::AllocateSlow() {
   // acquire: see "Slow-path protocol"; read before the re-check below.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
-  // Another thread may have freed or extended while we waited.
-  if (const uint32_t index = free_list_.Pop(); index != kNoIndex) return TakePermanent(index);
+  // Cached blocks are free blocks: drain them before overflowing.
+  if (cache_ != nullptr) {
+    for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
+      if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
+    }
+  }
+  // Another thread may have freed, flushed or extended meanwhile.
+  void* block;
+  if (TakeFromShared(&block, 1) == 1) {
+    // release: the zone was not full after all; see "Slow-path protocol".
+    not_full_epoch_.fetch_add(1, std::memory_order_release);
+    return MarkAllocated(block);
+  }
 
   policy_.Observe(epoch);
   if (policy_.ShouldExtend()) {
-    if (void* block = ExtendLocked()) return block;
+    if (void* extended = ExtendLocked()) return extended;
   }
-  void* block = overflow_.Allocate();
+  block = overflow_.Allocate();
   if (block == nullptr) return nullptr;
   policy_.OnOverflowAllocated();
   overflow_peak_ = std::max(overflow_peak_, overflow_.stats().blocks_in_use);
@@ -72,8 +264,9 @@ void* Zone::AllocateSlow() {
   return block;
 }
 
-// Commits the next segment, keeps its first block for the caller and pushes
-// the rest. nullptr when refused (max_blocks, budget) or the commit failed.
+// Commits the next segment, keeps its first block for the caller and gives
+// the rest to the shared zone. nullptr when refused (max_blocks, budget) or
+// the commit failed; the caller then overflows.
 void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
@@ -88,23 +281,24 @@ void* Zone::ExtendLocked() {
   }
   ++extensions_;
   policy_.OnExtended();
-  const auto first = static_cast<uint32_t>(old_blocks);
-  if (blocks > 1) {
-    LinkChain(region_.links(), first + 1, static_cast<uint32_t>(blocks - 1));
-    free_list_.PushChain(first + 1, static_cast<uint32_t>(first + blocks - 1));
+  std::vector<void*> fresh(blocks - 1);
+  for (size_t i = 1; i < blocks; ++i) {
+    fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
   }
-  // The zone is not full any more.
-  // release: see "Slow-path protocol".
+  // The new blocks count as taken from the shared zone, then given back.
+  CountTakenFromShared(static_cast<uint32_t>(blocks));
+  ReturnToShared(fresh.data(), fresh.size());
+  // release: the zone is not full any more; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
   overflow_.ReleaseSpare();
   // relaxed: written under the lock; a hint for Free().
   has_spare_.store(false, std::memory_order_relaxed);
-  return TakePermanent(first);
+  return MarkAllocated(region_.BlockAt(static_cast<uint32_t>(old_blocks)));
 }
 
 void Zone::FreeSlow(void* block) {
   SpinLockHolder hold(slow_lock_);
-  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!free_list_.Empty())) {
+  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!free_list_.Empty() || !batches_.Empty())) {
     CrashOnForeignFree(block);
   }
   policy_.OnOverflowFreed();
@@ -112,16 +306,19 @@ void Zone::FreeSlow(void* block) {
   has_spare_.store(overflow_.has_spare(), std::memory_order_relaxed);
 }
 
-// A Free() just pushed onto an empty free list: the zone has free blocks
+// A push just made the shared zone non-empty: the zone has free blocks
 // again, which ends the full episode and sends any spare slab back.
 void Zone::OnNoLongerFull() {
   // release: see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
   // relaxed: a hint; a spare missed here goes back on the next overflow free.
   if (!has_spare_.load(std::memory_order_relaxed)) return;
-  SpinLockHolder hold(slow_lock_);
+  // Called with or without the slow-path lock held (ReturnToShared runs in
+  // both); only give the spare back when the lock is free.
+  if (!slow_lock_.TryLock()) return;
   overflow_.ReleaseSpare();
   has_spare_.store(false, std::memory_order_relaxed);
+  slow_lock_.Unlock();
 }
 
 bool Zone::Owns(const void* p) const {
@@ -130,27 +327,27 @@ bool Zone::Owns(const void* p) const {
   return overflow_.Owns(p);
 }
 
-void Zone::RaisePeak(int64_t in_use) {
+void Zone::RaisePeak(int64_t out) {
   // relaxed: a statistic; only needs to end at the maximum.
-  int64_t peak = peak_in_use_.load(std::memory_order_relaxed);
-  while (in_use > peak &&
-         !peak_in_use_.compare_exchange_weak(peak, in_use, std::memory_order_relaxed)) {
+  int64_t peak = peak_shared_out_.load(std::memory_order_relaxed);
+  while (out > peak &&
+         !peak_shared_out_.compare_exchange_weak(peak, out, std::memory_order_relaxed)) {
   }
 }
 
-void Zone::MarkAllocated(uint32_t index) {
+void Zone::MarkAllocatedIndex(uint32_t index) {
   // relaxed: only this thread owns the block now; the mark is for itself.
   region_.links()[index].store(kAllocatedMark, std::memory_order_relaxed);
 }
 
-void Zone::CheckAndMarkFree(uint32_t index) {
+void Zone::CheckAndMarkFree(void* block) {
+  const uint32_t index = region_.IndexOf(block);
   // relaxed: the exchange is atomic, so of two racing frees exactly one sees
   // the allocated mark; the other, like any free of a free block, aborts.
-  const uint32_t previous =
-      region_.links()[index].exchange(kFreeingMark, std::memory_order_relaxed);
+  const uint32_t previous = region_.links()[index].exchange(kFreedMark, std::memory_order_relaxed);
   if (previous != kAllocatedMark) {
     internal::Crash(absl::StrFormat("zone '%s': double free of block %p (index %d)", name_,
-                                    region_.BlockAt(index), index));
+                                    block, index));
   }
 }
 
@@ -170,10 +367,19 @@ ZoneStats Zone::Stats() const {
   stats.block_size = region_.block_size();
   stats.capacity_blocks = region_.committed_blocks();
   stats.permanent_bytes = PermanentBytes(stats.capacity_blocks);
+  stats.cpu_cache_mode = std::string(CpuCacheModeName(cache_mode_));
+  size_t cached = 0;
+  if (cache_ != nullptr) {
+    for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
+      stats.cpu_caches.push_back(cache_->StatsOf(cpu));
+      cached += stats.cpu_caches.back().blocks;
+    }
+  }
+  stats.cached_blocks = cached;
   // relaxed: statistics.
-  const auto permanent_in_use =
-      static_cast<size_t>(std::max<int64_t>(0, in_use_->load(std::memory_order_relaxed)));
-  const auto permanent_peak = static_cast<size_t>(peak_in_use_.load(std::memory_order_relaxed));
+  const int64_t taken = shared_out_->load(std::memory_order_relaxed);
+  const auto permanent_in_use = static_cast<size_t>(std::max<int64_t>(0, taken - static_cast<int64_t>(cached)));
+  const auto permanent_peak = static_cast<size_t>(peak_shared_out_.load(std::memory_order_relaxed));
   SpinLockHolder hold(slow_lock_);
   const OverflowStats overflow = overflow_.stats();
   stats.tag = overflow_.tag();

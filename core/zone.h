@@ -13,36 +13,47 @@
 //   ...
 //   (*zone)->Free(block);                // from any thread
 //
-// Design. The permanent blocks live in one reserved address range
-// (BlockRegion) that is never unmapped while the zone lives. Free blocks sit
-// on a lock-free, ABA-safe stack of block indices (TaggedIndexStack) whose
-// links live beside the blocks. Allocate() pops, Free() pushes: one CAS each.
+// Design, front to back:
+//   1. Per-CPU caches (PerCpuCache): Allocate() pops and Free() pushes the
+//      current CPU's cache, with rseq or an uncontended lock word; no shared
+//      cache line, no atomic read-modify-write.
+//   2. The shared zone: permanent blocks in one reserved address range
+//      (BlockRegion) that is never unmapped while the zone lives, free ones
+//      on two lock-free, ABA-safe stacks of block indices: `batches_`, a
+//      magazine depot of pre-linked batches (a cache refill or flush is one
+//      CAS), and `free_list_`, single blocks (the path without caches, and
+//      remainders). Their links live beside the blocks.
+//   3. The slow path, under a spinlock, when the shared zone is empty: drain
+//      every CPU's cache back into the zone (cached blocks are free blocks),
+//      then serve temporary overflow (OverflowPool) or extend the zone
+//      permanently by the guidelines' rule (ExtensionPolicy), within
+//      max_blocks and the ZoneService budget.
 //
-// IsFull() is ExIsFullZone: one relaxed load. Allocate() makes that check
-// itself (a pop of an empty stack is one load) before it takes any lock, so a
-// full zone never ties up a processor spinning.
-//
-// When the zone is full, the slow path, under a spinlock, either serves the
-// block from temporary overflow slabs (OverflowPool) or extends the zone
-// permanently, by the guidelines' rule (ExtensionPolicy) and within
-// max_blocks and its ZoneService's budget. Overflow blocks go back to their
-// slab when freed, and slabs go back to the system once the zone has free
-// blocks again. The lock-free list only ever holds permanent blocks.
+// IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
+// check on its way (an empty cache, then an empty shared stack) before it
+// takes any lock, so a full zone never ties up a processor spinning.
 //
 // Slow-path protocol
-//   slow_lock_ guards overflow_, policy_ and the extension counters, and
-//   serializes region_.Grow().
-//   not_full_epoch_ is bumped (release) by every Free() that pushes onto an
-//   empty free list: the zone went from full to not full. The slow path
-//   reads it (acquire) before re-checking the free list under the lock, so:
-//     Thread 1 (slow path): reads epoch e; pop finds the list empty.
-//     Thread 2 (Free):      pushes onto the empty list; epoch e+1.
+//   slow_lock_ guards overflow_, policy_, the extension counters and the
+//   idle-cache scan, and serializes region_.Grow() and cache drains.
+//   not_full_epoch_ is bumped (release) whenever the zone is seen to go from
+//   full to not full: a free onto an empty shared stack, a slow path that
+//   finds a block after all, an extension. The slow path reads it (acquire)
+//   before re-checking the shared zone under the lock, so:
+//     Thread 1 (slow path): reads epoch e; finds the shared zone empty.
+//     Thread 2 (Free):      pushes onto the empty stack; epoch e+1.
 //     Thread 1:             overflows in the episode of epoch e.
 //   The next slow path sees e+1 != e and starts a new episode, as it should.
 //   If thread 1 had read e+1 instead, thread 2's push happened before its
-//   pop, which then finds the block.
-//   has_spare_ mirrors overflow_.has_spare() so Free() can skip the lock
-//   when there is no spare slab to give back.
+//   re-check, which then finds the block.
+//   has_spare_ mirrors overflow_.has_spare() so Free() skips the lock when
+//   no spare slab waits to be given back.
+//
+// Idle caches: every miss or flush checks, at most once a second, which
+// CPUs' caches saw no hit since the previous check, and drains those back
+// into the shared zone. Drain() does it for every CPU on demand. So blocks
+// held in caches stay bounded by CPUs x cpu_cache_blocks, and an idle CPU's
+// share returns within about two seconds of the next slow-path event.
 //
 // Misuse: freeing a pointer that is not the start of one of this zone's
 // blocks always aborts with a message (it would corrupt the free list).
@@ -55,13 +66,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include <zonealloc/concurrency/cache_aligned.h>
+#include <zonealloc/concurrency/percpu_cache.h>
 #include <zonealloc/concurrency/spinlock.h>
 #include <zonealloc/concurrency/tagged_index_stack.h>
 #include <zonealloc/extension_policy.h>
@@ -78,6 +92,7 @@ class Zone {
  public:
   // A zone of ZoneService::Default(). InvalidArgument for bad options
   // (naming the field) or an initial segment past the service's budget;
+  // FailedPrecondition for cpu_cache = kRseq where rseq is unsupported;
   // ResourceExhausted when the initial segment cannot be mapped.
   static absl::StatusOr<std::unique_ptr<Zone>> Create(const ZoneOptions& options);
 
@@ -87,81 +102,130 @@ class Zone {
   Zone(const Zone&) = delete;
   Zone& operator=(const Zone&) = delete;
 
-  // A block of block_size() bytes: from the zone, else from overflow or a
-  // permanent extension. nullptr only past max_overflow_blocks and every
-  // extension limit, or when the page source fails.
+  // A block of block_size() bytes: from this CPU's cache, else the shared
+  // zone, else overflow or a permanent extension. nullptr only past
+  // max_overflow_blocks and every extension limit, or when the page source
+  // fails.
   void* Allocate() {
+    if (cache_ != nullptr) {
+      void* block;
+      if (ABSL_PREDICT_TRUE(cache_->TryPop(&block))) {
+        if constexpr (internal::kDebugChecks) MarkAllocated(block);
+        return block;
+      }
+      return AllocateMiss();
+    }
     const uint32_t index = free_list_.Pop();
     if (ABSL_PREDICT_FALSE(index == kNoIndex)) return AllocateSlow();
-    return TakePermanent(index);
+    CountTakenFromShared(1);
+    return MarkAllocated(region_.BlockAt(index));
   }
 
   // Returns `block` to the zone. Any thread may free any block of this zone.
   // REQUIRES: block came from this zone's Allocate() and is not yet freed.
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
-    const uint32_t index = region_.IndexOf(block);
-    if constexpr (internal::kDebugChecks) CheckAndMarkFree(index);
+    if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
+    if (cache_ != nullptr) {
+      if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
+      return FreeMiss(block);
+    }
     // relaxed: a statistic; orders nothing.
-    in_use_->fetch_sub(1, std::memory_order_relaxed);
-    if (ABSL_PREDICT_FALSE(free_list_.Push(index))) OnNoLongerFull();
+    shared_out_->fetch_sub(1, std::memory_order_relaxed);
+    if (ABSL_PREDICT_FALSE(free_list_.Push(region_.IndexOf(block)))) OnNoLongerFull();
   }
 
-  // True when no permanent block is free right now (ExIsFullZone).
-  bool IsFull() const { return free_list_.Empty(); }
+  // Fills `blocks` and returns how many it filled: all of them unless a cap
+  // or the page source stopped it (as Allocate() returning nullptr). Takes
+  // whole batches from the shared zone, past the cache.
+  size_t AllocateBulk(std::span<void*> blocks);
+
+  // Frees every block in `blocks` (REQUIRES as Free()), returning those the
+  // cache cannot hold to the shared zone in batches.
+  void FreeBulk(std::span<void* const> blocks);
+
+  // True when no permanent block is free to this thread right now: its
+  // CPU's cache and the shared zone are empty (ExIsFullZone).
+  bool IsFull() const;
 
   // True when p is a block of this zone, permanent or overflow. O(1); takes
   // the slow-path lock for pointers outside the permanent range.
   bool Owns(const void* p) const;
 
+  // Moves every block held in CPU caches back to the shared zone.
+  void Drain();
+
   size_t block_size() const { return region_.block_size(); }
   const std::string& name() const { return name_; }
+  CpuCacheMode cpu_cache_mode() const { return cache_mode_; }
 
-  // in_use_blocks and peak_in_use_blocks count permanent blocks exactly and
-  // overflow blocks as of the snapshot; the peak is the permanent peak plus
-  // the overflow peak, an upper bound when the two peaked apart.
+  // in_use_blocks counts blocks handed out: permanent ones taken from the
+  // shared zone less those sitting in CPU caches, plus overflow. With caches,
+  // peak_in_use_blocks is the peak of blocks taken from the shared zone,
+  // cached ones included: an upper bound. Cache counters are per CPU.
   ZoneStats Stats() const;
 
  private:
   friend class ZoneService;
-  Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service);
+  Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service,
+       void* cache_memory, size_t cache_bytes);
 
-  void* TakePermanent(uint32_t index) {
-    if constexpr (internal::kDebugChecks) MarkAllocated(index);
-    // relaxed: statistics; the free list orders the blocks themselves.
-    const int64_t in_use = in_use_->fetch_add(1, std::memory_order_relaxed) + 1;
-    if (ABSL_PREDICT_FALSE(in_use > peak_in_use_.load(std::memory_order_relaxed))) {
-      RaisePeak(in_use);
+  void* MarkAllocated(void* block) {
+    if constexpr (internal::kDebugChecks) MarkAllocatedIndex(region_.IndexOf(block));
+    return block;
+  }
+  void CountTakenFromShared(uint32_t n) {
+    // relaxed: statistics; the free lists order the blocks themselves.
+    const int64_t out = shared_out_->fetch_add(n, std::memory_order_relaxed) + n;
+    if (ABSL_PREDICT_FALSE(out > peak_shared_out_.load(std::memory_order_relaxed))) {
+      RaisePeak(out);
     }
-    return region_.BlockAt(index);
   }
 
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
+  ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow();
-  void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block);
   ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull();
-  ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use);
+  ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t out);
+
+  // Up to `max` blocks from the shared zone: a whole batch when max allows,
+  // else single blocks. Counts them as taken.
+  uint32_t TakeFromShared(void** out, uint32_t max);
+  // Back to the shared zone: full batches to the depot, the rest as singles.
+  void ReturnToShared(void* const* blocks, size_t n);
+  void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void MaybeDrainIdleCaches();
   uint64_t PermanentBytes(size_t blocks) const;
 
-  void MarkAllocated(uint32_t index);
-  void CheckAndMarkFree(uint32_t index);
+  void MarkAllocatedIndex(uint32_t index);
+  void CheckAndMarkFree(void* block);
   [[noreturn]] ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void CrashOnForeignFree(
       const void* block) const;
 
   // Read-mostly.
   const std::string name_;
   const size_t extension_blocks_;
+  const uint32_t batch_blocks_;
+  const CpuCacheMode cache_mode_;
   ZoneService& service_;
+  PageSource& pages_;
   internal::BlockRegion region_;
+  void* const cache_memory_;
+  const size_t cache_bytes_;
+  std::unique_ptr<PerCpuCache> cache_;  // null: kOff
 
-  // Written on every allocation and free: each owns its cache line.
+  // The shared zone: each word owns its cache line.
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
-  CacheAligned<std::atomic<int64_t>> in_use_{0};
-  std::atomic<int64_t> peak_in_use_{0};
+  alignas(kCacheLineSize) TaggedIndexStack<> batches_;
+  CacheAligned<std::atomic<int64_t>> shared_out_{0};  // blocks not on the stacks
+  std::atomic<int64_t> peak_shared_out_{0};
 
-  // Written when the zone goes from full to not full.
+  // Written when the zone goes from full to not full, or by idle scans.
   alignas(kCacheLineSize) std::atomic<uint64_t> not_full_epoch_{0};
   std::atomic<bool> has_spare_{false};
+  std::atomic<int64_t> next_idle_scan_ns_{0};
 
   // The slow path.
   mutable SpinLock slow_lock_;
@@ -170,6 +234,8 @@ class Zone {
   size_t extensions_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t extension_refusals_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t overflow_peak_ ABSL_GUARDED_BY(slow_lock_) = 0;
+  std::vector<uint64_t> hits_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
+  std::vector<void*> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
 };
 
 }  // namespace zonealloc

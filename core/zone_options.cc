@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/zone_sizing.h>
 
@@ -15,13 +18,76 @@ constexpr size_t kMaxAlignment = 4096;
 constexpr size_t kMinBlockSize = 8;  // room for a free-list link
 constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
 constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
+constexpr size_t kDefaultCpuCacheBytes = 16 << 10;
 
 absl::Status Invalid(const ZoneOptions& options, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrFormat("zone '%s': %s", ZoneDisplayName(options), what));
 }
 
+// Picks the cache mode and sizes; see ZoneOptions.
+absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& profile,
+                             ZoneOptions& resolved) {
+  if (resolved.cpu_cache_blocks == kDefaultCpuCacheBlocks) {
+    const size_t per_cpu_share = resolved.initial_blocks / (4 * std::max(1, profile.usable_cpus));
+    const size_t blocks = std::min(
+        std::clamp(kDefaultCpuCacheBytes / resolved.block_size, size_t{8}, size_t{256}),
+        per_cpu_share);
+    resolved.cpu_cache_blocks = blocks < 4 ? 0 : blocks;
+  } else if (resolved.cpu_cache_blocks > kMaxCpuCacheBlocks) {
+    return Invalid(options, absl::StrFormat("ZoneOptions.cpu_cache_blocks must be at most %d, got %d",
+                                            kMaxCpuCacheBlocks, resolved.cpu_cache_blocks));
+  }
+  if (resolved.cpu_cache_batch_blocks == 0) {
+    resolved.cpu_cache_batch_blocks =
+        std::clamp<size_t>(resolved.cpu_cache_blocks / 2, 1, kMaxCpuCacheBatchBlocks);
+  } else if (resolved.cpu_cache_batch_blocks > kMaxCpuCacheBatchBlocks ||
+             (resolved.cpu_cache_blocks != 0 &&
+              resolved.cpu_cache_batch_blocks > resolved.cpu_cache_blocks)) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.cpu_cache_batch_blocks = %d must be at most cpu_cache_blocks = %d and %d",
+        resolved.cpu_cache_batch_blocks, resolved.cpu_cache_blocks, kMaxCpuCacheBatchBlocks));
+  }
+
+  if (resolved.cpu_cache == CpuCacheMode::kDefault) {
+    resolved.cpu_cache = RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback;
+    if (const char* env = std::getenv("ZONEALLOC_CPU_CACHE"); env != nullptr && *env != '\0') {
+      absl::StatusOr<CpuCacheMode> mode = ParseCpuCacheMode(env);
+      if (!mode.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("ZONEALLOC_CPU_CACHE: ", mode.status().message()));
+      }
+      resolved.cpu_cache = *mode;
+    }
+  }
+  if (resolved.cpu_cache == CpuCacheMode::kRseq && !RseqSupport().ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "zone '%s': rseq CPU caches are not available here: %s", ZoneDisplayName(options),
+        RseqSupport().message()));
+  }
+  if (resolved.cpu_cache_blocks == 0) resolved.cpu_cache = CpuCacheMode::kOff;
+  if (resolved.cpu_cache == CpuCacheMode::kOff) resolved.cpu_cache_blocks = 0;
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string_view CpuCacheModeName(CpuCacheMode mode) {
+  switch (mode) {
+    case CpuCacheMode::kDefault: return "default";
+    case CpuCacheMode::kRseq: return "rseq";
+    case CpuCacheMode::kFallback: return "fallback";
+    case CpuCacheMode::kOff: return "off";
+  }
+  return "?";
+}
+
+absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text) {
+  for (CpuCacheMode mode : {CpuCacheMode::kRseq, CpuCacheMode::kFallback, CpuCacheMode::kOff}) {
+    if (text == CpuCacheModeName(mode)) return mode;
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "'%s' is not a CPU cache mode: use rseq, fallback or off", std::string(text)));
+}
 
 std::string ZoneDisplayName(const ZoneOptions& options) {
   return options.name.empty() ? "<unnamed>" : options.name;
@@ -79,6 +145,9 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
     return Invalid(options, absl::StrFormat(
         "ZoneOptions.overflow_slab_blocks must be at most %d, got %d", kMaxOverflowSlabBlocks,
         resolved.overflow_slab_blocks));
+  }
+  if (absl::Status status = ResolveCpuCache(options, profile, resolved); !status.ok()) {
+    return status;
   }
   if (resolved.page_source == nullptr) resolved.page_source = &DefaultPageSource();
   return resolved;

@@ -5,13 +5,35 @@
 #define ZONEALLOC_CORE_ZONE_OPTIONS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include <zonealloc/page_source.h>
 #include <zonealloc/system_profile.h>
 
 namespace zonealloc {
+
+// The per-CPU cache front end of a Zone (see concurrency/percpu_cache.h).
+enum class CpuCacheMode {
+  kDefault,   // ZONEALLOC_CPU_CACHE (rseq|fallback|off) if set, else kRseq
+              // where RseqSupport() allows it, else kFallback
+  kRseq,      // restartable sequences; FailedPrecondition where unsupported
+  kFallback,  // per-CPU caches behind an uncontended lock word
+  kOff,       // no caches: every operation goes to the shared free list
+};
+
+std::string_view CpuCacheModeName(CpuCacheMode mode);  // "rseq", ...
+
+// Parses ZONEALLOC_CPU_CACHE's values: "rseq", "fallback" or "off".
+absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text);
+
+// cpu_cache_blocks' default: sized by ResolveZoneOptions.
+inline constexpr size_t kDefaultCpuCacheBlocks = SIZE_MAX;
+// Limits on the cache sizes (a batch is staged on the stack).
+inline constexpr size_t kMaxCpuCacheBlocks = 1024;
+inline constexpr size_t kMaxCpuCacheBatchBlocks = 256;
 
 struct ZoneOptions {
   // Shown in stats and errors, and the tag of the zone's overflow memory,
@@ -49,6 +71,20 @@ struct ZoneOptions {
   // Blocks per overflow slab. 0: as many as fill 16 KiB, within [4, 256].
   size_t overflow_slab_blocks = 0;
 
+  // Per-CPU caches in front of the shared zone.
+  CpuCacheMode cpu_cache = CpuCacheMode::kDefault;
+
+  // Blocks each CPU's cache holds at most; 0 disables the caches. The
+  // default: 16 KiB of blocks, within [8, 256], and at most a quarter of
+  // initial_blocks per CPU so caches cannot hoard a small zone; below 4
+  // blocks, no caches. Memory held in caches is bounded by CPUs x this.
+  size_t cpu_cache_blocks = kDefaultCpuCacheBlocks;
+
+  // Blocks moved between a CPU's cache and the shared zone at once (a
+  // refill on an empty cache, a flush from a full one). 0: half the cache,
+  // at most kMaxCpuCacheBatchBlocks.
+  size_t cpu_cache_batch_blocks = 0;
+
   // Where the zone's pages come from. nullptr: DefaultPageSource() (mmap).
   PageSource* page_source = nullptr;
 };
@@ -57,8 +93,10 @@ struct ZoneOptions {
 inline constexpr size_t kDefaultMaxBlocksFactor = 64;
 
 // Validates `options` and fills in its defaults: the returned copy has
-// block_size rounded, initial_blocks, max_blocks, extension_blocks and
-// overflow_slab_blocks set, and a page source.
+// block_size rounded, initial_blocks, max_blocks, extension_blocks,
+// overflow_slab_blocks and the cache sizes set, cpu_cache kOff or a concrete
+// mode, and a page source. FailedPrecondition when kRseq is asked for and
+// unsupported.
 // InvalidArgument naming the field and its value when an option is bad.
 absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
                                                const SystemProfile& profile);

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions&
   absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
   if (!resolved.ok()) return resolved.status();
   const uint64_t initial_bytes =
-      uint64_t{resolved->initial_blocks} * (resolved->block_size + sizeof(uint32_t));
+      uint64_t{resolved->initial_blocks} * (resolved->block_size + internal::BlockRegion::kLinkBytesPerBlock);
   if (!TryCharge(initial_bytes)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "zone '%s': initial segment of %d bytes does not fit the %d bytes left of service "
@@ -92,7 +93,23 @@ absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions&
     Refund(initial_bytes);
     return region.status();
   }
-  std::unique_ptr<Zone> zone(new Zone(*resolved, *std::move(region), *this));
+  // The CPU caches: one mapping, as many 64-byte-aligned caches as CPUs.
+  void* cache_memory = nullptr;
+  size_t cache_bytes = 0;
+  if (resolved->cpu_cache != CpuCacheMode::kOff) {
+    cache_bytes = PerCpuCache::BytesFor(PerCpuCache::PossibleCpus(),
+                                        static_cast<uint32_t>(resolved->cpu_cache_blocks));
+    cache_bytes = (cache_bytes + PageSize() - 1) / PageSize() * PageSize();
+    cache_memory = resolved->page_source->Map(
+        cache_bytes, PageSize(), absl::StrFormat("zonealloc-cpucache:%s", ZoneDisplayName(*resolved)));
+    if (cache_memory == nullptr) {
+      Refund(initial_bytes);
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "zone '%s': cannot map %d bytes of CPU caches", ZoneDisplayName(*resolved), cache_bytes));
+    }
+  }
+  std::unique_ptr<Zone> zone(
+      new Zone(*resolved, *std::move(region), *this, cache_memory, cache_bytes));
   absl::MutexLock lock(&mu_);
   zones_.push_back(zone.get());
   return zone;
@@ -139,6 +156,19 @@ std::string ZoneService::DumpText() const {
                           z.peak_in_use_blocks, z.overflow_blocks_in_use, z.overflow_slabs_live,
                           z.overflow_slabs_created, z.overflow_slabs_released, z.extensions,
                           z.extension_refusals, z.permanent_bytes);
+  }
+  // The CPU caches of each zone that has them, CPUs that saw no use left out.
+  for (const ZoneStats& z : snapshot.zones) {
+    if (z.cpu_caches.empty()) continue;
+    absl::StrAppendFormat(&text, "# %s: %s CPU caches, %d blocks cached\n#   %4s %12s %9s %9s %9s %7s %6s\n",
+                          z.name, z.cpu_cache_mode, z.cached_blocks, "cpu", "hits", "misses",
+                          "refills", "flushes", "drains", "blocks");
+    for (size_t cpu = 0; cpu < z.cpu_caches.size(); ++cpu) {
+      const CpuCacheStats& c = z.cpu_caches[cpu];
+      if (c.hits == 0 && c.misses == 0 && c.drains == 0) continue;
+      absl::StrAppendFormat(&text, "    %4d %12d %9d %9d %9d %7d %6d\n", cpu, c.hits, c.misses,
+                            c.refills, c.flushes, c.drains, c.blocks);
+    }
   }
   return text;
 }

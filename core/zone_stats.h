@@ -7,6 +7,9 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
+
+#include <zonealloc/concurrency/percpu_cache.h>
 
 namespace zonealloc {
 
@@ -29,6 +32,11 @@ struct ZoneStats {
   size_t extensions = 0;
   size_t extension_refusals = 0;  // wanted, but past max_blocks or the budget
   size_t permanent_bytes = 0;     // blocks and links charged to the budget
+
+  // The per-CPU cache front end.
+  std::string cpu_cache_mode;              // "rseq", "fallback" or "off"
+  size_t cached_blocks = 0;                // free blocks sitting in CPU caches
+  std::vector<CpuCacheStats> cpu_caches;   // indexed by CPU; empty when off
 };
 
 }  // namespace zonealloc

@@ -1,7 +1,9 @@
 // Stress: many more threads than CPUs churn one small zone through full,
-// overflow, extension and drain, passing blocks to each other through a shared queue so most
+// overflow, extension and drain, migrating between CPUs, passing blocks to each other through a shared queue so most
 // frees are cross-thread. Each block carries its owner's stamp and a
 // sequence number; every hand-out and free is checked.
+
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
@@ -72,6 +74,18 @@ class LiveBlocks {
   std::array<Shard, 64> shards_;
 };
 
+// Moves the calling thread to one CPU of `allowed`, picked at random, so
+// per-CPU caches see threads arrive and leave mid-run.
+void MigrateToRandomCpu(const cpu_set_t& allowed, std::minstd_rand& rng) {
+  int pick = static_cast<int>(rng() % CPU_COUNT(&allowed));
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed) && pick-- == 0) CPU_SET(cpu, &one);
+  }
+  sched_setaffinity(0, sizeof(one), &one);
+}
+
 std::chrono::milliseconds StressDuration() {
   const char* ms = std::getenv("ZONEALLOC_STRESS_MS");
   return std::chrono::milliseconds(ms != nullptr ? std::atoi(ms) : 1500);
@@ -105,7 +119,10 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
     std::minstd_rand rng(id);
     std::vector<void*> held;
     uint64_t serial = 0;
-    while (!stop.load(std::memory_order_relaxed)) {
+    cpu_set_t allowed;
+    sched_getaffinity(0, sizeof(allowed), &allowed);
+    for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
+      if (round % 128 == 0) MigrateToRandomCpu(allowed, rng);
       const int burst = 1 + static_cast<int>(rng() % 16);
       for (int i = 0; i < burst; ++i) {
         if (zone.IsFull()) full_seen.fetch_add(1, std::memory_order_relaxed);
@@ -161,6 +178,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
   EXPECT_EQ(stats.in_use_blocks, 0u);
   EXPECT_EQ(stats.overflow_slabs_live, 0u) << "not full at quiesce: every slab went back";
   EXPECT_EQ(stats.overflow_slabs_created, stats.overflow_slabs_released);
+  zone.Drain();  // blocks in other CPUs' caches are free too
   std::set<void*> all;
   while (!zone.IsFull()) all.insert(zone.Allocate());
   EXPECT_EQ(all.size(), stats.capacity_blocks) << "a permanent block was lost or duplicated";

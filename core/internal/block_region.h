@@ -8,9 +8,11 @@
 // even just after another thread took the block (see TaggedIndexStack).
 //
 // Layout of the reservation (each part page aligned):
-//   [links: max_blocks x std::atomic<uint32_t>][blocks: max_blocks x block_size]
-// links[i] is block i's free-list link; it lives beside the block, not in it,
-// so user writes into a block never race with a free-list reader.
+//   [links][batch_links][blocks: max_blocks x block_size]
+// with max_blocks std::atomic<uint32_t> in each link array. links[i] is
+// block i's free-list link; batch_links[i] links a batch whose first block
+// is i to the next batch (see Zone). Links live beside the blocks, not in
+// them, so user writes into a block never race with a free-list reader.
 //
 // Thread safety: Grow() needs external synchronization (the zone's slow-path
 // lock). Everything else may run concurrently with Grow().
@@ -88,10 +90,18 @@ class BlockRegion {
   }
 
   std::atomic<uint32_t>* links() const { return links_; }
+  std::atomic<uint32_t>* batch_links() const { return batch_links_; }
+
+  // Permanent bytes per committed block: the block and its two links.
+  size_t bytes_per_block() const { return block_size_ + kLinkBytesPerBlock; }
+  static constexpr size_t kLinkBytesPerBlock = 2 * sizeof(std::atomic<uint32_t>);
 
  private:
   BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes, size_t links_bytes,
               size_t block_size, size_t max_blocks);
+
+  // Commits links[old, new) of one link array.
+  bool CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count);
 
   // offset / block_size_ without a divide: floor(offset * ceil(2^64 / d) / 2^64)
   // equals floor(offset / d) whenever offset * d <= 2^64, which the bounds
@@ -107,6 +117,7 @@ class BlockRegion {
   char* reservation_;
   size_t reservation_bytes_;
   std::atomic<uint32_t>* links_;
+  std::atomic<uint32_t>* batch_links_;
   uintptr_t blocks_begin_;
   size_t block_size_;
   uint64_t reciprocal_;  // ceil(2^64 / block_size_)

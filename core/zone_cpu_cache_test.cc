@@ -1,0 +1,219 @@
+// The per-CPU cache front end of Zone. ctest runs this binary once per mode
+// (ZONEALLOC_CPU_CACHE=rseq|fallback|off); tests about caches skip "off".
+
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/zone.h>
+#include <zonealloc/zone_service.h>
+
+namespace zonealloc {
+namespace {
+
+std::string ModeUnderTest() {
+  const char* mode = std::getenv("ZONEALLOC_CPU_CACHE");
+  return mode != nullptr ? mode : "";
+}
+
+// The CPUs this process may run on.
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  sched_getaffinity(0, sizeof(set), &set);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// Runs `body` on a thread pinned to `cpu`.
+template <typename Body>
+void RunOnCpu(int cpu, Body body) {
+  std::thread thread([&] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+    body();
+  });
+  thread.join();
+}
+
+class ZoneCpuCacheTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Zone> MakeZone(ZoneOptions options) {
+    service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+    absl::StatusOr<std::unique_ptr<Zone>> zone = service_->CreateZone(options);
+    EXPECT_TRUE(zone.ok()) << zone.status();
+    return *std::move(zone);
+  }
+  bool CachesOn() const { return ModeUnderTest() != "off"; }
+
+  std::unique_ptr<ZoneService> service_;
+};
+
+TEST_F(ZoneCpuCacheTest, TheModeFollowsZonealloc_Cpu_Cache) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  if (ModeUnderTest().empty()) GTEST_SKIP() << "run through ctest to pick a mode";
+  EXPECT_EQ(CpuCacheModeName(zone->cpu_cache_mode()), ModeUnderTest());
+  EXPECT_EQ(zone->Stats().cpu_cache_mode, ModeUnderTest());
+  EXPECT_EQ(zone->Stats().cpu_caches.empty(), !CachesOn());
+  zone.reset();
+}
+
+TEST_F(ZoneCpuCacheTest, RseqWhereUnsupportedIsFailedPrecondition) {
+  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+  auto zone = service_->CreateZone(
+      {.name = "r", .block_size = 64, .initial_blocks = 256, .cpu_cache = CpuCacheMode::kRseq});
+  if (RseqSupport().ok()) {
+    EXPECT_TRUE(zone.ok());
+  } else {
+    EXPECT_EQ(zone.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(zone.status().message().find("rseq"), std::string_view::npos);
+  }
+}
+
+TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsInvalidArgument) {
+  const std::string saved = ModeUnderTest();
+  setenv("ZONEALLOC_CPU_CACHE", "turbo", 1);
+  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+  auto zone = service_->CreateZone({.block_size = 64, .initial_blocks = 256});
+  setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  EXPECT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(zone.status().message().find("'turbo'"), std::string_view::npos);
+}
+
+TEST_F(ZoneCpuCacheTest, ZeroCacheBlocksTurnsTheCachesOff) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256, .cpu_cache_blocks = 0});
+  EXPECT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kOff);
+}
+
+TEST_F(ZoneCpuCacheTest, DrainMakesTheAccountingExact) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  std::vector<void*> blocks(100);
+  for (void*& block : blocks) block = zone->Allocate();
+  for (size_t i = 0; i < 60; ++i) zone->Free(blocks[i]);
+  zone->Drain();
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.cached_blocks, 0u);
+  EXPECT_EQ(stats.in_use_blocks, 40u);
+  for (size_t i = 60; i < blocks.size(); ++i) zone->Free(blocks[i]);
+  zone->Drain();
+  EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
+}
+
+TEST_F(ZoneCpuCacheTest, BulkCallsMoveManyBlocksThroughEveryLayer) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  std::vector<void*> blocks(1000);  // past the zone: overflow and extension
+  ASSERT_EQ(zone->AllocateBulk(blocks), blocks.size());
+  EXPECT_EQ(std::set<void*>(blocks.begin(), blocks.end()).size(), blocks.size());
+  for (void* block : blocks) EXPECT_TRUE(zone->Owns(block));
+  EXPECT_GT(zone->Stats().extensions, 0u);
+  zone->FreeBulk(blocks);
+  zone->Drain();
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+}
+
+TEST_F(ZoneCpuCacheTest, BulkAllocationStopsAtTheCaps) {
+  auto zone = MakeZone(
+      {.block_size = 64, .initial_blocks = 64, .max_blocks = 64, .max_overflow_blocks = 10});
+  std::vector<void*> blocks(100);
+  const size_t got = zone->AllocateBulk(blocks);
+  EXPECT_EQ(got, 74u);
+  zone->FreeBulk(std::span<void* const>(blocks.data(), got));
+}
+
+TEST_F(ZoneCpuCacheTest, CountersShowHitsMissesRefillsAndFlushes) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16});
+  const int cpu = AllowedCpus().front();
+  RunOnCpu(cpu, [&] {
+    std::vector<void*> blocks(100);
+    for (void*& block : blocks) block = zone->Allocate();  // misses and refills
+    for (void* block : blocks) zone->Free(block);          // flushes
+  });
+  const CpuCacheStats stats = zone->Stats().cpu_caches[cpu];
+  EXPECT_GT(stats.hits, 100u);
+  EXPECT_GE(stats.misses, 100u / 16);
+  EXPECT_GE(stats.refills, 100u / 16);
+  EXPECT_GE(stats.flushes, 100u / 16);
+}
+
+TEST_F(ZoneCpuCacheTest, IsFullOnlyWhenThisCpusCacheAndTheSharedZoneAreEmpty) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 16});
+  RunOnCpu(AllowedCpus().front(), [&] {
+    std::vector<void*> blocks;
+    while (!zone->IsFull()) blocks.push_back(zone->Allocate());
+    EXPECT_EQ(blocks.size(), 64u) << "every block, cached ones included";
+    zone->Free(blocks.back());  // into this CPU's cache, or the shared zone
+    EXPECT_FALSE(zone->IsFull());
+    blocks.pop_back();
+    for (void* block : blocks) zone->Free(block);
+  });
+}
+
+// A free block in another CPU's cache must be found before overflowing.
+TEST_F(ZoneCpuCacheTest, CachedBlocksNeverCauseOverflowOrExtension) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32});
+  std::vector<void*> blocks;
+  RunOnCpu(cpus[0], [&] {
+    for (int i = 0; i < 64; ++i) blocks.push_back(zone->Allocate());
+    for (int i = 0; i < 20; ++i) zone->Free(blocks[i]);  // into CPU 0's cache
+  });
+  ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
+  RunOnCpu(cpus[1], [&] {
+    for (int i = 0; i < 20; ++i) blocks[i] = zone->Allocate();
+  });
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.overflow_allocations, 0u);
+  EXPECT_EQ(stats.extensions, 0u);
+  EXPECT_EQ(stats.capacity_blocks, 64u);
+  EXPECT_GT(stats.cpu_caches[cpus[0]].drains, 0u);
+  for (void* block : blocks) zone->Free(block);
+}
+
+TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 32});
+  RunOnCpu(cpus[0], [&] {
+    std::vector<void*> blocks(20);
+    for (void*& block : blocks) block = zone->Allocate();
+    for (void* block : blocks) zone->Free(block);  // CPU 0's cache holds blocks
+  });
+  ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
+  // Slow-path events on another CPU, more than a scan period apart: the
+  // first scan notes CPU 0's hits, the second finds it idle and drains it.
+  auto miss_on_cpu1 = [&] {
+    RunOnCpu(cpus[1], [&] {
+      std::vector<void*> blocks(40);
+      for (void*& block : blocks) block = zone->Allocate();
+      for (void* block : blocks) zone->Free(block);
+    });
+  };
+  miss_on_cpu1();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  miss_on_cpu1();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  miss_on_cpu1();
+  EXPECT_EQ(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
+  EXPECT_GT(zone->Stats().cpu_caches[cpus[0]].drains, 0u);
+}
+
+}  // namespace
+}  // namespace zonealloc
