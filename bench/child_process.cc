@@ -1,0 +1,111 @@
+#include "bench/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+
+extern char** environ;
+
+namespace zonealloc::bench {
+namespace {
+
+// This process's environment without LD_PRELOAD, plus LD_PRELOAD=preload
+// when given.
+std::vector<std::string> ChildEnvironment(const std::string& preload) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!absl::StartsWith(*entry, "LD_PRELOAD=")) env.emplace_back(*entry);
+  }
+  if (!preload.empty()) env.push_back("LD_PRELOAD=" + preload);
+  return env;
+}
+
+// Pointers into `strings`, null-terminated, for execve.
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Reads `fd` until EOF or `deadline`; false on timeout.
+bool ReadUntilEof(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
+  char buffer[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd poll_fd{.fd = fd, .events = POLLIN, .revents = 0};
+    const int ready = poll(&poll_fd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+std::string ChildExit::Describe() const {
+  if (timed_out) return "timed out";
+  if (term_signal != 0)
+    return absl::StrFormat("killed by signal %d (%s)", term_signal, strsignal(term_signal));
+  return absl::StrFormat("exit %d", exit_code);
+}
+
+absl::StatusOr<ChildExit> RunChildProcess(const std::string& path,
+                                          const std::vector<std::string>& args,
+                                          const std::string& preload, absl::Duration limit) {
+  std::vector<std::string> argv_strings = {path};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(preload);
+  std::vector<char*> argv = CStrings(argv_strings);
+  std::vector<char*> envp = CStrings(env_strings);
+
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrFormat("pipe: %s", std::strerror(errno)));
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return absl::InternalError(absl::StrFormat("fork: %s", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  ChildExit result;
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(limit);
+  if (!ReadUntilEof(pipe_fds[0], deadline, result.stdout_text)) {
+    result.timed_out = true;
+    kill(pid, SIGKILL);
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+  if (result.exit_code == 127 && result.stdout_text.empty()) {
+    return absl::NotFoundError(absl::StrFormat("cannot run %s", path));
+  }
+  return result;
+}
+
+}  // namespace zonealloc::bench

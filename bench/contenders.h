@@ -1,0 +1,42 @@
+// The contenders of a scenario-benchmark run: zonealloc's two zones and the
+// peers they are measured against, each with how the driver runs it.
+//
+// Each malloc peer (jemalloc, tcmalloc, mimalloc, tbbmalloc) is the worker's
+// plain malloc/free with the peer's Debian library in LD_PRELOAD: linking
+// several mallocs into one binary makes them fight over the malloc symbol.
+// A peer whose library is missing stays in the list, marked not installed,
+// so the table says so instead of silently dropping a row.
+
+#ifndef ZONEALLOC_BENCH_CONTENDERS_H_
+#define ZONEALLOC_BENCH_CONTENDERS_H_
+
+#include <string>
+#include <vector>
+
+namespace zonealloc::bench {
+
+struct Contender {
+  std::string label;             // the table's name: zone, glibc, jemalloc, ...
+  std::string worker_allocator;  // the worker's --allocator
+  std::string preload;           // LD_PRELOAD library; empty for none
+  // The worker reports which shared object `malloc` resolved to; a run whose
+  // report lacks this text did not measure this contender (preload ignored).
+  // Empty: nothing to check (the contender does not use malloc).
+  std::string expect_malloc_library;
+  bool zonealloc = false;      // ours; every other contender is a peer
+  bool single_thread = false;  // may serve one thread only
+  bool installed = true;
+  std::string missing;  // what is missing, when !installed
+};
+
+// Where Debian keeps the peers' libraries: /usr/lib/<multiarch triplet>.
+std::string DebianLibraryDir();
+
+// zone, unsync, glibc, jemalloc, tcmalloc, mimalloc, tbbmalloc, tbb_pool,
+// pmr_sync, pmr_unsync, in table order. Peer libraries are looked up in
+// `library_dir`.
+std::vector<Contender> AllContenders(const std::string& library_dir = DebianLibraryDir());
+
+}  // namespace zonealloc::bench
+
+#endif  // ZONEALLOC_BENCH_CONTENDERS_H_

@@ -1,0 +1,80 @@
+#include "bench/matrix.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "bench/scenarios.h"
+
+namespace zonealloc::bench {
+namespace {
+
+struct Axes {
+  std::vector<std::string> scenarios;
+  std::vector<int> threads;
+  std::vector<size_t> block_sizes;
+};
+
+Axes AxesFor(MatrixKind kind, int cpus) {
+  switch (kind) {
+    case MatrixKind::kDefault:
+      return {{"pair", "batch", "prodcons", "larson", "burst"}, {1, 2 * cpus}, {64}};
+    case MatrixKind::kFull:
+      return {{"pair", "batch", "prodcons", "larson", "burst", "server"},
+              {1, cpus, 2 * cpus, 4 * cpus},
+              {16, 64, 256, 1024}};
+    case MatrixKind::kSmoke:
+      return {{"pair", "batch", "prodcons", "larson", "burst", "server"}, {1, 2}, {64}};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& overrides) {
+  Axes axes = AxesFor(kind, std::max(1, cpus));
+  if (!overrides.scenarios.empty()) axes.scenarios = overrides.scenarios;
+  if (!overrides.threads.empty()) axes.threads = overrides.threads;
+  if (!overrides.block_sizes.empty()) axes.block_sizes = overrides.block_sizes;
+  std::sort(axes.threads.begin(), axes.threads.end());
+
+  std::vector<Cell> cells;
+  std::set<std::tuple<std::string, int, size_t>> seen;  // scenario, threads used, size
+  for (const std::string& name : axes.scenarios) {
+    const Scenario* scenario = FindScenario(name);
+    for (const size_t block_size : axes.block_sizes) {
+      for (const int threads : axes.threads) {
+        Cell cell{.scenario = name, .threads = threads, .block_size = block_size};
+        if (scenario != nullptr) {
+          cell.threads_used = scenario->threads_used({.threads = threads});
+          if (!scenario->uses_block_size) cell.block_size = 0;
+        }
+        if (seen.insert({name, cell.threads_used, cell.block_size}).second) cells.push_back(cell);
+      }
+    }
+  }
+  return cells;
+}
+
+bool ContenderRunsIn(const Contender& contender, const Cell& cell) {
+  return !contender.single_thread || cell.threads_used == 1;
+}
+
+std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms) {
+  std::vector<std::string> args = {
+      absl::StrCat("--scenario=", cell.scenario), absl::StrCat("--threads=", cell.threads),
+      absl::StrCat("--block_size=", cell.block_size == 0 ? 64 : cell.block_size)};
+  if (kind == MatrixKind::kSmoke) {
+    // Tiny: a few milliseconds per run; the self-checks are what count.
+    for (const char* flag : {"--ops=20000", "--batch_blocks=256", "--larson_slots=128",
+                             "--burst_blocks=1024", "--burst_idle_ms=2", "--server_requests=32"}) {
+      args.emplace_back(flag);
+    }
+  } else {
+    args.push_back(absl::StrCat("--duration_ms=", duration_ms));
+  }
+  return args;
+}
+
+}  // namespace zonealloc::bench

@@ -1,0 +1,55 @@
+// The matrix of a scenario-benchmark run: which scenarios, thread counts and
+// block sizes the driver runs every contender in, and the worker flags for
+// one cell.
+//
+//   default  pair, batch, prodcons, larson, burst; 64-byte blocks;
+//            1 and 2 x CPUs threads (fits in 3 minutes on 2 cores)
+//   full     all six scenarios; 16, 64, 256, 1024 bytes;
+//            1, CPUs, 2 x CPUs, 4 x CPUs threads
+//   smoke    all six scenarios once, tiny (--ops, small arrays); 1 and 2
+//            threads; for CI, where only the self-checks matter
+//
+// Cells that would run the same threads twice (prodcons runs pairs, so 1
+// and 2 threads both run 2) are kept once; server picks its own sizes, so it
+// has one cell per thread count.
+
+#ifndef ZONEALLOC_BENCH_MATRIX_H_
+#define ZONEALLOC_BENCH_MATRIX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/contenders.h"
+
+namespace zonealloc::bench {
+
+struct Cell {
+  std::string scenario;
+  int threads = 1;        // as asked (--threads)
+  int threads_used = 1;   // as the scenario runs them
+  size_t block_size = 0;  // 0: the scenario picks its sizes (server)
+};
+
+enum class MatrixKind { kDefault, kFull, kSmoke };
+
+// Replaces a part of the chosen matrix when not empty.
+struct MatrixOverrides {
+  std::vector<std::string> scenarios;
+  std::vector<int> threads;
+  std::vector<size_t> block_sizes;
+};
+
+std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& overrides = {});
+
+// False when `contender` cannot serve `cell`: single-thread allocators run
+// only where the scenario runs one thread.
+bool ContenderRunsIn(const Contender& contender, const Cell& cell);
+
+// The worker flags for one run of `cell` (not --allocator or the outputs).
+std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms);
+
+}  // namespace zonealloc::bench
+
+#endif  // ZONEALLOC_BENCH_MATRIX_H_

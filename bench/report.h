@@ -1,0 +1,63 @@
+// The scenario benchmark's report: the runs of each contender in each cell
+// reduced to one row (medians of the repetitions), compared with glibc and
+// with the best peer, and written as the stdout table, a Markdown table (for
+// bench/README.md) and a summary JSON.
+//
+// A row is measured only when every repetition passed its self-check and
+// really ran the contender (see Contender::expect_malloc_library); otherwise
+// it says why and posts no numbers.
+
+#ifndef ZONEALLOC_BENCH_REPORT_H_
+#define ZONEALLOC_BENCH_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "bench/machine_info.h"
+#include "bench/matrix.h"
+#include "bench/run_record.h"
+
+namespace zonealloc::bench {
+
+// One contender in one cell.
+struct Row {
+  enum class Outcome { kMeasured, kNotInstalled, kFailed };
+
+  Cell cell;
+  std::string contender;
+  bool zonealloc = false;
+  Outcome outcome = Outcome::kMeasured;
+  std::string detail;                  // why not measured
+  std::vector<RunRecord> runs;         // the repetitions, all passed
+  std::vector<std::string> rss_files;  // per repetition (burst), else empty strings
+  RunRecord median;                    // FinishRow(): per-metric medians of runs
+  std::string median_rss_file;         // FinishRow(): RSS over time of the median run
+  double x_glibc = 0;                  // FillRatios(): Mops/s over glibc's; 0 when n/a
+  double x_best_peer = 0;              // FillRatios(): over the best peer's; 0 when n/a
+};
+
+// Sets `median` (each metric's median over the runs, taken separately) and
+// `median_rss_file` (of the run with the median throughput).
+// REQUIRES: row.runs is not empty.
+void FinishRow(Row& row);
+
+// Within each cell: x_glibc and x_best_peer of every measured row. The best
+// peer is the fastest measured contender that is not zonealloc.
+void FillRatios(std::vector<Row>& rows);
+
+struct ReportHeading {
+  MachineInfo machine;
+  std::string matrix;  // "default", "full", "smoke" or "custom"
+  int repetitions = 0;
+  int64_t duration_ms = 0;
+};
+
+enum class TableStyle { kText, kMarkdown };
+
+std::string FormatTable(const std::vector<Row>& rows, TableStyle style);
+
+std::string SummaryJson(const std::vector<Row>& rows, const ReportHeading& heading);
+
+}  // namespace zonealloc::bench
+
+#endif  // ZONEALLOC_BENCH_REPORT_H_

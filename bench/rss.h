@@ -1,0 +1,54 @@
+// Resident memory of this process, read from /proc: how much memory an
+// allocator really holds, which its own statistics may not say. The current
+// RSS comes from /proc/self/statm (one short read, cheap enough to sample
+// every few milliseconds), the peak from VmHWM in /proc/self/status.
+//
+// RssSampler records the RSS over time on a thread of its own, for the
+// `burst` scenario's RSS-over-time plot.
+
+#ifndef ZONEALLOC_BENCH_RSS_H_
+#define ZONEALLOC_BENCH_RSS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace zonealloc::bench {
+
+// Bytes resident now; 0 when /proc cannot be read.
+uint64_t CurrentRssBytes();
+
+// The most bytes ever resident in this process (VmHWM); 0 when unreadable.
+uint64_t PeakRssBytes();
+
+struct RssSample {
+  double ms = 0;       // since the sampler started
+  uint64_t bytes = 0;  // resident bytes then
+};
+
+class RssSampler {
+ public:
+  // Takes a sample at once and then every `interval` until Stop().
+  explicit RssSampler(absl::Duration interval);
+  ~RssSampler();
+  RssSampler(const RssSampler&) = delete;
+  RssSampler& operator=(const RssSampler&) = delete;
+
+  // Takes a last sample, stops the thread and returns all samples.
+  std::vector<RssSample> Stop();
+
+ private:
+  void Loop(absl::Duration interval);
+
+  absl::Time start_;
+  std::atomic<bool> stop_{false};
+  std::vector<RssSample> samples_;  // written by the sampling thread until joined
+  std::thread thread_;
+};
+
+}  // namespace zonealloc::bench
+
+#endif  // ZONEALLOC_BENCH_RSS_H_

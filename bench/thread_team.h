@@ -1,0 +1,74 @@
+// RunTeam runs a scenario's threads so that they start together and stop
+// together, and measures the time between. Without it each scenario would
+// repeat the same start gate, stop flag and timing, and get them subtly
+// different.
+//
+//   absl::Duration timed = RunTeam(threads, absl::Milliseconds(250),
+//       [&](int thread, RunControl& control) {
+//         ...set up (not timed)...
+//         control.ArriveAndWaitForStart();
+//         while (!control.StopRequested() && done < quota) { ...work... }
+//         control.MarkTimedEnd();
+//         ...tear down (not timed)...
+//       });
+//
+// With a finite duration, StopRequested() turns true once it has passed.
+// With absl::InfiniteDuration() it never does: each thread stops at its own
+// quota (the --ops mode).
+
+#ifndef ZONEALLOC_BENCH_THREAD_TEAM_H_
+#define ZONEALLOC_BENCH_THREAD_TEAM_H_
+
+#include <zonealloc/concurrency/cache_aligned.h>
+
+#include <atomic>
+#include <chrono>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/time/time.h"
+
+namespace zonealloc::bench {
+
+class RunControl {
+ public:
+  explicit RunControl(int threads);
+
+  // Called once by each thread when its set-up is done; returns when every
+  // thread has arrived and the run's clock has started.
+  void ArriveAndWaitForStart();
+
+  // True once the duration has passed. One relaxed load: cheap enough to
+  // call every few operations.
+  bool StopRequested() const {
+    // relaxed: only ends the loop; the join publishes the threads' results.
+    return stop_->load(std::memory_order_relaxed);
+  }
+
+  // Called once by each thread when its timed work is done.
+  void MarkTimedEnd(int thread);
+
+ private:
+  friend absl::Duration RunTeam(int threads, absl::Duration duration,
+                                absl::FunctionRef<void(int, RunControl&)> body);
+  using Clock = std::chrono::steady_clock;
+
+  CacheAligned<std::atomic<int>> arrived_{0};
+  CacheAligned<std::atomic<bool>> started_{false};
+  CacheAligned<std::atomic<bool>> stop_{false};
+  Clock::time_point start_time_;
+  std::vector<Clock::time_point> end_times_;  // one per thread; each writes its own
+};
+
+// Runs body(thread_index, control) on `threads` threads and returns the time
+// from the start to the last MarkTimedEnd().
+absl::Duration RunTeam(int threads, absl::Duration duration,
+                       absl::FunctionRef<void(int, RunControl&)> body);
+
+// The share of `total_ops` for each of `threads` threads (rounded up), or
+// "no limit" when total_ops is 0 (the duration decides).
+int64_t QuotaPerThread(int64_t total_ops, int threads);
+
+}  // namespace zonealloc::bench
+
+#endif  // ZONEALLOC_BENCH_THREAD_TEAM_H_
