@@ -47,6 +47,13 @@ class ZoneSource final : public BlockSource {
   std::optional<int64_t> InUseBlocks() const override {
     return static_cast<int64_t>(zone_->Stats().in_use_blocks);
   }
+  std::optional<ZoneCounters> Counters() const override {
+    const ZoneStats stats = zone_->Stats();
+    return ZoneCounters{.capacity_blocks = static_cast<int64_t>(stats.capacity_blocks),
+                        .overflow_blocks_in_use = static_cast<int64_t>(stats.overflow_blocks_in_use),
+                        .overflow_slabs_live = static_cast<int64_t>(stats.overflow_slabs_live),
+                        .extensions = static_cast<int64_t>(stats.extensions)};
+  }
 
  private:
   std::unique_ptr<Zone> zone_;

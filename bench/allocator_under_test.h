@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "bench/rss.h"
 
 namespace zonealloc::bench {
 
@@ -48,6 +49,9 @@ class BlockSource {
   // count (zonealloc zones do); the scenarios' self-check compares it with
   // their own. nullopt when the allocator cannot tell.
   virtual std::optional<int64_t> InUseBlocks() const { return std::nullopt; }
+
+  // A zone's capacity, overflow and extension counters; nullopt for others.
+  virtual std::optional<ZoneCounters> Counters() const { return std::nullopt; }
 };
 
 // One block size a scenario uses, and the most blocks of it alive at once.

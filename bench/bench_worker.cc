@@ -42,6 +42,9 @@ ABSL_FLAG(int64_t, burst_idle_ms, 25, "burst: idle time after each burst");
 ABSL_FLAG(int64_t, server_requests, 256, "server: requests in flight per thread");
 ABSL_FLAG(std::string, json_out, "", "write the run as JSON to this file");
 ABSL_FLAG(std::string, rss_out, "", "write RSS over time (ms, MiB) to this file, if sampled");
+ABSL_FLAG(bool, print_timeline, false,
+          "burst: after the result line, print RSS and the zone's capacity, overflow and "
+          "extensions over time");
 
 namespace zonealloc::bench {
 namespace {
@@ -117,6 +120,15 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
   for (const RssSample& sample : result.rss_over_time) {
     json.BeginArray().Double(sample.ms).Int(static_cast<int64_t>(sample.bytes)).EndArray();
   }
+  json.EndArray();
+  // For zones: [ms, capacity_blocks, overflow_blocks_in_use, overflow_slabs_live, extensions].
+  json.Key("zone_over_time").BeginArray();
+  for (const RssSample& sample : result.rss_over_time) {
+    if (!sample.zone.has_value()) continue;
+    json.BeginArray().Double(sample.ms).Int(sample.zone->capacity_blocks);
+    json.Int(sample.zone->overflow_blocks_in_use).Int(sample.zone->overflow_slabs_live);
+    json.Int(sample.zone->extensions).EndArray();
+  }
   json.EndArray().EndObject();
   json.Key("check").BeginObject();
   json.Key("ok").Bool(record.ok).Key("detail").String(record.detail);
@@ -128,11 +140,18 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
   return json.text() + "\n";
 }
 
+// RSS over time, and for a zone its capacity, overflow and extensions.
 std::string RssTable(const std::vector<RssSample>& samples) {
-  std::string text = "# ms rss_mib\n";
+  std::string text = "# ms rss_mib capacity_blocks overflow_in_use overflow_slabs extensions\n";
   for (const RssSample& sample : samples) {
-    absl::StrAppendFormat(&text, "%.1f %.3f\n", sample.ms,
+    absl::StrAppendFormat(&text, "%.1f %.3f", sample.ms,
                           static_cast<double>(sample.bytes) / (1 << 20));
+    if (sample.zone.has_value()) {
+      absl::StrAppendFormat(&text, " %d %d %d %d", sample.zone->capacity_blocks,
+                            sample.zone->overflow_blocks_in_use, sample.zone->overflow_slabs_live,
+                            sample.zone->extensions);
+    }
+    text += "\n";
   }
   return text;
 }
@@ -176,6 +195,9 @@ int Main() {
     if (absl::Status written = WriteFile(path, RssTable(result->rss_over_time)); !written.ok()) {
       return Fail(written.ToString());
     }
+  }
+  if (absl::GetFlag(FLAGS_print_timeline) && !result->rss_over_time.empty()) {
+    std::printf("%s", RssTable(result->rss_over_time).c_str());
   }
   return record.ok ? 0 : 1;
 }

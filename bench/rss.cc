@@ -37,9 +37,10 @@ uint64_t PeakRssBytes() {
   return peak_kib * 1024;
 }
 
-RssSampler::RssSampler(absl::Duration interval) : start_(absl::Now()) {
+RssSampler::RssSampler(absl::Duration interval, ZoneProbe probe)
+    : start_(absl::Now()), probe_(std::move(probe)) {
   samples_.reserve(4096);
-  samples_.push_back({0, CurrentRssBytes()});
+  samples_.push_back(Sample());
   thread_ = std::thread([this, interval] { Loop(interval); });
 }
 
@@ -51,15 +52,21 @@ void RssSampler::Loop(absl::Duration interval) {
   // relaxed: a stop request only; join() publishes the samples.
   while (!stop_.load(std::memory_order_relaxed)) {
     absl::SleepFor(interval);
-    samples_.push_back({absl::ToDoubleMilliseconds(absl::Now() - start_), CurrentRssBytes()});
+    samples_.push_back(Sample());
   }
 }
 
 std::vector<RssSample> RssSampler::Stop() {
   stop_.store(true, std::memory_order_relaxed);
   thread_.join();
-  samples_.push_back({absl::ToDoubleMilliseconds(absl::Now() - start_), CurrentRssBytes()});
+  samples_.push_back(Sample());
   return std::move(samples_);
+}
+
+RssSample RssSampler::Sample() const {
+  return {.ms = absl::ToDoubleMilliseconds(absl::Now() - start_),
+          .bytes = CurrentRssBytes(),
+          .zone = probe_ ? probe_() : std::nullopt};
 }
 
 }  // namespace zonealloc::bench

@@ -4,13 +4,16 @@
 // every few milliseconds), the peak from VmHWM in /proc/self/status.
 //
 // RssSampler records the RSS over time on a thread of its own, for the
-// `burst` scenario's RSS-over-time plot.
+// `burst` scenario's RSS-over-time plot, and with it what a zonealloc zone
+// says of its full-zone rules: capacity, overflow and extensions.
 
 #ifndef ZONEALLOC_BENCH_RSS_H_
 #define ZONEALLOC_BENCH_RSS_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -24,15 +27,27 @@ uint64_t CurrentRssBytes();
 // The most bytes ever resident in this process (VmHWM); 0 when unreadable.
 uint64_t PeakRssBytes();
 
+// A zone's counters at one instant (see zonealloc::ZoneStats).
+struct ZoneCounters {
+  int64_t capacity_blocks = 0;
+  int64_t overflow_blocks_in_use = 0;
+  int64_t overflow_slabs_live = 0;
+  int64_t extensions = 0;
+};
+
 struct RssSample {
   double ms = 0;       // since the sampler started
   uint64_t bytes = 0;  // resident bytes then
+  std::optional<ZoneCounters> zone;  // when the allocator is a zone
 };
 
 class RssSampler {
  public:
-  // Takes a sample at once and then every `interval` until Stop().
-  explicit RssSampler(absl::Duration interval);
+  using ZoneProbe = std::function<std::optional<ZoneCounters>()>;
+
+  // Takes a sample at once and then every `interval` until Stop(); `probe`,
+  // if set, is asked for the zone's counters with each sample.
+  explicit RssSampler(absl::Duration interval, ZoneProbe probe = nullptr);
   ~RssSampler();
   RssSampler(const RssSampler&) = delete;
   RssSampler& operator=(const RssSampler&) = delete;
@@ -42,8 +57,10 @@ class RssSampler {
 
  private:
   void Loop(absl::Duration interval);
+  RssSample Sample() const;
 
   absl::Time start_;
+  ZoneProbe probe_;
   std::atomic<bool> stop_{false};
   std::vector<RssSample> samples_;  // written by the sampling thread until joined
   std::thread thread_;

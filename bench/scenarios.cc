@@ -321,7 +321,7 @@ ScenarioResult RunBurst(const ScenarioConfig& config, AllocatorUnderTest& alloca
   std::barrier cycle_barrier(threads, BurstCycleGate{&gate_state});
   std::vector<Clock::duration> busy(threads, Clock::duration::zero());
   TeamBlockOps team_ops(threads, clock);
-  RssSampler rss(kRssInterval);
+  RssSampler rss(kRssInterval, [&source] { return source.Counters(); });
   RunTeam(threads, absl::InfiniteDuration(), [&](int thread, RunControl& control) {
     BlockOps& ops = team_ops[thread];
     std::vector<LiveBlock> blocks(config.burst_blocks);

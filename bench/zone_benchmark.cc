@@ -5,10 +5,13 @@
 //   build/release/bench/zone_benchmark --benchmark_filter=Pair
 
 #include <cstdlib>
+#include <mutex>
+#include <string>
 #include <memory>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 
@@ -17,22 +20,41 @@ namespace {
 
 constexpr size_t kBlockSize = 64;
 
-Zone& SharedZone() {
-  static Zone* const zone =
-      Zone::Create({.name = "bench", .block_size = kBlockSize, .initial_blocks = 1 << 16})->release();
-  return *zone;
+// One shared zone per CPU cache mode (benchmark argument), made once.
+Zone& SharedZone(CpuCacheMode mode) {
+  static Zone* zones[4] = {};
+  static std::once_flag once[4];
+  const int i = static_cast<int>(mode);
+  std::call_once(once[i], [&] {
+    zones[i] = Zone::Create({.name = "bench", .block_size = kBlockSize,
+                             .initial_blocks = 1 << 16, .cpu_cache = mode})
+                   ->release();
+  });
+  return *zones[i];
 }
 
 void BM_ZonePair(benchmark::State& state) {
-  Zone& zone = SharedZone();
+  const auto mode = static_cast<CpuCacheMode>(state.range(0));
+  if (mode == CpuCacheMode::kRseq && !RseqSupport().ok()) {
+    state.SkipWithError("rseq unsupported");
+    return;
+  }
+  Zone& zone = SharedZone(mode);
   for (auto _ : state) {
     void* block = zone.Allocate();
     benchmark::DoNotOptimize(block);
     zone.Free(block);
   }
   state.SetItemsProcessed(state.iterations());
+  state.SetLabel(std::string(CpuCacheModeName(mode)));
 }
-BENCHMARK(BM_ZonePair)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_ZonePair)
+    ->Arg(static_cast<int>(CpuCacheMode::kRseq))
+    ->Arg(static_cast<int>(CpuCacheMode::kFallback))
+    ->Arg(static_cast<int>(CpuCacheMode::kOff))
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 void BM_UnsynchronizedZonePair(benchmark::State& state) {
   auto zone = UnsynchronizedZone::Create({.block_size = kBlockSize, .initial_blocks = 1024});
@@ -68,7 +90,7 @@ void Batch(benchmark::State& state, Alloc alloc, Free free) {
 }
 
 void BM_ZoneBatch(benchmark::State& state) {
-  Zone& zone = SharedZone();
+  Zone& zone = SharedZone(CpuCacheMode::kDefault);
   Batch(state, [&] { return zone.Allocate(); }, [&](void* p) { zone.Free(p); });
 }
 BENCHMARK(BM_ZoneBatch)->Threads(1)->Threads(2)->UseRealTime();
