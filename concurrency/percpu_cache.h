@@ -112,7 +112,8 @@ class PerCpuCache {
   }
 
   // Moves every block cached on `cpu` into out[0, n) and returns n (at most
-  // capacity()). REQUIRES: callers of Drain() are serialized.
+  // capacity()). REQUIRES: calls to Drain() are serialized by the owner
+  // (Zone holds its slow-path lock).
   uint32_t Drain(int cpu, void** out);
 
   // Slow-path counters, kept per CPU.
@@ -164,12 +165,19 @@ class PerCpuCache {
   const size_t stride_;
 };
 
+#if defined(ZONEALLOC_HAVE_GLIBC_RSEQ) && defined(__x86_64__)
+static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc's RSEQ_SIG");
+#endif
+
 // The critical sections. Each arms the thread's rseq_cs with its descriptor
 // (label 3), runs from label 1 to its commit store just before label 2, and
 // restarts from label 0 when the kernel sends it to the abort handler
 // (label 4, preceded by the signature glibc registered, RSEQ_SIG).
 // Register use: rax = this CPU's header, rcx = count, rdx = limit, then
-// the popped block.
+// the popped block. `restarts` is written by the abort handler's locked
+// add although it is an input operand: the "memory" clobber covers that
+// write (an in-out operand would need asm goto outputs, which GCC 12
+// miscompiled here).
 inline bool PerCpuCache::TryPopRseq(void** block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(

@@ -4,7 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace zonealloc {
 namespace internal {
@@ -35,6 +39,10 @@ absl::Status DetectRseqSupport() {
   if (CurrentRseqArea()->cpu_id >= 0x80000000u) {
     return absl::FailedPreconditionError("this thread's rseq registration failed");
   }
+  if (Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU,
+                 static_cast<int>(CurrentRseqArea()->cpu_id)) != 0) {
+    return absl::FailedPreconditionError("membarrier(PRIVATE_EXPEDITED_RSEQ) with a CPU fails");
+  }
   return absl::OkStatus();
 #else
   return absl::FailedPreconditionError("glibc older than 2.35 registers no rseq area");
@@ -49,7 +57,13 @@ absl::Status RseqSupport() {
 }
 
 void FenceCpu(int cpu) {
-  Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu);
+  // Without the fence a drain could hand out a block twice, so a failure
+  // (the kernel returns 0 even for an offline CPU) is fatal.
+  if (Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) != 0) {
+    std::fprintf(stderr, "zonealloc: membarrier(PRIVATE_EXPEDITED_RSEQ, cpu %d) failed: %s\n",
+                 cpu, std::strerror(errno));
+    std::abort();
+  }
 }
 
 uint64_t RseqRestarts() {

@@ -1,12 +1,14 @@
-// SpinLock guards zonealloc's slow paths: refilling from the shared zone,
-// creating and releasing overflow slabs, and extending a zone. Those critical
-// sections are a few hundred nanoseconds at most and never block, so a lock
-// that spins briefly beats one that sleeps in the kernel.
+// SpinLock guards zonealloc's slow paths: draining CPU caches, creating and
+// releasing overflow slabs, and extending a zone. Most of those critical
+// sections are a few hundred nanoseconds; the rare ones that map or unmap a
+// slab, commit an extension or fence a CPU make one system call. A lock that
+// spins briefly beats one that sleeps in the kernel for that mix, as long as
+// waiters give way: after a bounded spin a waiter yields its CPU, so the
+// holder runs even when threads outnumber CPUs.
 //
-// Not for general use: a critical section that can block, allocate from the
-// system or run for long belongs under absl::Mutex. SpinLock does not queue
-// waiters fairly; after a bounded spin a waiter yields its CPU so that the
-// holder can run even when threads outnumber CPUs.
+// Not for general use: a critical section that can block on I/O or another
+// lock, or run for long, belongs under absl::Mutex. SpinLock does not queue
+// waiters fairly.
 //
 // Lock word: one std::atomic<bool>, `true` while held. Invariant: only the
 // holder stores `false`, and a thread owns the lock exactly when its

@@ -48,7 +48,8 @@ OverflowPool::Slab* OverflowPool::SlabOf(const void* p) const {
   const uintptr_t base = address & ~(uintptr_t{slab_bytes_} - 1);
   if (!slabs_.contains(base)) return nullptr;
   const uintptr_t offset = address - base;
-  if (offset < first_block_offset_ || (offset - first_block_offset_) % block_size_ != 0) {
+  if (offset < first_block_offset_ || (offset - first_block_offset_) % block_size_ != 0 ||
+      (offset - first_block_offset_) / block_size_ >= slab_blocks_) {
     return nullptr;
   }
   return reinterpret_cast<Slab*>(base);
@@ -125,8 +126,12 @@ void* OverflowPool::Allocate() {
 bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
   Slab* slab = SlabOf(block);
   if (slab == nullptr) return false;
-  if (slab->magic != Slab::kMagic || slab->in_use == 0) {
-    internal::Crash("overflow slab of '" + tag_ + "' is corrupt or a block was freed twice");
+  const size_t index =
+      (reinterpret_cast<uintptr_t>(block) - reinterpret_cast<uintptr_t>(slab) - first_block_offset_) /
+      block_size_;
+  if (slab->magic != Slab::kMagic || slab->in_use == 0 || index >= slab_blocks_ - slab->untouched) {
+    internal::Crash("overflow slab of '" + tag_ +
+                    "': a block freed twice or never handed out, or a corrupt slab");
   }
   if constexpr (internal::kDebugChecks) {
     for (void* free = slab->free_list; free != nullptr; free = *static_cast<void**>(free)) {

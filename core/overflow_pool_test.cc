@@ -96,6 +96,24 @@ TEST(OverflowPoolTest, RejectsPointersItDoesNotOwn) {
   EXPECT_FALSE(pool.Owns(block)) << "its slab is gone";
 }
 
+TEST(OverflowPoolTest, RejectsThePartialBlockAtTheEndOfASlab) {
+  // 48-byte blocks leave a tail shorter than a block at the end of the slab.
+  OverflowPool pool(DefaultPageSource(), "t", 48, 16, 4, 0);
+  char* first = static_cast<char*>(pool.Allocate());
+  char* past_last = first + pool.slab_blocks() * 48;
+  EXPECT_FALSE(pool.Owns(past_last));
+  EXPECT_FALSE(pool.Free(past_last, true));
+  pool.Free(first, true);
+}
+
+TEST(OverflowPoolTest, FreeingABlockNeverHandedOutAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  OverflowPool pool(DefaultPageSource(), "zonealloc-overflow:conn", 64, 16, 8, 0);
+  char* first = static_cast<char*>(pool.Allocate());
+  EXPECT_DEATH(pool.Free(first + 64 * 3, true), "zonealloc-overflow:conn.*never handed out");
+  pool.Free(first, true);
+}
+
 TEST(OverflowPoolTest, HonoursAlignment) {
   OverflowPool pool(DefaultPageSource(), "t", 256, 256, 4, 0);
   std::vector<void*> blocks;

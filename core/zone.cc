@@ -1,10 +1,10 @@
 #include <zonealloc/zone.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 
 namespace zonealloc {
 namespace {
@@ -58,9 +58,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
   // first allocations come from the lowest addresses.
   std::vector<void*> blocks(region_.committed_blocks());
   for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
-  ReturnToShared(blocks.data(), blocks.size());
-  // relaxed: the zone is not shared yet.
-  shared_out_->store(0, std::memory_order_relaxed);
+  PushToShared(blocks.data(), blocks.size());
 }
 
 Zone::~Zone() {
@@ -103,8 +101,7 @@ uint32_t Zone::TakeFromShared(void** out, uint32_t max) {
     const uint32_t used = std::min(taken, max - n);
     std::copy(batch, batch + used, out + n);
     n += used;
-    CountTakenFromShared(taken - used);
-    ReturnToShared(batch + used, taken - used);
+    PushToShared(batch + used, taken - used);
   }
   if (n > 0) CountTakenFromShared(n);
   return n;
@@ -114,6 +111,10 @@ void Zone::ReturnToShared(void* const* blocks, size_t n) {
   if (n == 0) return;
   // relaxed: a statistic.
   shared_out_->fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
+  PushToShared(blocks, n);
+}
+
+void Zone::PushToShared(void* const* blocks, size_t n) {
   std::atomic<uint32_t>* links = region_.links();
   bool was_empty = false;
   for (size_t start = 0; start < n; start += batch_blocks_) {
@@ -129,9 +130,9 @@ void Zone::ReturnToShared(void* const* blocks, size_t n) {
     if (count == batch_blocks_ && cache_ != nullptr) {
       // relaxed: as above.
       links[previous].store(kNoIndex, std::memory_order_relaxed);
-      was_empty |= batches_.Push(first) && free_list_.Empty();
+      was_empty |= batches_.Push(first);
     } else {
-      was_empty |= free_list_.PushChain(first, previous) && batches_.Empty();
+      was_empty |= free_list_.PushChain(first, previous);
     }
   }
   if (ABSL_PREDICT_FALSE(was_empty)) OnNoLongerFull();
@@ -221,9 +222,18 @@ void Zone::Drain() {
 }
 
 void Zone::MaybeDrainIdleCaches() {
-  const int64_t now = absl::GetCurrentTimeNanos();
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
   // relaxed: a schedule; the lock below orders the scan itself.
   if (now < next_idle_scan_ns_.load(std::memory_order_relaxed) || !slow_lock_.TryLock()) return;
+  // Re-check under the lock: another thread may have scanned just now, and
+  // a second scan microseconds later would find busy caches "idle".
+  // relaxed: the lock orders these.
+  if (now < next_idle_scan_ns_.load(std::memory_order_relaxed)) {
+    slow_lock_.Unlock();
+    return;
+  }
   next_idle_scan_ns_.store(now + kIdleScanPeriodNs, std::memory_order_relaxed);
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
     const uint64_t hits = cache_->StatsOf(cpu).hits;
@@ -248,6 +258,7 @@ void* Zone::AllocateSlow() {
   if (TakeFromShared(&block, 1) == 1) {
     // release: the zone was not full after all; see "Slow-path protocol".
     not_full_epoch_.fetch_add(1, std::memory_order_release);
+    ReleaseSpareLocked();
     return MarkAllocated(block);
   }
 
@@ -275,24 +286,21 @@ void* Zone::ExtendLocked() {
     ++extension_refusals_;
     return nullptr;
   }
+  std::vector<void*> fresh(blocks - 1);  // before Grow(): nothing to undo if it throws
   if (!region_.Grow(blocks)) {
     service_.Refund(bytes);
     return nullptr;
   }
   ++extensions_;
   policy_.OnExtended();
-  std::vector<void*> fresh(blocks - 1);
   for (size_t i = 1; i < blocks; ++i) {
     fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
   }
-  // The new blocks count as taken from the shared zone, then given back.
-  CountTakenFromShared(static_cast<uint32_t>(blocks));
-  ReturnToShared(fresh.data(), fresh.size());
+  PushToShared(fresh.data(), fresh.size());
+  CountTakenFromShared(1);  // the caller's block
   // release: the zone is not full any more; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
-  overflow_.ReleaseSpare();
-  // relaxed: written under the lock; a hint for Free().
-  has_spare_.store(false, std::memory_order_relaxed);
+  ReleaseSpareLocked();
   return MarkAllocated(region_.BlockAt(static_cast<uint32_t>(old_blocks)));
 }
 
@@ -306,6 +314,12 @@ void Zone::FreeSlow(void* block) {
   has_spare_.store(overflow_.has_spare(), std::memory_order_relaxed);
 }
 
+void Zone::ReleaseSpareLocked() {
+  overflow_.ReleaseSpare();
+  // relaxed: written under the lock; a hint for Free().
+  has_spare_.store(false, std::memory_order_relaxed);
+}
+
 // A push just made the shared zone non-empty: the zone has free blocks
 // again, which ends the full episode and sends any spare slab back.
 void Zone::OnNoLongerFull() {
@@ -315,9 +329,9 @@ void Zone::OnNoLongerFull() {
   if (!has_spare_.load(std::memory_order_relaxed)) return;
   // Called with or without the slow-path lock held (ReturnToShared runs in
   // both); only give the spare back when the lock is free.
+  // Those paths release the spare themselves.
   if (!slow_lock_.TryLock()) return;
-  overflow_.ReleaseSpare();
-  has_spare_.store(false, std::memory_order_relaxed);
+  ReleaseSpareLocked();
   slow_lock_.Unlock();
 }
 

@@ -15,8 +15,10 @@
 //
 // Design, front to back:
 //   1. Per-CPU caches (PerCpuCache): Allocate() pops and Free() pushes the
-//      current CPU's cache, with rseq or an uncontended lock word; no shared
-//      cache line, no atomic read-modify-write.
+//      current CPU's cache: no shared cache line, and with rseq no atomic
+//      read-modify-write (the fallback takes an uncontended lock word). With
+//      caches off, every operation is a CAS on the shared zone plus a
+//      relaxed add on a shared statistics word.
 //   2. The shared zone: permanent blocks in one reserved address range
 //      (BlockRegion) that is never unmapped while the zone lives, free ones
 //      on two lock-free, ABA-safe stacks of block indices: `batches_`, a
@@ -31,7 +33,8 @@
 //
 // IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
 // check on its way (an empty cache, then an empty shared stack) before it
-// takes any lock, so a full zone never ties up a processor spinning.
+// takes the slow-path lock, so the lock is taken only when the zone really
+// is full, and then for overflow or extension, never to find nothing.
 //
 // Slow-path protocol
 //   slow_lock_ guards overflow_, policy_, the extension counters and the
@@ -192,8 +195,11 @@ class Zone {
   // Up to `max` blocks from the shared zone: a whole batch when max allows,
   // else single blocks. Counts them as taken.
   uint32_t TakeFromShared(void** out, uint32_t max);
-  // Back to the shared zone: full batches to the depot, the rest as singles.
+  // Back to the shared zone: counts them as returned, then PushToShared.
   void ReturnToShared(void* const* blocks, size_t n);
+  // Full batches to the depot (with caches), the rest as singles; no counting.
+  void PushToShared(void* const* blocks, size_t n);
+  void ReleaseSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void MaybeDrainIdleCaches();

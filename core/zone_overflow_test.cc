@@ -77,6 +77,8 @@ TEST_F(ZoneOverflowTest, TheGuidelinesExampleStepByStep) {
   EXPECT_EQ(stats.extensions, 1u);
   EXPECT_EQ(stats.capacity_blocks, 128u);
   EXPECT_EQ(stats.overflow_blocks_in_use, 2u) << "67 came from the extension";
+  EXPECT_EQ(stats.in_use_blocks, 67u);
+  EXPECT_EQ(stats.peak_in_use_blocks, 67u) << "the extension's free blocks are not in use";
   EXPECT_FALSE(zone.IsFull());
 
   // Freeing 65 and 66 releases their slab: the zone has free blocks.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include <zonealloc/internal/block_region.h>
@@ -32,7 +33,7 @@ absl::StatusOr<uint64_t> ParseByteCount(std::string_view text) {
   }
   std::string digits(shift == 0 ? text : text.substr(0, text.size() - 1));
   uint64_t value = 0;
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
       !absl::SimpleAtoi(digits, &value) || (shift > 0 && value > (UINT64_MAX >> shift))) {
     return bad();
   }
@@ -131,7 +132,8 @@ void ZoneService::Refund(uint64_t bytes) {
 
 void ZoneService::Unregister(const Zone* zone) {
   absl::MutexLock lock(&mu_);
-  zones_.erase(std::find(zones_.begin(), zones_.end(), zone));
+  auto it = std::find(zones_.begin(), zones_.end(), zone);
+  if (it != zones_.end()) zones_.erase(it);
 }
 
 ServiceSnapshot ZoneService::Snapshot() const {

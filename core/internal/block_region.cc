@@ -57,6 +57,7 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       block_size_(other.block_size_),
       reciprocal_(other.reciprocal_),
       max_blocks_(other.max_blocks_),
+      // relaxed: a moved-from region is not shared with other threads.
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
 
 BlockRegion::~BlockRegion() {
