@@ -169,11 +169,35 @@ class PerCpuCache {
 static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc's RSEQ_SIG");
 #endif
 
-// The critical sections. Each arms the thread's rseq_cs with its descriptor
-// (label 3), runs from label 1 to its commit store just before label 2, and
-// restarts from label 0 when the kernel sends it to the abort handler
-// (label 4, preceded by the signature glibc registered, RSEQ_SIG).
-// Register use: rax = this CPU's header, rcx = count, rdx = limit, then
+// The text around each critical section. Inline assembly is a string
+// literal, so the shared parts can only be pasted in by the preprocessor.
+// BEGIN arms the thread's rseq_cs with the section's descriptor (label 3)
+// and opens the section at label 1; END closes it at label 2, right after
+// the commit store, and emits the abort handler (label 4, after the
+// signature) and the descriptor {version 0, flags 0, start 1b, length
+// 2b - 1b, abort 4b}.
+#define ZONEALLOC_RSEQ_BEGIN   \
+  "0:\n\t"                    \
+  "leaq 3f(%%rip), %%rax\n\t"  \
+  "movq %%rax, 8(%[rseq])\n\t" \
+  "1:\n\t"
+#define ZONEALLOC_RSEQ_END                       \
+  "2:\n\t"                                      \
+  ".pushsection __rseq_failure, \"ax\"\n\t"     \
+  ".byte 0x0f, 0xb9, 0x3d\n\t"                   \
+  ".long 0x53053053\n\t"                         \
+  "4:\n\t"                                      \
+  "lock incq %[restarts]\n\t"                   \
+  "jmp 0b\n\t"                                  \
+  ".popsection\n\t"                             \
+  ".pushsection __rseq_cs, \"aw\"\n\t"          \
+  ".balign 32\n\t"                              \
+  "3:\n\t"                                      \
+  ".long 0, 0\n\t"                              \
+  ".quad 1b, 2b - 1b, 4b\n\t"                    \
+  ".popsection\n\t"
+
+// The critical sections. An abort restarts them from label 0. Register use: rax = this CPU's header, rcx = count, rdx = limit, then
 // the popped block. `restarts` is written by the abort handler's locked
 // add although it is an input operand: the "memory" clobber covers that
 // write (an in-out operand would need asm goto outputs, which GCC 12
@@ -181,10 +205,7 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 inline bool PerCpuCache::TryPopRseq(void** block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(
-      "0:\n\t"
-      "leaq 3f(%%rip), %%rax\n\t"
-      "movq %%rax, 8(%[rseq])\n\t"
-      "1:\n\t"
+      ZONEALLOC_RSEQ_BEGIN
       "movl 4(%[rseq]), %%eax\n\t"       // cpu_id; unregistered reads as huge
       "cmpl %k[num_cpus], %%eax\n\t"
       "jae %l[miss]\n\t"
@@ -199,20 +220,7 @@ inline bool PerCpuCache::TryPopRseq(void** block) {
       "movq %%rdx, (%[block])\n\t"
       "incq 8(%%rax)\n\t"                // hits
       "movl %%ecx, (%%rax)\n\t"          // commit: count - 1
-      "2:\n\t"
-      ".pushsection __rseq_failure, \"ax\"\n\t"
-      ".byte 0x0f, 0xb9, 0x3d\n\t"
-      ".long 0x53053053\n\t"
-      "4:\n\t"
-      "lock incq %[restarts]\n\t"
-      "jmp 0b\n\t"
-      ".popsection\n\t"
-      ".pushsection __rseq_cs, \"aw\"\n\t"
-      ".balign 32\n\t"
-      "3:\n\t"
-      ".long 0, 0\n\t"
-      ".quad 1b, 2b - 1b, 4b\n\t"
-      ".popsection\n\t"
+      ZONEALLOC_RSEQ_END
       :
       : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
         [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
@@ -230,10 +238,7 @@ miss:
 inline bool PerCpuCache::TryPushRseq(void* block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(
-      "0:\n\t"
-      "leaq 3f(%%rip), %%rax\n\t"
-      "movq %%rax, 8(%[rseq])\n\t"
-      "1:\n\t"
+      ZONEALLOC_RSEQ_BEGIN
       "movl 4(%[rseq]), %%eax\n\t"
       "cmpl %k[num_cpus], %%eax\n\t"
       "jae %l[full]\n\t"
@@ -247,20 +252,7 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "incq 8(%%rax)\n\t"                // hits
       "addl $1, %%ecx\n\t"
       "movl %%ecx, (%%rax)\n\t"          // commit: count + 1
-      "2:\n\t"
-      ".pushsection __rseq_failure, \"ax\"\n\t"
-      ".byte 0x0f, 0xb9, 0x3d\n\t"
-      ".long 0x53053053\n\t"
-      "4:\n\t"
-      "lock incq %[restarts]\n\t"
-      "jmp 0b\n\t"
-      ".popsection\n\t"
-      ".pushsection __rseq_cs, \"aw\"\n\t"
-      ".balign 32\n\t"
-      "3:\n\t"
-      ".long 0, 0\n\t"
-      ".quad 1b, 2b - 1b, 4b\n\t"
-      ".popsection\n\t"
+      ZONEALLOC_RSEQ_END
       :
       : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
         [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
@@ -274,6 +266,9 @@ full:
   return false;
 #endif
 }
+
+#undef ZONEALLOC_RSEQ_BEGIN
+#undef ZONEALLOC_RSEQ_END
 
 inline bool PerCpuCache::TryPopLocked(void** block) {
   const int cpu = CurrentCpu();
