@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/internal/counting_page_source.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
@@ -92,6 +93,17 @@ TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsInvalidArgument) {
   setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
   EXPECT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(zone.status().message().find("'turbo'"), std::string_view::npos);
+}
+
+TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothing) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches to map";
+  internal::CountingPageSource pages;
+  pages.FailNext(internal::PageCall::kMap);
+  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+  auto zone = service_->CreateZone({.block_size = 64, .initial_blocks = 256, .page_source = &pages});
+  EXPECT_EQ(zone.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+  EXPECT_EQ(service_->permanent_bytes(), 0u) << "the initial segment's charge is refunded";
 }
 
 TEST_F(ZoneCpuCacheTest, ZeroCacheBlocksTurnsTheCachesOff) {
