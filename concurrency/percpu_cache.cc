@@ -23,7 +23,8 @@ PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacit
       memory_(static_cast<char*>(memory)),
       num_cpus_(num_cpus),
       capacity_(capacity),
-      stride_(StrideFor(capacity)) {
+      stride_(StrideFor(capacity)),
+      geometry_{memory_, stride_, static_cast<uint32_t>(num_cpus)} {
   for (int cpu = 0; cpu < num_cpus_; ++cpu) {
     CpuHeader* header = new (&Header(cpu)) CpuHeader();
     // relaxed: the zone publishes the cache before any thread uses it.

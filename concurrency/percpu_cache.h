@@ -158,11 +158,22 @@ class PerCpuCache {
   bool TryPopLocked(void** block);
   bool TryPushLocked(void* block);
 
+  // What the critical sections read, at offsets they take as immediates.
+  struct Geometry {
+    char* memory;
+    size_t stride;
+    uint32_t num_cpus;
+  };
+  static constexpr size_t kMemoryOffset = offsetof(Geometry, memory);
+  static constexpr size_t kStrideOffset = offsetof(Geometry, stride);
+  static constexpr size_t kNumCpusOffset = offsetof(Geometry, num_cpus);
+
   const Mode mode_;
   char* const memory_;
   const int num_cpus_;
   const uint32_t capacity_;
   const size_t stride_;
+  const Geometry geometry_;
 };
 
 #if defined(ZONEALLOC_HAVE_GLIBC_RSEQ) && defined(__x86_64__)
@@ -176,10 +187,10 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 // the commit store, and emits the abort handler (label 4, after the
 // signature) and the descriptor {version 0, flags 0, start 1b, length
 // 2b - 1b, abort 4b}.
-#define ZONEALLOC_RSEQ_BEGIN   \
-  "0:\n\t"                    \
-  "leaq 3f(%%rip), %%rax\n\t"  \
-  "movq %%rax, 8(%[rseq])\n\t" \
+#define ZONEALLOC_RSEQ_BEGIN        \
+  "0:\n\t"                         \
+  "leaq 3f(%%rip), %%rax\n\t"       \
+  "movq %%rax, %%fs:8(%[rseq])\n\t" \
   "1:\n\t"
 #define ZONEALLOC_RSEQ_END                       \
   "2:\n\t"                                      \
@@ -206,11 +217,11 @@ inline bool PerCpuCache::TryPopRseq(void** block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(
       ZONEALLOC_RSEQ_BEGIN
-      "movl 4(%[rseq]), %%eax\n\t"       // cpu_id; unregistered reads as huge
-      "cmpl %k[num_cpus], %%eax\n\t"
+      "movl %%fs:4(%[rseq]), %%eax\n\t"   // cpu_id; unregistered reads as huge
+      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
       "jae %l[miss]\n\t"
-      "imulq %[stride], %%rax\n\t"
-      "addq %[memory], %%rax\n\t"
+      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "subl $1, %%ecx\n\t"
@@ -222,8 +233,9 @@ inline bool PerCpuCache::TryPopRseq(void** block) {
       "movl %%ecx, (%%rax)\n\t"          // commit: count - 1
       ZONEALLOC_RSEQ_END
       :
-      : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
-        [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
+      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
+        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [block] "r"(block),
+        [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "rdx", "memory", "cc"
       : miss);
   return true;
@@ -239,11 +251,11 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   asm goto(
       ZONEALLOC_RSEQ_BEGIN
-      "movl 4(%[rseq]), %%eax\n\t"
-      "cmpl %k[num_cpus], %%eax\n\t"
+      "movl %%fs:4(%[rseq]), %%eax\n\t"
+      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
       "jae %l[full]\n\t"
-      "imulq %[stride], %%rax\n\t"
-      "addq %[memory], %%rax\n\t"
+      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "cmpl %%edx, %%ecx\n\t"            // count < limit
@@ -254,8 +266,9 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "movl %%ecx, (%%rax)\n\t"          // commit: count + 1
       ZONEALLOC_RSEQ_END
       :
-      : [rseq] "r"(CurrentRseqArea()), [num_cpus] "r"(num_cpus_), [stride] "r"(stride_),
-        [memory] "r"(memory_), [block] "r"(block), [restarts] "m"(internal::rseq_restarts)
+      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
+        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [block] "r"(block),
+        [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "rdx", "memory", "cc"
       : full);
   return true;

@@ -15,6 +15,7 @@
 #define ZONEALLOC_CONCURRENCY_RSEQ_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -54,6 +55,16 @@ inline RseqArea* CurrentRseqArea() {
                                      __rseq_offset);
 #else
   return nullptr;
+#endif
+}
+
+// The rseq area's offset from the thread pointer (%fs on x86-64): the same
+// for every thread. REQUIRES: RseqSupport().ok().
+inline ptrdiff_t RseqAreaOffset() {
+#if defined(ZONEALLOC_HAVE_GLIBC_RSEQ)
+  return __rseq_offset;
+#else
+  return 0;
 #endif
 }
 
