@@ -22,9 +22,10 @@
 //   2. The shared zone: permanent blocks in one reserved address range
 //      (BlockRegion) that is never unmapped while the zone lives, free ones
 //      on two lock-free, ABA-safe stacks of block indices: `batches_`, a
-//      magazine depot of pre-linked batches (a cache refill or flush is one
-//      CAS), and `free_list_`, single blocks (the path without caches, and
-//      remainders). Their links live beside the blocks.
+//      depot of whole batches (a cache refill or flush is one CAS; a batch
+//      lists its blocks inside a few of them), and
+//      `free_list_`, single blocks (the path without caches, and
+//      remainders). The stacks' links live beside the blocks.
 //   3. The slow path, under a spinlock, when the shared zone is empty: drain
 //      every CPU's cache back into the zone (cached blocks are free blocks),
 //      then serve temporary overflow (OverflowPool) or extend the zone
@@ -50,7 +51,9 @@
 //   If thread 1 had read e+1 instead, thread 2's push happened before its
 //   re-check, which then finds the block.
 //   has_spare_ mirrors overflow_.has_spare() so Free() skips the lock when
-//   no spare slab waits to be given back.
+//   no spare slab waits to be given back. A free into a CPU cache does not
+//   touch the shared zone, so with caches the spare goes back at the next
+//   flush onto an empty shared zone, drain or slow path that finds blocks.
 //
 // Idle caches: every miss or flush checks, at most once a second, which
 // CPUs' caches saw no hit since the previous check, and drains those back
@@ -61,6 +64,8 @@
 // Misuse: freeing a pointer that is not the start of one of this zone's
 // blocks always aborts with a message (it would corrupt the free list).
 // Freeing a block twice aborts in debug builds (see internal/checks.h).
+// Writing into a block after freeing it is undefined, as with malloc: the
+// depot keeps batch lists inside free blocks.
 
 #ifndef ZONEALLOC_CORE_ZONE_H_
 #define ZONEALLOC_CORE_ZONE_H_
@@ -195,6 +200,9 @@ class Zone {
   // Up to `max` blocks from the shared zone: a whole batch when max allows,
   // else single blocks. Counts them as taken.
   uint32_t TakeFromShared(void** out, uint32_t max);
+  // A full batch's block list, written into its blocks (see zone.cc).
+  void WriteBatch(void* const* batch);
+  uint32_t ReadBatch(uint32_t head, void** out) const;
   // Back to the shared zone: counts them as returned, then PushToShared.
   void ReturnToShared(void* const* blocks, size_t n);
   // Full batches to the depot (with caches), the rest as singles; no counting.
@@ -214,6 +222,7 @@ class Zone {
   const std::string name_;
   const size_t extension_blocks_;
   const uint32_t batch_blocks_;
+  const uint32_t node_entries_;  // block indices one block can list in a batch
   const CpuCacheMode cache_mode_;
   ZoneService& service_;
   PageSource& pages_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/internal/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
@@ -137,6 +139,27 @@ TEST_F(ZoneCpuCacheTest, BulkCallsMoveManyBlocksThroughEveryLayer) {
   const ZoneStats stats = zone->Stats();
   EXPECT_EQ(stats.in_use_blocks, 0u);
   EXPECT_EQ(stats.overflow_slabs_live, 0u);
+}
+
+// Batches list their blocks inside a few of them; how many fit depends on
+// the block size, down to one index per 8-byte block.
+TEST_F(ZoneCpuCacheTest, BatchesRoundTripThroughTheSharedZoneAtEveryBlockSize) {
+  for (size_t block_size : {8, 16, 24, 64, 256, 1024}) {
+    SCOPED_TRACE(block_size);
+    auto zone = MakeZone({.block_size = block_size, .initial_blocks = 2048,
+                          .cpu_cache_blocks = 64, .cpu_cache_batch_blocks = 48});
+    for (int round = 0; round < 3; ++round) {
+      std::vector<void*> blocks(1500);
+      for (void*& block : blocks) block = zone->Allocate();
+      EXPECT_EQ(std::set<void*>(blocks.begin(), blocks.end()).size(), blocks.size());
+      for (void* block : blocks) std::memset(block, 0xEE, zone->block_size());
+      for (void* block : blocks) zone->Free(block);
+    }
+    const std::set<void*> all = internal::TakeEveryFreeBlock(*zone);
+    EXPECT_EQ(all.size(), 2048u) << "every block comes back exactly once";
+    for (void* block : all) zone->Free(block);
+    EXPECT_EQ(zone->Stats().extensions, 0u);
+  }
 }
 
 TEST_F(ZoneCpuCacheTest, BulkAllocationStopsAtTheCaps) {

@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/internal/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
@@ -116,6 +117,7 @@ TEST_F(ZoneOverflowTest, ATransientBurstOverflowsAndLeavesNothing) {
 }
 
 TEST_F(ZoneOverflowTest, OverflowFreedWhileFullKeepsOneSpareSlab) {
+  internal::ScopedPinToCurrentCpu pin;
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8});
   std::vector<void*> blocks = AllocateN(zone, 8);
   void* overflow = zone.Allocate();
@@ -276,9 +278,7 @@ TEST_F(ZoneOverflowTest, ManyThreadsCycleThroughOverflowAndExtension) {
   EXPECT_EQ(pages_.outstanding_mappings(), stats.cpu_caches.empty() ? 1 : 2)
       << "only the zone's reservation and its CPU caches";
   // Every permanent block is back exactly once.
-  zone.Drain();
-  std::set<void*> all;
-  while (!zone.IsFull()) all.insert(zone.Allocate());
+  const std::set<void*> all = internal::TakeEveryFreeBlock(zone);
   EXPECT_EQ(all.size(), stats.capacity_blocks);
   for (void* block : all) zone.Free(block);
 }
