@@ -51,6 +51,7 @@ class ZoneSource final : public BlockSource {
     const ZoneStats stats = zone_->Stats();
     return ZoneCounters{.capacity_blocks = static_cast<int64_t>(stats.capacity_blocks),
                         .overflow_blocks_in_use = static_cast<int64_t>(stats.overflow_blocks_in_use),
+                        .overflow_allocations = static_cast<int64_t>(stats.overflow_allocations),
                         .overflow_slabs_live = static_cast<int64_t>(stats.overflow_slabs_live),
                         .extensions = static_cast<int64_t>(stats.extensions)};
   }

@@ -121,12 +121,14 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
     json.BeginArray().Double(sample.ms).Int(static_cast<int64_t>(sample.bytes)).EndArray();
   }
   json.EndArray();
-  // For zones: [ms, capacity_blocks, overflow_blocks_in_use, overflow_slabs_live, extensions].
+  // For zones: [ms, capacity_blocks, overflow_blocks_in_use, overflow_allocations,
+  // overflow_slabs_live, extensions].
   json.Key("zone_over_time").BeginArray();
   for (const RssSample& sample : result.rss_over_time) {
     if (!sample.zone.has_value()) continue;
     json.BeginArray().Double(sample.ms).Int(sample.zone->capacity_blocks);
-    json.Int(sample.zone->overflow_blocks_in_use).Int(sample.zone->overflow_slabs_live);
+    json.Int(sample.zone->overflow_blocks_in_use).Int(sample.zone->overflow_allocations);
+    json.Int(sample.zone->overflow_slabs_live);
     json.Int(sample.zone->extensions).EndArray();
   }
   json.EndArray().EndObject();
@@ -142,13 +144,16 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
 
 // RSS over time, and for a zone its capacity, overflow and extensions.
 std::string RssTable(const std::vector<RssSample>& samples) {
-  std::string text = "# ms rss_mib capacity_blocks overflow_in_use overflow_slabs extensions\n";
+  std::string text =
+      "# ms rss_mib capacity_blocks overflow_in_use overflow_allocations overflow_slabs "
+      "extensions\n";
   for (const RssSample& sample : samples) {
     absl::StrAppendFormat(&text, "%.1f %.3f", sample.ms,
                           static_cast<double>(sample.bytes) / (1 << 20));
     if (sample.zone.has_value()) {
-      absl::StrAppendFormat(&text, " %d %d %d %d", sample.zone->capacity_blocks,
-                            sample.zone->overflow_blocks_in_use, sample.zone->overflow_slabs_live,
+      absl::StrAppendFormat(&text, " %d %d %d %d %d", sample.zone->capacity_blocks,
+                            sample.zone->overflow_blocks_in_use,
+                            sample.zone->overflow_allocations, sample.zone->overflow_slabs_live,
                             sample.zone->extensions);
     }
     text += "\n";

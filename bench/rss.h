@@ -31,6 +31,7 @@ uint64_t PeakRssBytes();
 struct ZoneCounters {
   int64_t capacity_blocks = 0;
   int64_t overflow_blocks_in_use = 0;
+  int64_t overflow_allocations = 0;  // ever, so bursts between samples show
   int64_t overflow_slabs_live = 0;
   int64_t extensions = 0;
 };
