@@ -87,6 +87,24 @@ TEST_F(ZoneCpuCacheTest, RseqWhereUnsupportedIsFailedPrecondition) {
   }
 }
 
+// ctest also runs this binary with GLIBC_TUNABLES=glibc.pthread.rseq=0
+// ("no_glibc_rseq."), where glibc registers no rseq area: the default then
+// falls back by itself.
+TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
+  const std::string saved = ModeUnderTest();
+  unsetenv("ZONEALLOC_CPU_CACHE");
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  if (!saved.empty()) setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  EXPECT_EQ(zone->cpu_cache_mode(),
+            RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback)
+      << RseqSupport().message();
+  if (const char* tunables = std::getenv("GLIBC_TUNABLES");
+      tunables != nullptr && std::string(tunables) == "glibc.pthread.rseq=0") {
+    EXPECT_FALSE(RseqSupport().ok());
+    EXPECT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kFallback);
+  }
+}
+
 TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsInvalidArgument) {
   const std::string saved = ModeUnderTest();
   setenv("ZONEALLOC_CPU_CACHE", "turbo", 1);
