@@ -21,6 +21,16 @@ static_assert(kUncachedBatchBlocks <= kMaxBatchBlocks);
 
 constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 
+// Copies `n` 32-bit words between a block and an array, a word at a time: a
+// fixed-size memcpy compiles to one move, where a variable-size one is a
+// call into libc that costs more than these short lists.
+void CopyWords(const uint32_t* from, char* to, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) std::memcpy(to + i * sizeof(uint32_t), &from[i], sizeof(uint32_t));
+}
+void CopyWords(const char* from, uint32_t* to, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) std::memcpy(&to[i], from + i * sizeof(uint32_t), sizeof(uint32_t));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Zone>> Zone::Create(const ZoneOptions& options) {
@@ -119,7 +129,7 @@ void Zone::WriteBatch(void* const* batch) {
     placed += entries;
     void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
     words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
-    std::memcpy(node, words, (1 + entries) * sizeof(uint32_t));
+    CopyWords(words, static_cast<char*>(node), 1 + entries);
     if (next == nullptr) return;
     node = next;
   }
@@ -131,7 +141,7 @@ uint32_t Zone::ReadBatch(uint32_t head, void** out) const {
   for (uint32_t node = head; node != kNoIndex; node = words[0]) {
     out[n++] = region_.BlockAt(node);
     const uint32_t entries = std::min(node_entries_, batch_blocks_ - n);
-    std::memcpy(words, region_.BlockAt(node), (1 + entries) * sizeof(uint32_t));
+    CopyWords(static_cast<const char*>(region_.BlockAt(node)), words, 1 + entries);
     for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
   }
   return n;
