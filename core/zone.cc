@@ -58,7 +58,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
                 resolved.overflow_slab_blocks, resolved.max_overflow_blocks),
       policy_(resolved.extend_after_overflow_allocations) {
   if (cache_memory_ != nullptr) {
-    cache_ = std::make_unique<PerCpuCache>(
+    cache_.emplace(
         cache_mode_ == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq : PerCpuCache::Mode::kLocked,
         cache_memory_, PerCpuCache::PossibleCpus(),
         static_cast<uint32_t>(resolved.cpu_cache_blocks));
@@ -160,7 +160,7 @@ void Zone::PushToShared(void* const* blocks, size_t n) {
   for (size_t start = 0; start < n; start += batch_blocks_) {
     const size_t count = std::min<size_t>(batch_blocks_, n - start);
     const uint32_t first = region_.IndexOf(blocks[start]);
-    if (count == batch_blocks_ && cache_ != nullptr) {
+    if (count == batch_blocks_ && cache_.has_value()) {
       WriteBatch(blocks + start);
       was_empty |= batches_.Push(first);
       continue;
@@ -207,7 +207,7 @@ void Zone::FreeMiss(void* block) {
 size_t Zone::AllocateBulk(std::span<void*> blocks) {
   size_t n = 0;
   while (n < blocks.size()) {
-    if (cache_ != nullptr && cache_->TryPop(&blocks[n])) {
+    if (cache_.has_value() && cache_->TryPop(&blocks[n])) {
       MarkAllocated(blocks[n++]);
       continue;
     }
@@ -233,7 +233,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
       continue;
     }
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    if (cache_ != nullptr && cache_->TryPush(block)) continue;
+    if (cache_.has_value() && cache_->TryPush(block)) continue;
     pending[n++] = block;
     if (n == batch_blocks_) {
       ReturnToShared(pending, n);
@@ -244,7 +244,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
 }
 
 bool Zone::IsFull() const {
-  if (cache_ != nullptr && cache_->CountOn(cache_->CurrentCpu()) > 0) return false;
+  if (cache_.has_value() && cache_->CountOn(cache_->CurrentCpu()) > 0) return false;
   return free_list_.Empty() && batches_.Empty();
 }
 
@@ -253,7 +253,7 @@ void Zone::DrainCpuLocked(int cpu) {
 }
 
 void Zone::Drain() {
-  if (cache_ == nullptr) return;
+  if (!cache_.has_value()) return;
   SpinLockHolder hold(slow_lock_);
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
     if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
@@ -287,7 +287,7 @@ void* Zone::AllocateSlow() {
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
   // Cached blocks are free blocks: drain them before overflowing.
-  if (cache_ != nullptr) {
+  if (cache_.has_value()) {
     for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
       if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
     }
@@ -422,7 +422,7 @@ ZoneStats Zone::Stats() const {
   stats.permanent_bytes = PermanentBytes(stats.capacity_blocks);
   stats.cpu_cache_mode = std::string(CpuCacheModeName(cache_mode_));
   size_t cached = 0;
-  if (cache_ != nullptr) {
+  if (cache_.has_value()) {
     for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
       stats.cpu_caches.push_back(cache_->StatsOf(cpu));
       cached += stats.cpu_caches.back().blocks;

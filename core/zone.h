@@ -74,6 +74,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -115,7 +116,7 @@ class Zone {
   // max_overflow_blocks and every extension limit, or when the page source
   // fails.
   void* Allocate() {
-    if (cache_ != nullptr) {
+    if (cache_.has_value()) {
       void* block;
       if (ABSL_PREDICT_TRUE(cache_->TryPop(&block))) {
         if constexpr (internal::kDebugChecks) MarkAllocated(block);
@@ -134,7 +135,7 @@ class Zone {
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    if (cache_ != nullptr) {
+    if (cache_.has_value()) {
       if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
       return FreeMiss(block);
     }
@@ -229,7 +230,9 @@ class Zone {
   internal::BlockRegion region_;
   void* const cache_memory_;
   const size_t cache_bytes_;
-  std::unique_ptr<PerCpuCache> cache_;  // null: kOff
+  // In the zone itself, not behind a pointer: one dependent load fewer on
+  // every Allocate() and Free(). Empty: kOff.
+  std::optional<PerCpuCache> cache_;
 
   // The shared zone: each word owns its cache line.
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
