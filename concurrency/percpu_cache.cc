@@ -20,12 +20,9 @@ int PerCpuCache::PossibleCpus() {
 
 PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity)
     : mode_(mode),
-      memory_(static_cast<char*>(memory)),
-      num_cpus_(num_cpus),
       capacity_(capacity),
-      stride_(StrideFor(capacity)),
-      geometry_{memory_, stride_, static_cast<uint32_t>(num_cpus)} {
-  for (int cpu = 0; cpu < num_cpus_; ++cpu) {
+      geometry_{static_cast<char*>(memory), StrideFor(capacity), static_cast<uint32_t>(num_cpus)} {
+  for (int cpu = 0; cpu < num_cpus; ++cpu) {
     CpuHeader* header = new (&Header(cpu)) CpuHeader();
     // relaxed: the zone publishes the cache before any thread uses it.
     header->limit.store(capacity, std::memory_order_relaxed);
@@ -39,7 +36,7 @@ int PerCpuCache::CurrentCpu() const {
   } else {
     cpu = std::max(0, sched_getcpu());
   }
-  return cpu < num_cpus_ ? cpu : cpu % num_cpus_;
+  return cpu < num_cpus() ? cpu : cpu % num_cpus();
 }
 
 uint32_t PerCpuCache::Drain(int cpu, void** out) {

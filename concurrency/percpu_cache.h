@@ -124,7 +124,7 @@ class PerCpuCache {
   CpuCacheStats StatsOf(int cpu) const;
 
   Mode mode() const { return mode_; }
-  int num_cpus() const { return num_cpus_; }
+  int num_cpus() const { return static_cast<int>(geometry_.num_cpus); }
   uint32_t capacity() const { return capacity_; }
 
  private:
@@ -140,13 +140,17 @@ class PerCpuCache {
     std::atomic<uint64_t> drains;
   };
   static_assert(sizeof(CpuHeader) == kCacheLineSize);
+  // The critical sections hard-code these: count at 0, limit at 4, hits at
+  // 8, slots from 64.
   static constexpr int kSlotsOffset = sizeof(CpuHeader);
+  static_assert(kSlotsOffset == 64);
 
   CpuHeader& Header(int cpu) const {
-    return *reinterpret_cast<CpuHeader*>(memory_ + static_cast<size_t>(cpu) * stride_);
+    return *reinterpret_cast<CpuHeader*>(geometry_.memory +
+                                         static_cast<size_t>(cpu) * geometry_.stride);
   }
   void** Slots(int cpu) const {
-    return reinterpret_cast<void**>(memory_ + static_cast<size_t>(cpu) * stride_ + kSlotsOffset);
+    return reinterpret_cast<void**>(&Header(cpu) + 1);
   }
   static void Bump(std::atomic<uint64_t>& counter) {
     // relaxed: a statistic.
@@ -169,10 +173,7 @@ class PerCpuCache {
   static constexpr size_t kNumCpusOffset = offsetof(Geometry, num_cpus);
 
   const Mode mode_;
-  char* const memory_;
-  const int num_cpus_;
   const uint32_t capacity_;
-  const size_t stride_;
   const Geometry geometry_;
 };
 
