@@ -45,7 +45,6 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
                         ? kUncachedBatchBlocks
                         : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks)),
       node_entries_(static_cast<uint32_t>(resolved.block_size / sizeof(uint32_t) - 1)),
-      cache_mode_(resolved.cpu_cache),
       service_(service),
       pages_(*resolved.page_source),
       region_(std::move(region)),
@@ -59,7 +58,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
       policy_(resolved.extend_after_overflow_allocations) {
   if (cache_memory_ != nullptr) {
     cache_.emplace(
-        cache_mode_ == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq : PerCpuCache::Mode::kLocked,
+        resolved.cpu_cache == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq
+                                                  : PerCpuCache::Mode::kLocked,
         cache_memory_, PerCpuCache::PossibleCpus(),
         static_cast<uint32_t>(resolved.cpu_cache_blocks));
     SpinLockHolder hold(slow_lock_);
@@ -81,7 +81,7 @@ Zone::~Zone() {
 }
 
 uint64_t Zone::PermanentBytes(size_t blocks) const {
-  return uint64_t{blocks} * region_.bytes_per_block();
+  return internal::BlockRegion::PermanentBytes(region_.block_size(), blocks);
 }
 
 uint32_t Zone::TakeFromShared(void** out, uint32_t max) {
@@ -252,12 +252,16 @@ void Zone::DrainCpuLocked(int cpu) {
   ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()));
 }
 
-void Zone::Drain() {
+void Zone::DrainAllLocked() {
   if (!cache_.has_value()) return;
-  SpinLockHolder hold(slow_lock_);
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
     if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
   }
+}
+
+void Zone::Drain() {
+  SpinLockHolder hold(slow_lock_);
+  DrainAllLocked();
 }
 
 void Zone::MaybeDrainIdleCaches() {
@@ -287,11 +291,7 @@ void* Zone::AllocateSlow() {
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
   // Cached blocks are free blocks: drain them before overflowing.
-  if (cache_.has_value()) {
-    for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
-      if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
-    }
-  }
+  DrainAllLocked();
   // Another thread may have freed, flushed or extended meanwhile.
   void* block;
   if (TakeFromShared(&block, 1) == 1) {
@@ -420,7 +420,7 @@ ZoneStats Zone::Stats() const {
   stats.block_size = region_.block_size();
   stats.capacity_blocks = region_.committed_blocks();
   stats.permanent_bytes = PermanentBytes(stats.capacity_blocks);
-  stats.cpu_cache_mode = std::string(CpuCacheModeName(cache_mode_));
+  stats.cpu_cache_mode = std::string(CpuCacheModeName(cpu_cache_mode()));
   size_t cached = 0;
   if (cache_.has_value()) {
     for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {

@@ -127,7 +127,8 @@ class Zone {
     const uint32_t index = free_list_.Pop();
     if (ABSL_PREDICT_FALSE(index == kNoIndex)) return AllocateSlow();
     CountTakenFromShared(1);
-    return MarkAllocated(region_.BlockAt(index));
+    if constexpr (internal::kDebugChecks) MarkAllocatedIndex(index);
+    return region_.BlockAt(index);
   }
 
   // Returns `block` to the zone. Any thread may free any block of this zone.
@@ -166,7 +167,11 @@ class Zone {
 
   size_t block_size() const { return region_.block_size(); }
   const std::string& name() const { return name_; }
-  CpuCacheMode cpu_cache_mode() const { return cache_mode_; }
+  CpuCacheMode cpu_cache_mode() const {
+    if (!cache_.has_value()) return CpuCacheMode::kOff;
+    return cache_->mode() == PerCpuCache::Mode::kRseq ? CpuCacheMode::kRseq
+                                                      : CpuCacheMode::kFallback;
+  }
 
   // in_use_blocks counts blocks handed out: permanent ones taken from the
   // shared zone less those sitting in CPU caches, plus overflow. With caches,
@@ -211,6 +216,7 @@ class Zone {
   void ReleaseSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void MaybeDrainIdleCaches();
   uint64_t PermanentBytes(size_t blocks) const;
 
@@ -224,7 +230,6 @@ class Zone {
   const size_t extension_blocks_;
   const uint32_t batch_blocks_;
   const uint32_t node_entries_;  // block indices one block can list in a batch
-  const CpuCacheMode cache_mode_;
   ZoneService& service_;
   PageSource& pages_;
   internal::BlockRegion region_;

@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions&
   absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
   if (!resolved.ok()) return resolved.status();
   const uint64_t initial_bytes =
-      uint64_t{resolved->initial_blocks} * (resolved->block_size + internal::BlockRegion::kLinkBytesPerBlock);
+      internal::BlockRegion::PermanentBytes(resolved->block_size, resolved->initial_blocks);
   if (!TryCharge(initial_bytes)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "zone '%s': initial segment of %d bytes does not fit the %d bytes left of service "

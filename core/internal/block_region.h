@@ -64,7 +64,6 @@ class BlockRegion {
     // acquire: pairs with Grow()'s release, so the committed pages are usable.
     return committed_blocks_.load(std::memory_order_acquire);
   }
-  size_t committed_bytes() const { return committed_blocks() * block_size_; }
 
   // True when p is the start of a committed block.
   bool Contains(const void* p) const {
@@ -92,9 +91,11 @@ class BlockRegion {
   std::atomic<uint32_t>* links() const { return links_; }
   std::atomic<uint32_t>* batch_links() const { return batch_links_; }
 
-  // Permanent bytes per committed block: the block and its two links.
-  size_t bytes_per_block() const { return block_size_ + kLinkBytesPerBlock; }
-  static constexpr size_t kLinkBytesPerBlock = 2 * sizeof(std::atomic<uint32_t>);
+  // Permanent bytes of `blocks` committed blocks of `block_size`: each block
+  // and its two links.
+  static uint64_t PermanentBytes(size_t block_size, size_t blocks) {
+    return uint64_t{blocks} * (block_size + 2 * sizeof(std::atomic<uint32_t>));
+  }
 
  private:
   BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes, size_t links_bytes,
