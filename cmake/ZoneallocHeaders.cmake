@@ -19,3 +19,23 @@ endfunction()
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc")
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/internal" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/internal")
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/concurrency" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/concurrency")
+
+# <zonealloc/config.h>: settings fixed when the library is configured, so the
+# inline code in a program's translation units and the compiled library agree
+# whatever NDEBUG the program uses.
+set(ZONEALLOC_DEBUG_CHECKS "AUTO" CACHE STRING
+    "Debug-only misuse checks (double free): ON, OFF or AUTO (on for a Debug build)")
+set_property(CACHE ZONEALLOC_DEBUG_CHECKS PROPERTY STRINGS AUTO ON OFF)
+if(ZONEALLOC_DEBUG_CHECKS STREQUAL "AUTO")
+  if(CMAKE_BUILD_TYPE STREQUAL "Debug")
+    set(ZONEALLOC_CONFIG_DEBUG_CHECKS 1)
+  else()
+    set(ZONEALLOC_CONFIG_DEBUG_CHECKS 0)
+  endif()
+elseif(ZONEALLOC_DEBUG_CHECKS)
+  set(ZONEALLOC_CONFIG_DEBUG_CHECKS 1)
+else()
+  set(ZONEALLOC_CONFIG_DEBUG_CHECKS 0)
+endif()
+configure_file("${PROJECT_SOURCE_DIR}/cmake/config.h.in"
+               "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/config.h" @ONLY)

@@ -1,9 +1,11 @@
-// The two tiers of misuse checks (see style.md): always-on checks for broken
-// invariants that would corrupt memory, and debug-only checks for the
-// expensive ones (double free). Both print what and where, then abort.
+// The two tiers of misuse checks: always-on checks for broken invariants
+// that would corrupt memory, and debug-only checks for the expensive ones
+// (double free). Both print what and where, then abort.
 //
-// Debug checks are on unless NDEBUG is defined; -DZONEALLOC_DEBUG_CHECKS=0
-// or =1 overrides that.
+// The debug tier is fixed when the library is configured (<zonealloc/config.h>,
+// CMake option ZONEALLOC_DEBUG_CHECKS), never by an includer's NDEBUG: the
+// inline Allocate()/Free() and the compiled slow paths mark and check the
+// same block states, so they must agree.
 
 #ifndef ZONEALLOC_CORE_INTERNAL_CHECKS_H_
 #define ZONEALLOC_CORE_INTERNAL_CHECKS_H_
@@ -11,16 +13,15 @@
 #include <string_view>
 
 #include "absl/base/attributes.h"
+#include <zonealloc/config.h>
+
+#if defined(ZONEALLOC_DEBUG_CHECKS)
+#error "Set ZONEALLOC_DEBUG_CHECKS when configuring zonealloc (cmake -DZONEALLOC_DEBUG_CHECKS=ON), not per translation unit"
+#endif
 
 namespace zonealloc::internal {
 
-#if defined(ZONEALLOC_DEBUG_CHECKS)
-inline constexpr bool kDebugChecks = ZONEALLOC_DEBUG_CHECKS;
-#elif defined(NDEBUG)
-inline constexpr bool kDebugChecks = false;
-#else
-inline constexpr bool kDebugChecks = true;
-#endif
+inline constexpr bool kDebugChecks = ZONEALLOC_CONFIG_DEBUG_CHECKS != 0;
 
 // Prints "zonealloc: <message>" to stderr and aborts.
 [[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void Crash(std::string_view message);
