@@ -177,7 +177,7 @@ class PerCpuCache {
   const Geometry geometry_;
 };
 
-#if defined(ZONEALLOC_HAVE_GLIBC_RSEQ) && defined(__x86_64__)
+#if defined(ZONEALLOC_RSEQ_ASM) && defined(ZONEALLOC_HAVE_GLIBC_RSEQ)
 static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc's RSEQ_SIG");
 #endif
 
@@ -188,6 +188,11 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 // the commit store, and emits the abort handler (label 4, after the
 // signature) and the descriptor {version 0, flags 0, start 1b, length
 // 2b - 1b, abort 4b}.
+// The "?" flag puts the handler and the descriptor in the section group of
+// the function they sit in. Without it, an out-of-line copy of an inline
+// function (every -O0 build keeps one per translation unit) is discarded
+// by the linker as a duplicate while its descriptor is kept, and the link
+// fails with "defined in discarded section".
 #define ZONEALLOC_RSEQ_BEGIN        \
   "0:\n\t"                         \
   "leaq 3f(%%rip), %%rax\n\t"       \
@@ -195,14 +200,14 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
   "1:\n\t"
 #define ZONEALLOC_RSEQ_END                       \
   "2:\n\t"                                      \
-  ".pushsection __rseq_failure, \"ax\"\n\t"     \
+  ".pushsection __rseq_failure, \"ax?\"\n\t"     \
   ".byte 0x0f, 0xb9, 0x3d\n\t"                   \
   ".long 0x53053053\n\t"                         \
   "4:\n\t"                                      \
   "lock incq %[restarts]\n\t"                   \
   "jmp 0b\n\t"                                  \
   ".popsection\n\t"                             \
-  ".pushsection __rseq_cs, \"aw\"\n\t"          \
+  ".pushsection __rseq_cs, \"aw?\"\n\t"          \
   ".balign 32\n\t"                              \
   "3:\n\t"                                      \
   ".long 0, 0\n\t"                              \
@@ -215,7 +220,7 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 // write (an in-out operand would need asm goto outputs, which GCC 12
 // miscompiled here).
 inline bool PerCpuCache::TryPopRseq(void** block) {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(ZONEALLOC_RSEQ_ASM)
   asm goto(
       ZONEALLOC_RSEQ_BEGIN
       "movl %%fs:4(%[rseq]), %%eax\n\t"   // cpu_id; unregistered reads as huge
@@ -249,7 +254,7 @@ miss:
 }
 
 inline bool PerCpuCache::TryPushRseq(void* block) {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(ZONEALLOC_RSEQ_ASM)
   asm goto(
       ZONEALLOC_RSEQ_BEGIN
       "movl %%fs:4(%[rseq]), %%eax\n\t"

@@ -27,9 +27,11 @@
 
 namespace zonealloc {
 
-// The critical sections are x86-64 assembly; ThreadSanitizer cannot see into
-// them, so its builds use the fallback instead.
+// The critical sections are x86-64 Linux assembly; ThreadSanitizer cannot
+// see into them, so its builds use the fallback instead.
+// ZONEALLOC_RSEQ_ASM guards the assembly itself (see percpu_cache.h).
 #if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#define ZONEALLOC_RSEQ_ASM 1
 inline constexpr bool kRseqCompiledIn = true;
 #else
 inline constexpr bool kRseqCompiledIn = false;

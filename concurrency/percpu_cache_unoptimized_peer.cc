@@ -1,0 +1,14 @@
+// The second translation unit of percpu_cache_unoptimized_test: at -O0 it
+// keeps its own out-of-line copies of PerCpuCache's inline critical
+// sections, which the linker folds with the test file's copies.
+
+#include <zonealloc/concurrency/percpu_cache.h>
+
+namespace zonealloc {
+
+bool PushThenPopInAnotherTranslationUnit(PerCpuCache& cache, void* block) {
+  void* popped = nullptr;
+  return cache.TryPush(block) && cache.TryPop(&popped) && popped == block;
+}
+
+}  // namespace zonealloc
