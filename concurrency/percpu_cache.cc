@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <new>
 
+#include <zonealloc/concurrency/possible_cpus.h>
+
 namespace zonealloc {
 
 size_t PerCpuCache::StrideFor(uint32_t capacity) {
@@ -14,7 +16,9 @@ size_t PerCpuCache::StrideFor(uint32_t capacity) {
 }
 
 int PerCpuCache::PossibleCpus() {
-  static const int cpus = std::max(1, get_nprocs_conf());
+  // The highest possible id + 1, not get_nprocs_conf()'s count: see
+  // possible_cpus.h. Read once; the possible mask is fixed at boot.
+  static const int cpus = PossibleCpuIdLimit();
   return cpus;
 }
 
@@ -62,6 +66,16 @@ uint32_t PerCpuCache::Drain(int cpu, void** out) {
   }
   if (count > 0) Bump(header.drains);
   return count;
+}
+
+void PerCpuCache::LockAllForFork() {
+  if (mode_ != Mode::kLocked) return;
+  for (int cpu = 0; cpu < num_cpus(); ++cpu) Header(cpu).lock.Lock();
+}
+
+void PerCpuCache::UnlockAllAfterFork() {
+  if (mode_ != Mode::kLocked) return;
+  for (int cpu = num_cpus(); cpu-- > 0;) Header(cpu).lock.Unlock();
 }
 
 CpuCacheStats PerCpuCache::StatsOf(int cpu) const {

@@ -19,9 +19,11 @@
 //          cache is stopped.
 //   limit  capacity, or 0 while stopped. Written only by Drain(), which the
 //          owner serializes. Each critical section reads it before
-//          committing and gives up (returns false) when the operation would
-//          not fit: pop needs count - 1 < limit, push needs count < limit,
-//          both unsigned, so limit 0 stops both.
+//          committing and gives up (returns false, or moves 0 blocks)
+//          when the operation would not fit: pop needs count - 1 < limit,
+//          push and PushBatch need count < limit, PopBatch needs
+//          count <= limit, all unsigned, so limit 0 stops them all (a
+//          PopBatch that sees count 0 commits the 0 it read, a no-op).
 //   Drain(cpu): limit = 0; FenceCpu(cpu); read count and the slots;
 //          count = 0; limit = capacity (release).
 //   Sections read limit before count. The other order lets a section that
@@ -38,8 +40,11 @@
 //   only after every critical section running on `cpu` has committed or
 //   been aborted; a restarted one reads limit 0 and gives up. A thread
 //   preempted inside a section is restarted when it next runs.
-//   hits   incremented inside the critical section, before the commit, so an
-//          aborted section may count a hit twice: a statistic only.
+//   hits   TryPop and TryPush only, incremented inside the critical
+//          section before the commit: an aborted and restarted section
+//          counts its hit again, so hits may exceed the Allocate() and
+//          Free() calls the cache served by at most RseqRestarts(). A
+//          statistic only.
 //
 // Synchronization protocol (kLocked): every field of a CPU's cache is read
 // and written with its lock held.
@@ -55,6 +60,7 @@
 #include <cstdint>
 
 #include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
 #include <zonealloc/concurrency/cache_aligned.h>
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/concurrency/spinlock.h>
@@ -63,7 +69,7 @@ namespace zonealloc {
 
 // Counters of one CPU's cache.
 struct CpuCacheStats {
-  uint64_t hits = 0;     // allocations and frees served by the cache
+  uint64_t hits = 0;     // Allocate()/Free() calls served by the cache (see "hits")
   uint64_t misses = 0;   // allocations that found it empty
   uint64_t refills = 0;  // batches moved in from the shared zone
   uint64_t flushes = 0;  // batches moved out to the shared zone
@@ -102,6 +108,21 @@ class PerCpuCache {
     return mode_ == Mode::kRseq ? TryPushRseq(block) : TryPushLocked(block);
   }
 
+  // Moves up to `max` blocks of the current CPU's cache into out[0, n), the
+  // most recently pushed last, and returns n: one critical section (or one
+  // lock hold) and one commit for the whole batch. 0 when the cache is
+  // empty or being drained. Not counted as hits.
+  uint32_t PopBatch(void** out, uint32_t max) {
+    return mode_ == Mode::kRseq ? PopBatchRseq(out, max) : PopBatchLocked(out, max);
+  }
+
+  // Pushes blocks[0, k) onto the current CPU's cache and returns k: as many
+  // of the n as fit, in one critical section. 0 when it is full or being
+  // drained. Not counted as hits.
+  uint32_t PushBatch(void* const* blocks, uint32_t n) {
+    return mode_ == Mode::kRseq ? PushBatchRseq(blocks, n) : PushBatchLocked(blocks, n);
+  }
+
   // The CPU the caller runs on, in [0, num_cpus()). May be stale at once.
   int CurrentCpu() const;
 
@@ -115,6 +136,13 @@ class PerCpuCache {
   // capacity()). REQUIRES: calls to Drain() are serialized by the owner
   // (Zone holds its slow-path lock).
   uint32_t Drain(int cpu, void** out);
+
+  // fork() support (kLocked): takes every CPU's lock word, in CPU order, so
+  // no cache is mid-update when the process forks; the parent and the child
+  // release them after. No-ops for kRseq, whose sections hold no lock.
+  // REQUIRES: the owner's slow-path lock is held (lock order: see zone.h).
+  void LockAllForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void UnlockAllAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   // Slow-path counters, kept per CPU.
   void CountMiss(int cpu) { Bump(Header(cpu).misses); }
@@ -159,8 +187,12 @@ class PerCpuCache {
 
   bool TryPopRseq(void** block);
   bool TryPushRseq(void* block);
+  uint32_t PopBatchRseq(void** out, uint32_t max);
+  uint32_t PushBatchRseq(void* const* blocks, uint32_t n);
   bool TryPopLocked(void** block);
   bool TryPushLocked(void* block);
+  uint32_t PopBatchLocked(void** out, uint32_t max);
+  uint32_t PushBatchLocked(void* const* blocks, uint32_t n);
 
   // What the critical sections read, at offsets they take as immediates.
   struct Geometry {
@@ -286,6 +318,99 @@ full:
 #endif
 }
 
+// The batch sections return their count in edx, 0 until committed; they
+// copy between the slots and the caller's array before the commit, which an
+// abort simply repeats. r10 holds limit, then the first slot moved; r11 the
+// loop index; r8 the block in flight.
+inline uint32_t PerCpuCache::PopBatchRseq(void** out, uint32_t max) {
+#if defined(ZONEALLOC_RSEQ_ASM)
+  uint32_t n;
+  asm volatile(
+      ZONEALLOC_RSEQ_BEGIN
+      "xorl %%edx, %%edx\n\t"
+      "movl %%fs:4(%[rseq]), %%eax\n\t"
+      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
+      "jae 5f\n\t"
+      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "addq %c[memory](%[cache]), %%rax\n\t"
+      "movl 4(%%rax), %%r10d\n\t"        // limit, before count
+      "movl (%%rax), %%ecx\n\t"          // count
+      "cmpl %%r10d, %%ecx\n\t"           // count <= limit, else stopped
+      "ja 5f\n\t"
+      "movl %[max], %%edx\n\t"
+      "cmpl %%edx, %%ecx\n\t"
+      "cmovbl %%ecx, %%edx\n\t"          // n = min(count, max)
+      "subl %%edx, %%ecx\n\t"            // count - n
+      "leaq 64(%%rax,%%rcx,8), %%r10\n\t" // &slots[count - n]
+      "xorl %%r11d, %%r11d\n\t"
+      "6:\n\t"
+      "cmpl %%edx, %%r11d\n\t"
+      "jae 7f\n\t"
+      "movq (%%r10,%%r11,8), %%r8\n\t"
+      "movq %%r8, (%[out],%%r11,8)\n\t"
+      "incl %%r11d\n\t"
+      "jmp 6b\n\t"
+      "7:\n\t"
+      "movl %%ecx, (%%rax)\n\t"          // commit: count - n
+      ZONEALLOC_RSEQ_END
+      "5:\n\t"
+      : "=&d"(n)
+      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
+        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [out] "r"(out),
+        [max] "r"(max), [restarts] "m"(internal::rseq_restarts)
+      : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
+  return n;
+#else
+  (void)out, (void)max;
+  return 0;
+#endif
+}
+
+inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
+#if defined(ZONEALLOC_RSEQ_ASM)
+  uint32_t pushed;
+  asm volatile(
+      ZONEALLOC_RSEQ_BEGIN
+      "xorl %%edx, %%edx\n\t"
+      "movl %%fs:4(%[rseq]), %%eax\n\t"
+      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
+      "jae 5f\n\t"
+      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "addq %c[memory](%[cache]), %%rax\n\t"
+      "movl 4(%%rax), %%r10d\n\t"        // limit, before count
+      "movl (%%rax), %%ecx\n\t"          // count
+      "cmpl %%r10d, %%ecx\n\t"           // count < limit, else full or stopped
+      "jae 5f\n\t"
+      "subl %%ecx, %%r10d\n\t"           // room = limit - count
+      "movl %[n], %%edx\n\t"
+      "cmpl %%r10d, %%edx\n\t"
+      "cmoval %%r10d, %%edx\n\t"         // pushed = min(n, room)
+      "leaq 64(%%rax,%%rcx,8), %%r10\n\t" // &slots[count]
+      "xorl %%r11d, %%r11d\n\t"
+      "6:\n\t"
+      "cmpl %%edx, %%r11d\n\t"
+      "jae 7f\n\t"
+      "movq (%[blocks],%%r11,8), %%r8\n\t"
+      "movq %%r8, (%%r10,%%r11,8)\n\t"
+      "incl %%r11d\n\t"
+      "jmp 6b\n\t"
+      "7:\n\t"
+      "addl %%edx, %%ecx\n\t"
+      "movl %%ecx, (%%rax)\n\t"          // commit: count + pushed
+      ZONEALLOC_RSEQ_END
+      "5:\n\t"
+      : "=&d"(pushed)
+      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
+        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [blocks] "r"(blocks),
+        [n] "r"(n), [restarts] "m"(internal::rseq_restarts)
+      : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
+  return pushed;
+#else
+  (void)blocks, (void)n;
+  return 0;
+#endif
+}
+
 #undef ZONEALLOC_RSEQ_BEGIN
 #undef ZONEALLOC_RSEQ_END
 
@@ -313,6 +438,33 @@ inline bool PerCpuCache::TryPushLocked(void* block) {
   header.count.store(count + 1, std::memory_order_relaxed);
   header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return true;
+}
+
+inline uint32_t PerCpuCache::PopBatchLocked(void** out, uint32_t max) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  const uint32_t n = count < max ? count : max;
+  void** slots = Slots(cpu);
+  for (uint32_t i = 0; i < n; ++i) out[i] = slots[count - n + i];
+  header.count.store(count - n, std::memory_order_relaxed);
+  return n;
+}
+
+inline uint32_t PerCpuCache::PushBatchLocked(void* const* blocks, uint32_t n) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  const uint32_t room = capacity_ - count;
+  const uint32_t pushed = n < room ? n : room;
+  void** slots = Slots(cpu);
+  for (uint32_t i = 0; i < pushed; ++i) slots[count + i] = blocks[i];
+  header.count.store(count + pushed, std::memory_order_relaxed);
+  return pushed;
 }
 
 }  // namespace zonealloc

@@ -108,6 +108,45 @@ TEST_P(PerCpuCacheTest, DrainTakesEveryBlockOfACpuAndReopensIt) {
   EXPECT_TRUE(f.cache.TryPush(&blocks[0])) << "open again after the drain";
 }
 
+TEST_P(PerCpuCacheTest, BatchesMoveAsManyAsFitInOneStepAndCountNoHits) {
+  CacheFixture f(GetParam(), 8);
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  int blocks[10];
+  void* in[10];
+  for (int i = 0; i < 10; ++i) in[i] = &blocks[i];
+  EXPECT_EQ(f.cache.PushBatch(in, 5), 5u);
+  EXPECT_EQ(f.cache.PushBatch(in + 5, 5), 3u) << "only 3 of 5 fit in 8 slots";
+  EXPECT_EQ(f.cache.PushBatch(in + 8, 2), 0u) << "full";
+  EXPECT_EQ(f.cache.CountOn(cpu), 8u);
+
+  void* out[10] = {};
+  ASSERT_EQ(f.cache.PopBatch(out, 3), 3u);
+  EXPECT_EQ(out[0], &blocks[5]) << "the newest three, in slot order";
+  EXPECT_EQ(out[2], &blocks[7]);
+  void* popped;
+  ASSERT_TRUE(f.cache.TryPop(&popped));
+  EXPECT_EQ(popped, &blocks[4]) << "single pops continue below the batch";
+  EXPECT_EQ(f.cache.PopBatch(out, 10), 4u) << "at most what is cached";
+  EXPECT_EQ(out[0], &blocks[0]);
+  EXPECT_EQ(f.cache.PopBatch(out, 10), 0u) << "empty";
+  EXPECT_EQ(f.cache.StatsOf(cpu).hits, 1u) << "only the single pop is a hit";
+}
+
+TEST_P(PerCpuCacheTest, ADrainedCacheTakesBatchesAgain) {
+  CacheFixture f(GetParam(), 4);
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  int blocks[4];
+  void* in[4] = {&blocks[0], &blocks[1], &blocks[2], &blocks[3]};
+  ASSERT_EQ(f.cache.PushBatch(in, 4), 4u);
+  void* out[4];
+  ASSERT_EQ(f.cache.Drain(cpu, out), 4u);
+  EXPECT_EQ(f.cache.PopBatch(out, 4), 0u);
+  EXPECT_EQ(f.cache.PushBatch(in, 4), 4u);
+  EXPECT_EQ(f.cache.PopBatch(out, 4), 4u);
+}
+
 // Tokens move between a shared pool and the CPU caches while a drainer
 // empties every CPU's cache, threads migrate between CPUs, and (in rseq
 // mode) signals interrupt critical sections. Each token is claimed when
@@ -184,15 +223,28 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
           }
           sched_setaffinity(0, sizeof(one), &one);
         }
+        // Odd rounds move blocks in batches, even rounds one at a time.
+        const bool batched = round % 2 == 1;
         const int pushes = static_cast<int>(rng() % 8);
-        for (int i = 0; i < pushes; ++i) {
-          void* token = world.TakeFromPool();
-          if (token == nullptr) break;
-          if (!f.cache.TryPush(token)) world.ReturnToPool(&token, 1);
+        void* taken[8];
+        int k = 0;
+        while (k < pushes && (taken[k] = world.TakeFromPool()) != nullptr) ++k;
+        if (batched) {
+          const uint32_t pushed = f.cache.PushBatch(taken, static_cast<uint32_t>(k));
+          world.ReturnToPool(taken + pushed, k - pushed);
+        } else {
+          for (int i = 0; i < k; ++i) {
+            if (!f.cache.TryPush(taken[i])) world.ReturnToPool(&taken[i], 1);
+          }
         }
         size_t n = 0;
         const size_t pops = rng() % 8;
-        while (n < pops && f.cache.TryPop(&held[n])) world.Claim(held[n++]);
+        if (batched) {
+          n = f.cache.PopBatch(held, static_cast<uint32_t>(pops));
+          for (size_t i = 0; i < n; ++i) world.Claim(held[i]);
+        } else {
+          while (n < pops && f.cache.TryPop(&held[n])) world.Claim(held[n++]);
+        }
         for (size_t i = 0; i < n; ++i) world.Release(held[i]);
         world.ReturnToPool(held, n);
       }

@@ -1,8 +1,10 @@
 #include <zonealloc/overflow_pool.h>
 
 #include <algorithm>
-#include <bit>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include <zonealloc/internal/checks.h>
@@ -11,14 +13,21 @@ namespace zonealloc {
 
 // Lives at the start of each slab. Free blocks inside a slab are linked
 // through their first word; never-used blocks are taken in address order
-// from `untouched` so a new slab costs no up-front linking.
+// from `untouched` so a new slab costs no up-front linking. A bitmap at the
+// end of the slab has a bit per block, set while the block is in use, so
+// Free() catches a double free at once however large the slab.
+//
+// Layout of a slab of `bytes`:
+//   [Slab, padded to the alignment][blocks x block_size][unused][in-use bitmap]
 struct OverflowPool::Slab {
   static constexpr uint64_t kMagic = 0x5A4F4E454F564652;  // "ZONEOVFR"
   uint64_t magic;
   char tag[32];  // the owner, for anyone reading a core dump
-  Slab* prev_with_free;
-  Slab* next_with_free;
+  Slab* prev;    // on with_free_ or unreleased_
+  Slab* next;
   void* free_list;
+  size_t bytes;      // of the mapping
+  size_t blocks;     // BlocksIn(bytes)
   size_t untouched;  // blocks [blocks - untouched, blocks) never handed out
   size_t in_use;
 };
@@ -26,6 +35,28 @@ struct OverflowPool::Slab {
 namespace {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+size_t BitmapBytes(size_t blocks) { return RoundUp(blocks, 64) / 8; }
+
+// with_free_ and unreleased_ are intrusive doubly linked lists of slabs.
+template <typename Slab>
+void Push(Slab*& list, Slab* slab) {
+  slab->prev = nullptr;
+  slab->next = list;
+  if (list != nullptr) list->prev = slab;
+  list = slab;
+}
+
+template <typename Slab>
+void Remove(Slab*& list, Slab* slab) {
+  if (slab->prev != nullptr) {
+    slab->prev->next = slab->next;
+  } else {
+    list = slab->next;
+  }
+  if (slab->next != nullptr) slab->next->prev = slab->prev;
+  slab->prev = slab->next = nullptr;
+}
 
 }  // namespace
 
@@ -35,21 +66,64 @@ OverflowPool::OverflowPool(PageSource& pages, std::string tag, size_t block_size
       tag_(std::move(tag)),
       block_size_(block_size),
       first_block_offset_(RoundUp(sizeof(Slab), alignment)),
-      slab_bytes_(std::bit_ceil(std::max(PageSize(), first_block_offset_ + slab_blocks * block_size))),
-      slab_blocks_((slab_bytes_ - first_block_offset_) / block_size),
+      base_slab_bytes_(RoundUp(first_block_offset_ + slab_blocks * block_size +
+                                   BitmapBytes(slab_blocks),
+                               PageSize())),
+      max_slab_bytes_(std::max(base_slab_bytes_, kMaxSlabBytes)),
       max_blocks_in_use_(max_blocks_in_use) {}
 
 OverflowPool::~OverflowPool() {
-  for (uintptr_t slab : slabs_) pages_.Unmap(reinterpret_cast<void*>(slab), slab_bytes_);
+  // A second pass because a slab refused in the first may lie inside a
+  // mapping the kernel merged with its neighbours, and be a whole mapping,
+  // which needs no split, once they are gone.
+  int error = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto it = slabs_.begin(); it != slabs_.end();) {
+      if (pages_.Unmap(reinterpret_cast<void*>(it->first), it->second)) {
+        it = slabs_.erase(it);
+      } else {
+        error = errno;
+        ++it;
+      }
+    }
+  }
+  if (slabs_.empty()) return;
+  size_t bytes = 0;
+  for (const auto& [address, slab_bytes] : slabs_) bytes += slab_bytes;
+  std::fprintf(stderr,
+               "zonealloc: overflow '%s': %zu slabs (%zu bytes) stay mapped, the page source "
+               "refused to unmap them: %s\n",
+               tag_.c_str(), slabs_.size(), bytes, std::strerror(error));
+}
+
+size_t OverflowPool::BlocksIn(size_t slab_bytes) const {
+  // The most blocks that leave room for their bitmap: a bit each, in whole
+  // words, so at most one block fewer than room / (block_size + 1/8).
+  const size_t room = slab_bytes - first_block_offset_;
+  size_t blocks = room * 8 / (8 * block_size_ + 1);
+  if (blocks * block_size_ + BitmapBytes(blocks) > room) --blocks;
+  return blocks;
+}
+
+size_t OverflowPool::IndexOf(const Slab* slab, const void* block) const {
+  return (reinterpret_cast<uintptr_t>(block) - reinterpret_cast<uintptr_t>(slab) -
+          first_block_offset_) / block_size_;
+}
+
+uint64_t* OverflowPool::InUseBitmap(Slab* slab) {
+  return reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(slab) + slab->bytes -
+                                     BitmapBytes(slab->blocks));
 }
 
 OverflowPool::Slab* OverflowPool::SlabOf(const void* p) const {
   const auto address = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t base = address & ~(uintptr_t{slab_bytes_} - 1);
-  if (!slabs_.contains(base)) return nullptr;
+  auto it = slabs_.upper_bound(address);
+  if (it == slabs_.begin()) return nullptr;
+  const auto [base, bytes] = *--it;  // the last slab starting at or below p
   const uintptr_t offset = address - base;
-  if (offset < first_block_offset_ || (offset - first_block_offset_) % block_size_ != 0 ||
-      (offset - first_block_offset_) / block_size_ >= slab_blocks_) {
+  if (offset < first_block_offset_) return nullptr;
+  const uintptr_t block_offset = offset - first_block_offset_;
+  if (block_offset % block_size_ != 0 || block_offset / block_size_ >= BlocksIn(bytes)) {
     return nullptr;
   }
   return reinterpret_cast<Slab*>(base);
@@ -58,55 +132,73 @@ OverflowPool::Slab* OverflowPool::SlabOf(const void* p) const {
 bool OverflowPool::Owns(const void* p) const { return SlabOf(p) != nullptr; }
 
 OverflowPool::Slab* OverflowPool::MapSlab() {
-  void* memory = pages_.Map(slab_bytes_, slab_bytes_, tag_);
+  const size_t bytes = std::clamp(stats_.mapped_bytes, base_slab_bytes_, max_slab_bytes_);
+  void* memory = pages_.Map(bytes, PageSize(), tag_);
   if (memory == nullptr) return nullptr;
   auto* slab = new (memory) Slab{.magic = Slab::kMagic,
                                  .tag = {},
-                                 .prev_with_free = nullptr,
-                                 .next_with_free = nullptr,
+                                 .prev = nullptr,
+                                 .next = nullptr,
                                  .free_list = nullptr,
-                                 .untouched = slab_blocks_,
+                                 .bytes = bytes,
+                                 .blocks = BlocksIn(bytes),
+                                 .untouched = BlocksIn(bytes),
                                  .in_use = 0};
   std::memcpy(slab->tag, tag_.data(), std::min(tag_.size(), sizeof(slab->tag) - 1));
-  slabs_.insert(reinterpret_cast<uintptr_t>(slab));
+  slabs_.emplace(reinterpret_cast<uintptr_t>(slab), bytes);
   ++stats_.slabs_created;
   ++stats_.slabs_live;
+  stats_.mapped_bytes += bytes;
   return slab;
 }
 
-void OverflowPool::UnmapSlab(Slab* slab) {
+// False, counted, when the page source refuses: the slab stays mapped and live.
+bool OverflowPool::UnmapSlab(Slab* slab) {
+  const size_t bytes = slab->bytes;
+  if (!pages_.Unmap(slab, bytes)) {
+    ++stats_.unmap_failures;
+    return false;
+  }
   slabs_.erase(reinterpret_cast<uintptr_t>(slab));
-  slab->magic = 0;
-  pages_.Unmap(slab, slab_bytes_);
   ++stats_.slabs_released;
   --stats_.slabs_live;
+  stats_.mapped_bytes -= bytes;
+  return true;
 }
 
-void OverflowPool::LinkWithFree(Slab* slab) {
-  slab->prev_with_free = nullptr;
-  slab->next_with_free = with_free_;
-  if (with_free_ != nullptr) with_free_->prev_with_free = slab;
-  with_free_ = slab;
+// Gives back an empty slab, on no list, with any unreleased ones.
+void OverflowPool::Release(Slab* slab) {
+  Push(unreleased_, slab);
+  RetryUnreleased();
 }
 
-void OverflowPool::UnlinkWithFree(Slab* slab) {
-  if (slab->prev_with_free != nullptr) {
-    slab->prev_with_free->next_with_free = slab->next_with_free;
-  } else {
-    with_free_ = slab->next_with_free;
+void OverflowPool::RetryUnreleased() {
+  Slab* slab = std::exchange(unreleased_, nullptr);
+  stats_.slabs_unreleased = 0;
+  while (slab != nullptr) {
+    Slab* next = slab->next;  // read before the unmap
+    if (!UnmapSlab(slab)) {
+      Push(unreleased_, slab);
+      ++stats_.slabs_unreleased;
+    }
+    slab = next;
   }
-  if (slab->next_with_free != nullptr) slab->next_with_free->prev_with_free = slab->prev_with_free;
-  slab->prev_with_free = slab->next_with_free = nullptr;
 }
 
 void* OverflowPool::Allocate() {
   if (max_blocks_in_use_ != 0 && stats_.blocks_in_use >= max_blocks_in_use_) return nullptr;
   Slab* slab = with_free_;
   if (slab == nullptr) {
-    slab = std::exchange(spare_, nullptr);
-    if (slab == nullptr) slab = MapSlab();
-    if (slab == nullptr) return nullptr;
-    LinkWithFree(slab);
+    if (unreleased_ != nullptr) {
+      slab = unreleased_;
+      Remove(unreleased_, slab);
+      --stats_.slabs_unreleased;
+    } else if (spare_ != nullptr) {
+      slab = std::exchange(spare_, nullptr);
+    } else if ((slab = MapSlab()) == nullptr) {
+      return nullptr;
+    }
+    Push(with_free_, slab);
   }
   void* block;
   if (slab->free_list != nullptr) {
@@ -114,10 +206,12 @@ void* OverflowPool::Allocate() {
     slab->free_list = *static_cast<void**>(block);
   } else {
     block = reinterpret_cast<char*>(slab) + first_block_offset_ +
-            (slab_blocks_ - slab->untouched) * block_size_;
+            (slab->blocks - slab->untouched) * block_size_;
     --slab->untouched;
   }
-  if (++slab->in_use == slab_blocks_) UnlinkWithFree(slab);
+  const size_t index = IndexOf(slab, block);
+  InUseBitmap(slab)[index / 64] |= uint64_t{1} << (index % 64);
+  if (++slab->in_use == slab->blocks) Remove(with_free_, slab);
   ++stats_.blocks_in_use;
   ++stats_.allocations;
   return block;
@@ -126,28 +220,23 @@ void* OverflowPool::Allocate() {
 bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
   Slab* slab = SlabOf(block);
   if (slab == nullptr) return false;
-  const size_t index =
-      (reinterpret_cast<uintptr_t>(block) - reinterpret_cast<uintptr_t>(slab) - first_block_offset_) /
-      block_size_;
-  if (slab->magic != Slab::kMagic || slab->in_use == 0 || index >= slab_blocks_ - slab->untouched) {
+  const size_t index = IndexOf(slab, block);
+  const uint64_t bit = uint64_t{1} << (index % 64);
+  if (slab->magic != Slab::kMagic || (InUseBitmap(slab)[index / 64] & bit) == 0) {
     internal::Crash("overflow slab of '" + tag_ +
                     "': a block freed twice or never handed out, or a corrupt slab");
   }
-  if constexpr (internal::kDebugChecks) {
-    for (void* free = slab->free_list; free != nullptr; free = *static_cast<void**>(free)) {
-      if (free == block) internal::Crash("double free of overflow block of '" + tag_ + "'");
-    }
-  }
-  if (slab->in_use == slab_blocks_) LinkWithFree(slab);
+  InUseBitmap(slab)[index / 64] &= ~bit;
+  if (slab->in_use == slab->blocks) Push(with_free_, slab);
   *static_cast<void**>(block) = slab->free_list;
   slab->free_list = block;
   --stats_.blocks_in_use;
   if (--slab->in_use > 0) return true;
 
   // The slab is empty: release it, or keep it as the spare while full.
-  UnlinkWithFree(slab);
+  Remove(with_free_, slab);
   if (zone_has_free_blocks || spare_ != nullptr) {
-    UnmapSlab(slab);
+    Release(slab);
   } else {
     spare_ = slab;
   }
@@ -155,7 +244,11 @@ bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
 }
 
 void OverflowPool::ReleaseSpare() {
-  if (spare_ != nullptr) UnmapSlab(std::exchange(spare_, nullptr));
+  if (spare_ != nullptr) {
+    Release(std::exchange(spare_, nullptr));
+  } else if (unreleased_ != nullptr) {
+    RetryUnreleased();
+  }
 }
 
 }  // namespace zonealloc

@@ -2,18 +2,40 @@
 // ExAllocatePoolWithTag when the zone is full, and ExFreePool once the zone
 // has free blocks again.
 //
-// Memory comes in slabs of several blocks from the zone's PageSource, each
-// tagged with the zone's name ("zonealloc-overflow:conn"): the tag is in the
-// slab header and, where the kernel allows, names the mapping in
-// /proc/<pid>/maps. A slab is aligned to its own power-of-two size, so the
-// slab of a block is found by masking its address; a hash set of live slabs
-// makes that lookup safe for any pointer (Owns, and Free of a foreign one).
+// Memory comes in slabs of blocks, each its own mapping from the zone's
+// PageSource, tagged with the zone's name ("zonealloc-overflow:conn"): the tag
+// is in the slab header and, where the kernel allows, names the mapping in
+// /proc/<pid>/maps. An ordered map of the live slabs by address finds the
+// slab of a block, and makes that lookup safe for any pointer (Owns, and Free
+// of a foreign one).
+//
+// Growth rule: a process may hold only vm.max_map_count mappings (65530 by
+// default), and a burst must not spend them a few blocks at a time. So a new
+// slab is as large as all live slabs together, at least the base slab
+// (slab_blocks blocks with their header, rounded up to a page) and at most
+// kMaxSlabBytes (or the base slab, when that is larger): overflow's mapped
+// bytes double with each new mapping up to the cap, and a burst of N blocks
+// needs O(log N + N * block_size / kMaxSlabBytes) mappings. Blocks of a slab
+// are first handed out in address order, so its untouched blocks cost address
+// space, not memory. When slabs go back, new slabs shrink with them.
 //
 // Release rule: a slab whose last block is freed goes back to the page
 // source at once if the zone has free blocks. While the zone is still full,
 // one such empty slab is kept as a spare, so a zone on the edge of full does
 // not map and unmap on every call; the spare goes back as soon as the zone
 // has free blocks again (ReleaseSpare), or when a second slab empties.
+//
+// Refused release: the page source may refuse an Unmap (see PageSource). The
+// slab then stays mapped and live, counted in stats(), and becomes an
+// unreleased slab: reused before anything new is mapped, and tried again at
+// each release opportunity (the next slab release, ReleaseSpare, and the
+// destructor, which reports on stderr any memory it still cannot return).
+//
+// Slab states; every live slab is in exactly one:
+//   partial     some blocks in use, some free      on with_free_
+//   full        every block in use                 on no list
+//   spare       empty, kept while the zone is full spare_
+//   unreleased  empty, its Unmap refused           on unreleased_
 //
 // Not thread-safe: the zone calls it under its slow-path lock.
 
@@ -24,68 +46,82 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/btree_map.h"
 #include <zonealloc/page_source.h>
 
 namespace zonealloc {
 
 struct OverflowStats {
   size_t blocks_in_use = 0;
-  size_t allocations = 0;     // overflow blocks handed out, ever
-  size_t slabs_live = 0;      // mapped now, the spare included
+  size_t allocations = 0;       // overflow blocks handed out, ever
+  size_t slabs_live = 0;        // mapped now, spare and unreleased included
   size_t slabs_created = 0;
-  size_t slabs_released = 0;
+  size_t slabs_released = 0;    // given back to the page source
+  size_t mapped_bytes = 0;      // of the live slabs
+  size_t slabs_unreleased = 0;  // empty, but the page source refused to unmap them
+  size_t unmap_failures = 0;    // Unmap calls refused, retries included
 };
 
 class OverflowPool {
  public:
+  // The largest slab a pool maps, unless its base slab is larger.
+  static constexpr size_t kMaxSlabBytes = size_t{4} << 20;
+
   // REQUIRES: block_size a multiple of 8 and of alignment; alignment a power
   // of two <= 4096; slab_blocks >= 1. max_blocks_in_use 0 means unlimited.
   OverflowPool(PageSource& pages, std::string tag, size_t block_size, size_t alignment,
                size_t slab_blocks, size_t max_blocks_in_use);
-  ~OverflowPool();  // unmaps every slab; blocks still in use become invalid
+  // Unmaps every slab, trying twice; blocks still in use become invalid.
+  ~OverflowPool();
 
   OverflowPool(const OverflowPool&) = delete;
   OverflowPool& operator=(const OverflowPool&) = delete;
 
-  // A block from a slab with free blocks, else from a new slab. nullptr when
-  // max_blocks_in_use blocks are in use or the page source fails.
+  // A block from a slab with free blocks, else from an unreleased slab, the
+  // spare, or a new slab, in that order. nullptr when max_blocks_in_use
+  // blocks are in use or the page source fails.
   void* Allocate();
 
   // Returns `block` to its slab and applies the release rule. False, changing
   // nothing, when block is not an overflow block of this pool.
   bool Free(void* block, bool zone_has_free_blocks);
 
-  // The zone has free blocks again: give the spare slab back.
+  // The zone has free blocks again: give the spare slab back, and retry the
+  // unreleased ones.
   void ReleaseSpare();
 
   bool Owns(const void* p) const;
   bool has_spare() const { return spare_ != nullptr; }
-  // Blocks per slab: at least the slab_blocks asked for, more when they
-  // leave room in the slab's power-of-two size.
-  size_t slab_blocks() const { return slab_blocks_; }
+  // Blocks in the base slab, the first one mapped: at least the slab_blocks
+  // asked for, more when they leave room in the slab's last page. Later slabs
+  // grow (see the growth rule).
+  size_t slab_blocks() const { return BlocksIn(base_slab_bytes_); }
   const std::string& tag() const { return tag_; }
   OverflowStats stats() const { return stats_; }
 
  private:
   struct Slab;
 
+  size_t BlocksIn(size_t slab_bytes) const;
+  size_t IndexOf(const Slab* slab, const void* block) const;
+  static uint64_t* InUseBitmap(Slab* slab);
   Slab* SlabOf(const void* p) const;  // nullptr unless a live slab's block
   Slab* MapSlab();
-  void UnmapSlab(Slab* slab);
-  void LinkWithFree(Slab* slab);
-  void UnlinkWithFree(Slab* slab);
+  bool UnmapSlab(Slab* slab);
+  void Release(Slab* slab);
+  void RetryUnreleased();
 
   PageSource& pages_;
   const std::string tag_;
   const size_t block_size_;
   const size_t first_block_offset_;  // header, rounded up to the alignment
-  const size_t slab_bytes_;          // a power of two, at least a page
-  const size_t slab_blocks_;         // fill the slab
+  const size_t base_slab_bytes_;     // header, slab_blocks blocks and bitmap, in pages
+  const size_t max_slab_bytes_;      // max(base_slab_bytes_, kMaxSlabBytes)
   const size_t max_blocks_in_use_;
-  absl::flat_hash_set<uintptr_t> slabs_;  // addresses of live slabs
-  Slab* with_free_ = nullptr;             // slabs with a free block, spare excluded
-  Slab* spare_ = nullptr;                 // an empty slab kept while the zone is full
+  absl::btree_map<uintptr_t, size_t> slabs_;  // live slabs: address -> bytes
+  Slab* with_free_ = nullptr;                 // partial slabs
+  Slab* unreleased_ = nullptr;                // empty slabs whose Unmap was refused
+  Slab* spare_ = nullptr;                     // an empty slab kept while the zone is full
   OverflowStats stats_;
 };
 

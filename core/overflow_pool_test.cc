@@ -1,9 +1,13 @@
 #include <zonealloc/overflow_pool.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/counting_page_source.h>
 
@@ -12,6 +16,7 @@ namespace {
 
 using internal::CountingPageSource;
 using internal::PageCall;
+using testing::HasSubstr;
 
 TEST(OverflowPoolTest, FillsASlabBeforeMappingAnother) {
   CountingPageSource pages;
@@ -30,6 +35,15 @@ TEST(OverflowPoolTest, FillsASlabBeforeMappingAnother) {
   }
   EXPECT_EQ(pool.stats().slabs_live, 0u);
   EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(OverflowPoolTest, ASlabHoldsAtLeastTheBlocksAskedFor) {
+  for (size_t block_size = 8; block_size <= 2 * PageSize(); block_size += 8) {
+    for (size_t slab_blocks : {1, 2, 3, 64, 65}) {
+      OverflowPool pool(DefaultPageSource(), "t", block_size, 8, slab_blocks, 0);
+      ASSERT_GE(pool.slab_blocks(), slab_blocks) << block_size << "-byte blocks";
+    }
+  }
 }
 
 TEST(OverflowPoolTest, KeepsOneSpareWhileTheZoneIsFull) {
@@ -114,6 +128,16 @@ TEST(OverflowPoolTest, FreeingABlockNeverHandedOutAborts) {
   pool.Free(first, true);
 }
 
+TEST(OverflowPoolTest, FreeingABlockTwiceAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  OverflowPool pool(DefaultPageSource(), "zonealloc-overflow:conn", 64, 16, 8, 0);
+  void* kept = pool.Allocate();
+  void* block = pool.Allocate();
+  ASSERT_TRUE(pool.Free(block, true));
+  EXPECT_DEATH(pool.Free(block, true), "zonealloc-overflow:conn.*freed twice");
+  pool.Free(kept, true);
+}
+
 TEST(OverflowPoolTest, HonoursAlignment) {
   OverflowPool pool(DefaultPageSource(), "t", 256, 256, 4, 0);
   std::vector<void*> blocks;
@@ -131,6 +155,134 @@ TEST(OverflowPoolTest, DestructionUnmapsEverySlab) {
     for (int i = 0; i < 5; ++i) pool.Allocate();
   }
   EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(OverflowPoolTest, SlabsGrowWithDemand) {
+  CountingPageSource pages;
+  OverflowPool pool(pages, "t", 64, 16, /*slab_blocks=*/4, 0);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100'000; ++i) blocks.push_back(pool.Allocate());
+  // 4-block slabs would take 25,000 mappings. Doubling from one page to
+  // 4 MiB takes 11 (with 4 KiB pages) and the 6.4 MB of blocks fit in one more.
+  EXPECT_LE(pages.calls(PageCall::kMap), 16);
+  EXPECT_EQ(pool.stats().slabs_created, static_cast<size_t>(pages.calls(PageCall::kMap)));
+  EXPECT_GE(pool.stats().mapped_bytes, 100'000u * 64);
+  for (void* block : blocks) ASSERT_TRUE(pool.Free(block, /*zone_has_free_blocks=*/true));
+  EXPECT_EQ(pool.stats().slabs_live, 0u);
+  EXPECT_EQ(pool.stats().mapped_bytes, 0u);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+
+  // With nothing live, the next slab is the base size again.
+  void* block = pool.Allocate();
+  EXPECT_EQ(pool.stats().mapped_bytes, PageSize());
+  pool.Free(block, true);
+}
+
+TEST(OverflowPoolTest, RejectsHeadersInteriorsAndTailsOfGrownSlabs) {
+  OverflowPool pool(DefaultPageSource(), "t", 64, 16, 4, 0);
+  // Fill slabs until a fifth one is mapped; slabs three and four are grown.
+  std::vector<char*> blocks;
+  std::vector<size_t> first_of_slab;  // indices into blocks
+  size_t slabs = 0;
+  while (slabs < 5) {
+    blocks.push_back(static_cast<char*>(pool.Allocate()));
+    if (pool.stats().slabs_created > slabs) {
+      slabs = pool.stats().slabs_created;
+      first_of_slab.push_back(blocks.size() - 1);
+    }
+  }
+  for (size_t slab = 0; slab < 4; ++slab) {
+    char* first = blocks[first_of_slab[slab]];
+    char* last = blocks[first_of_slab[slab + 1] - 1];
+    char* header = first - reinterpret_cast<uintptr_t>(first) % PageSize();
+    for (char* p : {header, header + 8, first - 16, first + 8, last + 32, last + 64, last + 128}) {
+      EXPECT_FALSE(pool.Owns(p)) << "slab " << slab << ", offset " << p - header;
+      EXPECT_FALSE(pool.Free(p, true)) << "slab " << slab << ", offset " << p - header;
+    }
+    EXPECT_TRUE(pool.Owns(first));
+    EXPECT_TRUE(pool.Owns(last));
+  }
+  for (char* block : blocks) ASSERT_TRUE(pool.Free(block, true));
+}
+
+TEST(OverflowPoolTest, ARefusedUnmapKeepsTheSlabLiveUntilARetrySucceeds) {
+  CountingPageSource pages;
+  OverflowPool pool(pages, "t", 64, 16, 4, 0);
+  void* block = pool.Allocate();
+  pages.FailNext(PageCall::kUnmap);
+  ASSERT_TRUE(pool.Free(block, /*zone_has_free_blocks=*/true));
+  // The slab is still mapped, and the stats say so.
+  OverflowStats stats = pool.stats();
+  EXPECT_EQ(stats.unmap_failures, 1u);
+  EXPECT_EQ(stats.slabs_unreleased, 1u);
+  EXPECT_EQ(stats.slabs_live, 1u);
+  EXPECT_EQ(stats.slabs_released, 0u);
+  EXPECT_EQ(stats.mapped_bytes, PageSize());
+  EXPECT_EQ(pages.outstanding_mappings(), 1);
+
+  // It is reused before anything new is mapped.
+  block = pool.Allocate();
+  EXPECT_EQ(pages.calls(PageCall::kMap), 1);
+  EXPECT_EQ(pool.stats().slabs_unreleased, 0u);
+
+  // Refused again; ReleaseSpare() tries again, and this time it goes back.
+  pages.FailNext(PageCall::kUnmap);
+  ASSERT_TRUE(pool.Free(block, true));
+  EXPECT_EQ(pool.stats().unmap_failures, 2u);
+  pool.ReleaseSpare();
+  stats = pool.stats();
+  EXPECT_EQ(stats.slabs_unreleased, 0u);
+  EXPECT_EQ(stats.slabs_live, 0u);
+  EXPECT_EQ(stats.slabs_released, 1u);
+  EXPECT_EQ(stats.mapped_bytes, 0u);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(OverflowPoolTest, TheNextSlabReleaseRetriesARefusedOne) {
+  CountingPageSource pages;
+  OverflowPool pool(pages, "t", 64, 16, 1, 0);
+  std::vector<void*> first_slab;
+  for (size_t i = 0; i < pool.slab_blocks(); ++i) first_slab.push_back(pool.Allocate());
+  void* second_slab = pool.Allocate();
+  ASSERT_EQ(pool.stats().slabs_live, 2u);
+
+  pages.FailNext(PageCall::kUnmap);
+  for (void* block : first_slab) pool.Free(block, true);
+  EXPECT_EQ(pool.stats().slabs_unreleased, 1u);
+  pool.Free(second_slab, true);  // both go back
+  EXPECT_EQ(pool.stats().slabs_unreleased, 0u);
+  EXPECT_EQ(pool.stats().slabs_released, 2u);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(OverflowPoolTest, DestructionTriesARefusedUnmapAgain) {
+  CountingPageSource pages;
+  {
+    OverflowPool pool(pages, "t", 64, 16, 4, 0);
+    pool.Allocate();
+    pages.FailNext(PageCall::kUnmap);
+  }
+  EXPECT_EQ(pages.calls(PageCall::kUnmap), 2);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(OverflowPoolTest, DestructionReportsMemoryItCannotReturn) {
+  CountingPageSource pages;
+  void* block;
+  testing::internal::CaptureStderr();
+  {
+    OverflowPool pool(pages, "zonealloc-overflow:conn", 64, 16, 4, 0);
+    block = pool.Allocate();
+    pages.FailNext(PageCall::kUnmap, 2);  // the destructor's try and its retry
+  }
+  const std::string report = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(report, HasSubstr("overflow 'zonealloc-overflow:conn': 1 slabs (" +
+                                std::to_string(PageSize()) + " bytes) stay mapped"));
+  EXPECT_THAT(report, HasSubstr(std::strerror(ENOMEM)));
+  // The slab is indeed still mapped; give it back for the pool.
+  EXPECT_EQ(pages.outstanding_mappings(), 1);
+  void* slab = static_cast<char*>(block) - reinterpret_cast<uintptr_t>(block) % PageSize();
+  EXPECT_TRUE(pages.Unmap(slab, PageSize()));
 }
 
 }  // namespace

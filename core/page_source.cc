@@ -4,7 +4,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace zonealloc {
@@ -41,22 +44,40 @@ class MmapPageSource final : public PageSource {
     return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0;
   }
 
-  // Over-maps by `alignment` and trims both ends, so the result is aligned
-  // and the trimmed pages go back at once.
+  // Page alignment is one mmap. A larger alignment over-maps by `alignment`
+  // and trims both ends. A trim splits the mapping, so the system may refuse
+  // it (see Unmap); then the whole raw mapping goes back, which needs no split
+  // unless the kernel merged it with neighbours on both sides, and Map fails.
   void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
+    if (alignment <= PageSize()) return MapExactly(bytes, tag);
     const size_t padded = bytes + alignment;
     void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return nullptr;
     const auto start = reinterpret_cast<uintptr_t>(raw);
     const uintptr_t aligned = (start + alignment - 1) & ~(alignment - 1);
-    if (aligned > start) munmap(raw, aligned - start);
     const uintptr_t tail = aligned + bytes;
-    if (start + padded > tail) munmap(reinterpret_cast<void*>(tail), start + padded - tail);
+    if ((aligned > start && munmap(raw, aligned - start) != 0) ||
+        (start + padded > tail &&
+         munmap(reinterpret_cast<void*>(tail), start + padded - tail) != 0)) {
+      if (munmap(raw, padded) != 0) {
+        std::fprintf(stderr, "zonealloc: Map('%.*s') cannot unmap %zu bytes at %p: %s\n",
+                     static_cast<int>(tag.size()), tag.data(), padded, raw, std::strerror(errno));
+      }
+      return nullptr;
+    }
     NameMapping(reinterpret_cast<void*>(aligned), bytes, tag);
     return reinterpret_cast<void*>(aligned);
   }
 
-  void Unmap(void* addr, size_t bytes) override { munmap(addr, bytes); }
+  bool Unmap(void* addr, size_t bytes) override { return munmap(addr, bytes) == 0; }
+
+ private:
+  static void* MapExactly(size_t bytes, std::string_view tag) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    NameMapping(p, bytes, tag);
+    return p;
+  }
 };
 
 }  // namespace

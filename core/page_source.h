@@ -1,5 +1,6 @@
 // PageSource is where a zone's memory comes from: address-space reservations
-// for its permanent segments, and whole mappings for overflow slabs.
+// for its permanent segments, and whole mappings for overflow slabs and CPU
+// caches.
 //
 // The default is mmap. Tests wrap it to count calls and inject failures; an
 // embedder can route zone memory through its own page allocator. A PageSource
@@ -26,12 +27,18 @@ class PageSource {
   // page aligned. False on failure, leaving the range as it was.
   virtual bool Commit(void* addr, size_t bytes) = 0;
 
-  // Maps `bytes` of zeroed, usable memory aligned to `alignment` (a power of
-  // two, at least the page size). nullptr on failure. `tag` as for Reserve.
+  // Maps `bytes` (a multiple of the page size) of zeroed, usable memory
+  // aligned to `alignment` (a power of two). nullptr on failure. `tag` as for
+  // Reserve.
   virtual void* Map(size_t bytes, size_t alignment, std::string_view tag) = 0;
 
   // Returns a whole range obtained from Reserve() or Map() to the system.
-  virtual void Unmap(void* addr, size_t bytes) = 0;
+  // False when the system refuses, leaving the range mapped as it was, with
+  // errno saying why; the caller still owns the range and may try again.
+  // Linux refuses with ENOMEM when the process holds vm.max_map_count
+  // mappings and the range lies inside a larger one (the kernel merges
+  // neighbouring mappings), since unmapping it would split that one in three.
+  virtual bool Unmap(void* addr, size_t bytes) = 0;
 };
 
 // The process-wide mmap-based source; never destroyed. On Linux 5.17 and

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <string>
@@ -25,12 +24,17 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include <zonealloc/internal/env.h>
 
 namespace zonealloc {
 namespace {
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
-constexpr char kRoleVariable[] = "ZONEALLOC_ROLE";
+constexpr internal::EnvVariable kRoleVariable = {
+    .name = "ZONEALLOC_ROLE",
+    .expected = "a system role (use server or workstation)",
+    .instead = "workstation",
+};
 
 // cgroup v1 reports "no limit" as a page-rounded LONG_MAX; anything this
 // large cannot be a real limit.
@@ -265,22 +269,13 @@ absl::StatusOr<int> UsableCpus(const SystemProbe& probe, const std::string& cgro
   return static_cast<int>(std::min<uint64_t>(cpus, quota->value_or(cpus)));
 }
 
-// The role: probe.role, else ZONEALLOC_ROLE, else workstation. An empty
-// ZONEALLOC_ROLE counts as unset, as shells make "VAR=" easy to leave behind.
-absl::StatusOr<SystemRole> DetectRole(const SystemProbe& probe) {
+// The role: probe.role, else ZONEALLOC_ROLE, else workstation. A role the
+// variable does not name is warned about (see internal/env.h) and gives
+// workstation; the rest of the profile is detected all the same.
+SystemRole DetectRole(const SystemProbe& probe) {
   if (probe.role) return *probe.role;
-  std::optional<std::string> value;
-  if (probe.getenv) {
-    value = probe.getenv(kRoleVariable);
-  } else if (const char* raw = std::getenv(kRoleVariable)) {
-    value = raw;
-  }
-  if (!value || value->empty()) return SystemRole::kWorkstation;
-  absl::StatusOr<SystemRole> role = ParseSystemRole(*value);
-  if (!role.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(kRoleVariable, ": ", role.status().message()));
-  }
-  return role;
+  return internal::ReadEnv(kRoleVariable, ParseSystemRole, probe.getenv)
+      .value_or(SystemRole::kWorkstation);
 }
 
 // "24.0 GiB": one decimal is enough to tell the memory classes apart.
@@ -362,9 +357,7 @@ absl::StatusOr<SystemProfile> SystemProfile::Detect(const SystemProbe& probe) {
   if (!cpus.ok()) return cpus.status();
   profile.usable_cpus = *cpus;
 
-  absl::StatusOr<SystemRole> role = DetectRole(probe);
-  if (!role.ok()) return role.status();
-  profile.role = *role;
+  profile.role = DetectRole(probe);
   return profile;
 }
 

@@ -29,8 +29,10 @@ namespace zonealloc {
 enum class MemoryClass { kSmall, kMedium, kLarge };
 
 // MmIsThisAnNtAsSystem's answer. Set by SystemProbe::role (an option), else
-// by the environment variable ZONEALLOC_ROLE ("server" or "workstation"),
-// else kWorkstation: the modest choice the guidelines ask for.
+// by the environment variable ZONEALLOC_ROLE ("server" or "workstation", any
+// case), else kWorkstation: the modest choice the guidelines ask for. Any
+// other ZONEALLOC_ROLE is ignored with a warning on stderr, as for every
+// zonealloc variable (see internal/env.h), and gives kWorkstation.
 enum class SystemRole { kWorkstation, kServer };
 
 std::string_view MemoryClassName(MemoryClass memory_class);  // "small", ...
@@ -64,8 +66,9 @@ struct SystemProfile {
   std::string DebugString() const;
 
   // Reads the machine through `probe`. Missing cgroup files mean "no limit";
-  // a missing or unreadable proc/meminfo, or a bad ZONEALLOC_ROLE, is an
-  // error naming the file or value.
+  // a missing, unreadable or malformed proc/meminfo, or a malformed cgroup
+  // file, is an error naming the file. A bad ZONEALLOC_ROLE is not an
+  // error: it is warned about and the rest detected with kWorkstation.
   static absl::StatusOr<SystemProfile> Detect(const SystemProbe& probe = {});
 
   // The live machine, detected once per process. If detection fails, logs

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/internal/env.h>
 
 namespace zonealloc {
 namespace {
@@ -296,6 +297,9 @@ TEST(SystemProfileDetectTest, RoleDefaultsToWorkstation) {
 
   machine.env["ZONEALLOC_ROLE"] = "";  // set but empty: as if unset
   EXPECT_EQ(Detect(machine).role, SystemRole::kWorkstation);
+
+  machine.env["ZONEALLOC_ROLE"] = "  ";  // blank too
+  EXPECT_EQ(Detect(machine).role, SystemRole::kWorkstation);
 }
 
 TEST(SystemProfileDetectTest, RoleFromEnvironment) {
@@ -316,15 +320,37 @@ TEST(SystemProfileDetectTest, RoleOptionOverridesEnvironment) {
   EXPECT_EQ(SystemProfile::Detect(probe).value().role, SystemRole::kServer);
 }
 
-TEST(SystemProfileDetectTest, BadRoleInEnvironmentIsAnError) {
+// An unknown role costs only the role: memory, CPUs and the cgroup limit
+// are still detected, and stderr says what was ignored.
+TEST(SystemProfileDetectTest, BadRoleInEnvironmentIsIgnoredWithAWarning) {
+  FakeMachine machine;
+  machine.MemTotalGiB(64)
+      .Write("proc/self/cgroup", "0::/app\n")
+      .Write("sys/fs/cgroup/app/memory.max", "2147483648\n")
+      .Write("sys/fs/cgroup/app/cpu.max", "300000 100000\n");
+  machine.env["ZONEALLOC_ROLE"] = "mainframe";
+  internal::ResetEnvWarningsForTesting();
+
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<SystemProfile> profile = SystemProfile::Detect(machine.Probe());
+  const std::string warning = ::testing::internal::GetCapturedStderr();
+
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  EXPECT_EQ(profile->role, SystemRole::kWorkstation);
+  EXPECT_EQ(profile->physical_memory_bytes, 64 * kGiB);
+  EXPECT_EQ(profile->cgroup_memory_limit_bytes, 2 * kGiB);
+  EXPECT_EQ(profile->usable_cpus, 3);
+  EXPECT_EQ(warning,
+            "zonealloc: ignoring ZONEALLOC_ROLE=\"mainframe\": not a system role (use server or "
+            "workstation); using workstation\n");
+}
+
+TEST(SystemProfileDetectTest, RoleInEnvironmentIsTrimmed) {
   FakeMachine machine;
   machine.MemTotalGiB(16);
-  machine.env["ZONEALLOC_ROLE"] = "mainframe";
+  machine.env["ZONEALLOC_ROLE"] = " SERVER\n";
 
-  absl::StatusOr<SystemProfile> profile = SystemProfile::Detect(machine.Probe());
-  EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(profile.status().message(), HasSubstr("ZONEALLOC_ROLE"));
-  EXPECT_THAT(profile.status().message(), HasSubstr("mainframe"));
+  EXPECT_EQ(Detect(machine).role, SystemRole::kServer);
 }
 
 // Sets an environment variable for one scope, restoring the old value.

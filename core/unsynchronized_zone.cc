@@ -14,23 +14,37 @@ constexpr uint32_t kAllocatedMark = 1;
 
 absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
     const ZoneOptions& options) {
-  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
-  if (!resolved.ok()) return resolved.status();
-  absl::StatusOr<internal::BlockRegion> region = internal::BlockRegion::Create(
-      *resolved->page_source, ZoneDisplayName(*resolved), resolved->block_size,
-      resolved->initial_blocks, resolved->max_blocks);
-  if (!region.ok()) return region.status();
-  return std::unique_ptr<UnsynchronizedZone>(
-      new UnsynchronizedZone(*resolved, *std::move(region)));
+  return Create(options, ZoneService::Default());
 }
 
-UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region)
-    : name_(ZoneDisplayName(resolved)), region_(std::move(region)) {
-  // Thread the list from the top so the first allocations come from the
-  // lowest addresses. BlockRegion::Grow() zeroed the links: all kFreeMark.
-  for (size_t i = region_.committed_blocks(); i-- > 0;) {
-    free_list_ = new (region_.BlockAt(static_cast<uint32_t>(i))) FreeBlock{free_list_};
-  }
+absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
+    const ZoneOptions& options, ZoneService& service) {
+  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<internal::BlockRegion> region = service.ChargeAndReserve(*resolved);
+  if (!region.ok()) return region.status();
+  return std::unique_ptr<UnsynchronizedZone>(
+      new UnsynchronizedZone(*resolved, *std::move(region), service));
+}
+
+// BlockRegion::Grow() zeroed the links: every block starts as kFreeMark.
+UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region,
+                                       ZoneService& service)
+    : name_(ZoneDisplayName(resolved)), service_(service), region_(std::move(region)) {}
+
+UnsynchronizedZone::~UnsynchronizedZone() {
+  service_.Refund(internal::BlockRegion::PermanentBytes(region_.block_size(),
+                                                        region_.committed_blocks()));
+}
+
+void* UnsynchronizedZone::AllocateUntouched() {
+  if (untouched_ == region_.committed_blocks()) return nullptr;
+  return HandOut(region_.BlockAt(static_cast<uint32_t>(untouched_++)));
+}
+
+void UnsynchronizedZone::FreeForeign(void* block) {
+  if (block == nullptr) return;  // as free(NULL)
+  CrashOnForeignFree(block);
 }
 
 void UnsynchronizedZone::MarkAllocated(const void* block) {

@@ -5,8 +5,14 @@
 // per-thread arena of tree nodes, a single-threaded event loop). Calling it
 // from two threads at once is undefined; use Zone for that.
 //
-// Free blocks form a singly linked list threaded through the blocks
-// themselves, so Allocate() and Free() are a load and a store each.
+// Freed blocks form a singly linked list threaded through the blocks
+// themselves, so Allocate() and Free() are a load and a store each. Blocks
+// never handed out are taken in address order after the list runs dry, so
+// creating a zone touches none of its pages.
+//
+// Its permanent memory is charged to a ZoneService's budget as a Zone's is
+// (ZoneService::Default() unless one is given); it is not listed in the
+// service's Snapshot() or DumpText().
 
 #ifndef ZONEALLOC_CORE_UNSYNCHRONIZED_ZONE_H_
 #define ZONEALLOC_CORE_UNSYNCHRONIZED_ZONE_H_
@@ -21,15 +27,21 @@
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/zone_options.h>
+#include <zonealloc/zone_service.h>
 #include <zonealloc/zone_stats.h>
 
 namespace zonealloc {
 
 class UnsynchronizedZone {
  public:
-  // InvalidArgument for bad options (naming the field), ResourceExhausted
-  // when the initial segment cannot be mapped.
+  // InvalidArgument for bad options (naming the field) or an initial
+  // segment past the service's budget, ResourceExhausted when it cannot be
+  // mapped.
   static absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> Create(const ZoneOptions& options);
+  static absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> Create(const ZoneOptions& options,
+                                                                    ZoneService& service);
+
+  ~UnsynchronizedZone();  // refunds the budget; blocks in use become invalid
 
   UnsynchronizedZone(const UnsynchronizedZone&) = delete;
   UnsynchronizedZone& operator=(const UnsynchronizedZone&) = delete;
@@ -37,22 +49,22 @@ class UnsynchronizedZone {
   // A free block, or nullptr when the zone is full.
   void* Allocate() {
     FreeBlock* block = free_list_;
-    if (ABSL_PREDICT_FALSE(block == nullptr)) return nullptr;
+    if (ABSL_PREDICT_FALSE(block == nullptr)) return AllocateUntouched();
     free_list_ = block->next;
-    if constexpr (internal::kDebugChecks) MarkAllocated(block);
-    if (++in_use_ > peak_in_use_) peak_in_use_ = in_use_;
-    return block;
+    return HandOut(block);
   }
 
-  // REQUIRES: block came from this zone's Allocate() and is not yet freed.
+  // Free(nullptr) does nothing, as free(NULL).
+  // REQUIRES: block is nullptr, or came from this zone's Allocate() and is
+  // not yet freed.
   void Free(void* block) {
-    if (ABSL_PREDICT_FALSE(!region_.Contains(block))) CrashOnForeignFree(block);
+    if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeForeign(block);
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
     --in_use_;
     free_list_ = new (block) FreeBlock{free_list_};
   }
 
-  bool IsFull() const { return free_list_ == nullptr; }
+  bool IsFull() const { return free_list_ == nullptr && untouched_ == region_.committed_blocks(); }
   bool Owns(const void* p) const { return region_.Contains(p); }
   size_t block_size() const { return region_.block_size(); }
   const std::string& name() const { return name_; }
@@ -64,7 +76,16 @@ class UnsynchronizedZone {
     FreeBlock* next;
   };
 
-  UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region);
+  UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region,
+                     ZoneService& service);
+
+  void* HandOut(void* block) {
+    if constexpr (internal::kDebugChecks) MarkAllocated(block);
+    if (++in_use_ > peak_in_use_) peak_in_use_ = in_use_;
+    return block;
+  }
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateUntouched();
+  ABSL_ATTRIBUTE_NOINLINE void FreeForeign(void* block);
 
   // Debug builds track each block's state in the region's (otherwise unused)
   // link array: allocated or free.
@@ -74,8 +95,10 @@ class UnsynchronizedZone {
       const void* block) const;
 
   const std::string name_;
+  ZoneService& service_;
   internal::BlockRegion region_;
   FreeBlock* free_list_ = nullptr;
+  size_t untouched_ = 0;  // blocks [untouched_, committed) never handed out
   size_t in_use_ = 0;
   size_t peak_in_use_ = 0;
 };

@@ -1,14 +1,26 @@
 #include <zonealloc/unsynchronized_zone.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/zone_service.h>
 
 namespace zonealloc {
 namespace {
 
 // The contract shared with Zone is tested in zone_test.cc; this covers what
 // is particular to the single-thread zone.
+
+long ResidentPages() {
+  long size = 0, resident = 0;
+  std::ifstream("/proc/self/statm") >> size >> resident;
+  return resident;
+}
 
 TEST(UnsynchronizedZoneTest, ReusesTheMostRecentlyFreedBlockFirst) {
   auto zone = UnsynchronizedZone::Create({.block_size = 32, .initial_blocks = 8});
@@ -38,6 +50,34 @@ TEST(UnsynchronizedZoneTest, ABlockCanBeFilledEntirely) {
   EXPECT_NE((*zone)->Allocate(), nullptr);
   EXPECT_NE((*zone)->Allocate(), nullptr);
   EXPECT_EQ((*zone)->Allocate(), nullptr);
+}
+
+// Creation touches no block, so a large zone is created at once and costs
+// memory only as it is used (the list used to be threaded through every
+// block first).
+TEST(UnsynchronizedZoneTest, CreatingALargeZoneTouchesNoBlock) {
+  auto service = *ZoneService::Create({.name = "big", .permanent_budget_bytes = 4ull << 30});
+  const long rss_before = ResidentPages();
+  auto zone = UnsynchronizedZone::Create(
+      {.block_size = 64, .initial_blocks = size_t{16} << 20}, *service);  // 1 GiB of blocks
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_LT(ResidentPages() - rss_before, (64 << 20) / 4096) << "less than 64 MiB touched";
+  EXPECT_NE((*zone)->Allocate(), nullptr);
+  EXPECT_EQ(service->permanent_bytes(), (size_t{16} << 20) * (64 + 8));
+}
+
+TEST(UnsynchronizedZoneTest, IsChargedToTheBudgetAndRefunded) {
+  auto service = *ZoneService::Create({.name = "small", .permanent_budget_bytes = 1 << 20});
+  auto too_big = UnsynchronizedZone::Create({.block_size = 64, .initial_blocks = 1 << 20},
+                                            *service);
+  ASSERT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_big.status().message(), ::testing::HasSubstr("service 'small'"));
+  {
+    auto zone = UnsynchronizedZone::Create({.block_size = 64, .initial_blocks = 100}, *service);
+    ASSERT_TRUE(zone.ok());
+    EXPECT_EQ(service->permanent_bytes(), 100u * 72);
+  }
+  EXPECT_EQ(service->permanent_bytes(), 0u);
 }
 
 }  // namespace

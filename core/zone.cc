@@ -1,7 +1,9 @@
 #include <zonealloc/zone.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -20,6 +22,8 @@ constexpr uint32_t kMaxBatchBlocks = kMaxCpuCacheBatchBlocks;
 static_assert(kUncachedBatchBlocks <= kMaxBatchBlocks);
 
 constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
+// How often a busy zone with CPU caches samples in_use for the peak.
+constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
 // Copies `n` 32-bit words between a block and an array, a word at a time: a
 // fixed-size memcpy compiles to one move, where a variable-size one is a
@@ -66,8 +70,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
     hits_at_last_scan_.assign(cache_->num_cpus(), 0);
     drain_buffer_.resize(cache_->capacity());
   }
-  // Hand the initial segment to the shared zone in address order, so the
-  // first allocations come from the lowest addresses.
+  // Hand the initial segment to the shared zone.
   std::vector<void*> blocks(region_.committed_blocks());
   for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
   PushToShared(blocks.data(), blocks.size());
@@ -77,14 +80,17 @@ Zone::~Zone() {
   service_.Unregister(this);
   service_.Refund(PermanentBytes(region_.committed_blocks()));
   cache_.reset();
-  if (cache_memory_ != nullptr) pages_.Unmap(cache_memory_, cache_bytes_);
+  if (cache_memory_ != nullptr && !pages_.Unmap(cache_memory_, cache_bytes_)) {
+    std::fprintf(stderr, "zonealloc: zone '%s': %zu bytes of CPU caches at %p stay mapped: %s\n",
+                 name_.c_str(), cache_bytes_, cache_memory_, std::strerror(errno));
+  }
 }
 
 uint64_t Zone::PermanentBytes(size_t blocks) const {
   return internal::BlockRegion::PermanentBytes(region_.block_size(), blocks);
 }
 
-uint32_t Zone::TakeFromShared(void** out, uint32_t max) {
+uint32_t Zone::TakeFromShared(void** out, uint32_t max, SlowLock lock) {
   uint32_t n = 0;
   auto take_batch = [&](void** into) -> uint32_t {
     const uint32_t head = batches_.Pop();
@@ -106,9 +112,12 @@ uint32_t Zone::TakeFromShared(void** out, uint32_t max) {
     const uint32_t used = std::min(taken, max - n);
     std::copy(batch, batch + used, out + n);
     n += used;
-    PushToShared(batch + used, taken - used);
+    if (PushToShared(batch + used, taken - used)) OnNoLongerFull(lock);
   }
-  if (n > 0) CountTakenFromShared(n);
+  if (n > 0) {
+    const int64_t out = CountTakenFromShared(n);
+    if (!cache_.has_value()) NotePeakWithoutCaches(out);
+  }
   return n;
 }
 
@@ -147,14 +156,14 @@ uint32_t Zone::ReadBatch(uint32_t head, void** out) const {
   return n;
 }
 
-void Zone::ReturnToShared(void* const* blocks, size_t n) {
+void Zone::ReturnToShared(void* const* blocks, size_t n, SlowLock lock) {
   if (n == 0) return;
   // relaxed: a statistic.
   shared_out_->fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
-  PushToShared(blocks, n);
+  if (PushToShared(blocks, n)) OnNoLongerFull(lock);
 }
 
-void Zone::PushToShared(void* const* blocks, size_t n) {
+bool Zone::PushToShared(void* const* blocks, size_t n) {
   std::atomic<uint32_t>* links = region_.links();
   bool was_empty = false;
   for (size_t start = 0; start < n; start += batch_blocks_) {
@@ -174,49 +183,46 @@ void Zone::PushToShared(void* const* blocks, size_t n) {
     }
     was_empty |= free_list_.PushChain(first, previous);
   }
-  if (ABSL_PREDICT_FALSE(was_empty)) OnNoLongerFull();
+  return was_empty;
 }
 
 void* Zone::AllocateMiss() {
   const int cpu = cache_->CurrentCpu();
   cache_->CountMiss(cpu);
-  MaybeDrainIdleCaches();
   void* batch[kMaxBatchBlocks];
-  const uint32_t n = TakeFromShared(batch, batch_blocks_);
+  const uint32_t n = TakeFromShared(batch, batch_blocks_, SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
   cache_->CountRefill(cpu);
-  for (uint32_t i = 1; i < n; ++i) {
-    if (!cache_->TryPush(batch[i])) {  // migrated to a full cache, or drained
-      ReturnToShared(batch + i, n - i);
-      break;
-    }
-  }
+  // Short only when the thread migrated to a fuller cache, or a drain runs.
+  const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
+  ReturnToShared(batch + 1 + kept, n - 1 - kept, SlowLock::kNotHeld);
+  OnCacheMissOrFlush();
   return MarkAllocated(batch[0]);
 }
 
 void Zone::FreeMiss(void* block) {
   cache_->CountFlush(cache_->CurrentCpu());
-  MaybeDrainIdleCaches();
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
-  uint32_t n = 1;
-  while (n < batch_blocks_ && cache_->TryPop(&batch[n])) ++n;
-  ReturnToShared(batch, n);
+  const uint32_t n = 1 + cache_->PopBatch(batch + 1, batch_blocks_ - 1);
+  OnCacheMissOrFlush();  // before the blocks leave: they were in use until now
+  ReturnToShared(batch, n, SlowLock::kNotHeld);
 }
 
 size_t Zone::AllocateBulk(std::span<void*> blocks) {
   size_t n = 0;
+  if (cache_.has_value()) {
+    const auto want = static_cast<uint32_t>(std::min<size_t>(blocks.size(), UINT32_MAX));
+    n = cache_->PopBatch(blocks.data(), want);
+  }
   while (n < blocks.size()) {
-    if (cache_.has_value() && cache_->TryPop(&blocks[n])) {
-      MarkAllocated(blocks[n++]);
-      continue;
-    }
     const auto want = static_cast<uint32_t>(std::min<size_t>(blocks.size() - n, kMaxBatchBlocks));
-    if (const uint32_t got = TakeFromShared(&blocks[n], want); got > 0) {
-      for (uint32_t i = 0; i < got; ++i) MarkAllocated(blocks[n + i]);
-      n += got;
-      continue;
-    }
+    const uint32_t got = TakeFromShared(&blocks[n], want, SlowLock::kNotHeld);
+    if (got == 0) break;
+    n += got;
+  }
+  for (size_t i = 0; i < n; ++i) MarkAllocated(blocks[i]);
+  while (n < blocks.size()) {  // the zone is full: overflow or extension
     void* block = AllocateSlow();
     if (block == nullptr) break;
     blocks[n++] = block;
@@ -226,21 +232,22 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
 
 void Zone::FreeBulk(std::span<void* const> blocks) {
   void* pending[kMaxBatchBlocks];
-  size_t n = 0;
+  uint32_t n = 0;
+  const auto flush = [&] {
+    const uint32_t cached = cache_.has_value() ? cache_->PushBatch(pending, n) : 0;
+    ReturnToShared(pending + cached, n - cached, SlowLock::kNotHeld);
+    n = 0;
+  };
   for (void* block : blocks) {
     if (!region_.Contains(block)) {
-      FreeSlow(block);
+      FreeSlow(block);  // overflow, nullptr, or a foreign pointer (aborts)
       continue;
     }
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    if (cache_.has_value() && cache_->TryPush(block)) continue;
     pending[n++] = block;
-    if (n == batch_blocks_) {
-      ReturnToShared(pending, n);
-      n = 0;
-    }
+    if (n == kMaxBatchBlocks) flush();
   }
-  ReturnToShared(pending, n);
+  flush();
 }
 
 bool Zone::IsFull() const {
@@ -249,7 +256,8 @@ bool Zone::IsFull() const {
 }
 
 void Zone::DrainCpuLocked(int cpu) {
-  ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()));
+  ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()),
+                 SlowLock::kHeld);
 }
 
 void Zone::DrainAllLocked() {
@@ -262,12 +270,42 @@ void Zone::DrainAllLocked() {
 void Zone::Drain() {
   SpinLockHolder hold(slow_lock_);
   DrainAllLocked();
+  NotePeakLocked();
 }
 
-void Zone::MaybeDrainIdleCaches() {
+size_t Zone::CachedBlocks() const {
+  size_t cached = 0;
+  if (cache_.has_value()) {
+    for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) cached += cache_->CountOn(cpu);
+  }
+  return cached;
+}
+
+void Zone::NotePeakLocked() const {
+  // relaxed: statistics.
+  const int64_t in_use = shared_out_->load(std::memory_order_relaxed) -
+                         static_cast<int64_t>(CachedBlocks()) +
+                         static_cast<int64_t>(overflow_.stats().blocks_in_use);
+  if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
+}
+
+void Zone::OnCacheMissOrFlush() {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
+  // relaxed: a schedule; a sample read twice or late only costs a scan.
+  if (now >= next_peak_sample_ns_.load(std::memory_order_relaxed)) {
+    next_peak_sample_ns_.store(now + kPeakSamplePeriodNs, std::memory_order_relaxed);
+    // relaxed: statistics.
+    const int64_t in_use = shared_out_->load(std::memory_order_relaxed) -
+                           static_cast<int64_t>(CachedBlocks()) +
+                           overflow_in_use_.load(std::memory_order_relaxed);
+    if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
+  }
+  MaybeDrainIdleCaches(now);
+}
+
+void Zone::MaybeDrainIdleCaches(int64_t now) {
   // relaxed: a schedule; the lock below orders the scan itself.
   if (now < next_idle_scan_ns_.load(std::memory_order_relaxed) || !slow_lock_.TryLock()) return;
   // Re-check under the lock: another thread may have scanned just now, and
@@ -294,7 +332,7 @@ void* Zone::AllocateSlow() {
   DrainAllLocked();
   // Another thread may have freed, flushed or extended meanwhile.
   void* block;
-  if (TakeFromShared(&block, 1) == 1) {
+  if (TakeFromShared(&block, 1, SlowLock::kHeld) == 1) {
     // release: the zone was not full after all; see "Slow-path protocol".
     not_full_epoch_.fetch_add(1, std::memory_order_release);
     ReleaseSpareLocked();
@@ -306,11 +344,16 @@ void* Zone::AllocateSlow() {
     if (void* extended = ExtendLocked()) return extended;
   }
   block = overflow_.Allocate();
-  if (block == nullptr) return nullptr;
+  if (block == nullptr) {
+    ++allocation_failures_;
+    return nullptr;
+  }
   policy_.OnOverflowAllocated();
-  overflow_peak_ = std::max(overflow_peak_, overflow_.stats().blocks_in_use);
-  // relaxed: a hint for Free(); the lock orders the spare itself.
-  has_spare_.store(overflow_.has_spare(), std::memory_order_relaxed);
+  // relaxed: a statistic, read by the fast path's peak check.
+  overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
+                         std::memory_order_relaxed);
+  NotePeakLocked();  // the caches were drained above: exact
+  PublishSpareLocked();
   return block;
 }
 
@@ -335,8 +378,9 @@ void* Zone::ExtendLocked() {
   for (size_t i = 1; i < blocks; ++i) {
     fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
   }
-  PushToShared(fresh.data(), fresh.size());
+  PushToShared(fresh.data(), fresh.size());  // the spare goes back below
   CountTakenFromShared(1);  // the caller's block
+  NotePeakLocked();
   // release: the zone is not full any more; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
   ReleaseSpareLocked();
@@ -344,33 +388,54 @@ void* Zone::ExtendLocked() {
 }
 
 void Zone::FreeSlow(void* block) {
+  if (block == nullptr) return;  // as free(NULL)
   SpinLockHolder hold(slow_lock_);
-  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!free_list_.Empty() || !batches_.Empty())) {
-    CrashOnForeignFree(block);
-  }
+  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!SharedEmpty())) CrashOnForeignFree(block);
   policy_.OnOverflowFreed();
-  // relaxed: a hint for Free(); the lock orders the spare itself.
-  has_spare_.store(overflow_.has_spare(), std::memory_order_relaxed);
+  // relaxed: a statistic, read by the fast path's peak check.
+  overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
+                         std::memory_order_relaxed);
+  PublishSpareLocked();
+}
+
+void Zone::PublishSpareLocked() {
+  const bool spare = overflow_.has_spare();
+  // relaxed: the fence below orders it; see "Spare-slab protocol".
+  has_spare_.store(spare, std::memory_order_relaxed);
+  if (!spare) return;
+  // seq_cst: pairs with OnNoLongerFull()'s fence, so a push that missed
+  // has_spare_ == true is seen by the re-check below.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!SharedEmpty()) ReleaseSpareLocked();
 }
 
 void Zone::ReleaseSpareLocked() {
   overflow_.ReleaseSpare();
-  // relaxed: written under the lock; a hint for Free().
+  // relaxed: written under the lock; see "Spare-slab protocol".
   has_spare_.store(false, std::memory_order_relaxed);
 }
 
 // A push just made the shared zone non-empty: the zone has free blocks
 // again, which ends the full episode and sends any spare slab back.
-void Zone::OnNoLongerFull() {
+void Zone::OnNoLongerFull(SlowLock lock) {
   // release: see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
-  // relaxed: a hint; a spare missed here goes back on the next overflow free.
+  // seq_cst: pairs with PublishSpareLocked()'s fence; see "Spare-slab protocol".
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // relaxed: ordered by the fence.
   if (!has_spare_.load(std::memory_order_relaxed)) return;
-  // Called with or without the slow-path lock held (ReturnToShared runs in
-  // both); only give the spare back when the lock is free.
-  // Those paths release the spare themselves.
-  if (!slow_lock_.TryLock()) return;
+  if (lock == SlowLock::kHeld) return ReleaseSpareLocked();
+  SpinLockHolder hold(slow_lock_);
   ReleaseSpareLocked();
+}
+
+void Zone::LockForFork() {
+  slow_lock_.Lock();
+  if (cache_.has_value()) cache_->LockAllForFork();
+}
+
+void Zone::UnlockAfterFork() {
+  if (cache_.has_value()) cache_->UnlockAllAfterFork();
   slow_lock_.Unlock();
 }
 
@@ -380,11 +445,11 @@ bool Zone::Owns(const void* p) const {
   return overflow_.Owns(p);
 }
 
-void Zone::RaisePeak(int64_t out) {
+void Zone::RaisePeak(int64_t in_use) const {
   // relaxed: a statistic; only needs to end at the maximum.
-  int64_t peak = peak_shared_out_.load(std::memory_order_relaxed);
-  while (out > peak &&
-         !peak_shared_out_.compare_exchange_weak(peak, out, std::memory_order_relaxed)) {
+  int64_t peak = peak_in_use_.load(std::memory_order_relaxed);
+  while (in_use > peak &&
+         !peak_in_use_.compare_exchange_weak(peak, in_use, std::memory_order_relaxed)) {
   }
 }
 
@@ -429,20 +494,25 @@ ZoneStats Zone::Stats() const {
     }
   }
   stats.cached_blocks = cached;
+  SpinLockHolder hold(slow_lock_);
   // relaxed: statistics.
   const int64_t taken = shared_out_->load(std::memory_order_relaxed);
-  const auto permanent_in_use = static_cast<size_t>(std::max<int64_t>(0, taken - static_cast<int64_t>(cached)));
-  const auto permanent_peak = static_cast<size_t>(peak_shared_out_.load(std::memory_order_relaxed));
-  SpinLockHolder hold(slow_lock_);
   const OverflowStats overflow = overflow_.stats();
   stats.tag = overflow_.tag();
-  stats.in_use_blocks = permanent_in_use + overflow.blocks_in_use;
-  stats.peak_in_use_blocks = permanent_peak + overflow_peak_;
+  stats.in_use_blocks =
+      static_cast<size_t>(std::max<int64_t>(0, taken - static_cast<int64_t>(cached))) +
+      overflow.blocks_in_use;
+  RaisePeak(static_cast<int64_t>(stats.in_use_blocks));
+  stats.peak_in_use_blocks = static_cast<size_t>(peak_in_use_.load(std::memory_order_relaxed));
+  stats.allocation_failures = allocation_failures_;
   stats.overflow_blocks_in_use = overflow.blocks_in_use;
   stats.overflow_allocations = overflow.allocations;
   stats.overflow_slabs_live = overflow.slabs_live;
   stats.overflow_slabs_created = overflow.slabs_created;
   stats.overflow_slabs_released = overflow.slabs_released;
+  stats.overflow_mapped_bytes = overflow.mapped_bytes;
+  stats.overflow_slabs_unreleased = overflow.slabs_unreleased;
+  stats.overflow_unmap_failures = overflow.unmap_failures;
   stats.extensions = extensions_;
   stats.extension_refusals = extension_refusals_;
   return stats;

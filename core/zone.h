@@ -50,16 +50,50 @@
 //   The next slow path sees e+1 != e and starts a new episode, as it should.
 //   If thread 1 had read e+1 instead, thread 2's push happened before its
 //   re-check, which then finds the block.
-//   has_spare_ mirrors overflow_.has_spare() so Free() skips the lock when
-//   no spare slab waits to be given back. A free into a CPU cache does not
-//   touch the shared zone, so with caches the spare goes back at the next
-//   flush onto an empty shared zone, drain or slow path that finds blocks.
+//
+// Spare-slab protocol
+//   The overflow pool keeps one empty slab (the spare) only while the zone
+//   is full; it goes back once the shared zone has free blocks again.
+//   has_spare_ mirrors overflow_.has_spare(), written under slow_lock_, so a
+//   push onto an empty shared stack skips the lock when no spare waits.
+//   Both sides write, fence (seq_cst) and then read the other's word:
+//     FreeSlow (lock held): keeps the spare; has_spare_ = true; fence;
+//                           shared zone non-empty? -> release the spare.
+//     Pusher:               push onto an empty stack; fence;
+//                           has_spare_? -> take the lock, release the spare.
+//   Of two threads doing that, at least one sees the other's write (the
+//   store-buffering litmus test with fences), so this interleaving
+//     FreeSlow: sees both stacks empty, decides to keep the spare ...
+//     Pusher:   pushes, reads has_spare_ == false, returns ...
+//     FreeSlow: ... publishes has_spare_ = true
+//   ends with FreeSlow's re-check finding the pushed block. A pusher that
+//   already holds the lock (Drain(), the slow path, an extension) releases
+//   the spare itself. A free into a CPU cache does not touch the shared
+//   zone, so with caches the spare goes back at the next flush onto an
+//   empty shared zone, Drain(), or slow path that finds blocks.
 //
 // Idle caches: every miss or flush checks, at most once a second, which
 // CPUs' caches saw no hit since the previous check, and drains those back
 // into the shared zone. Drain() does it for every CPU on demand. So blocks
 // held in caches stay bounded by CPUs x cpu_cache_blocks, and an idle CPU's
 // share returns within about two seconds of the next slow-path event.
+//
+// Lock order (a thread that holds one may take only those below it):
+//   1. the fork registry's lock (zone_service.cc; fork() handlers only)
+//   2. ZoneService::mu_ (the service's list of zones)
+//   3. Zone::slow_lock_
+//   4. PerCpuCache's per-CPU lock words (the fallback mode)
+// No other zonealloc lock exists; nothing is held while calling out.
+//
+// fork(): zones stay usable in the child, as malloc does. pthread_atfork
+// handlers (installed with the first ZoneService) take every lock above in
+// that order before the fork and release them in the parent and the child,
+// so the child never inherits a lock held by a thread that does not exist
+// there. Blocks held by the parent's other threads stay allocated in the
+// child. Allocate(), Free() and Stats() are not async-signal-safe, as
+// malloc is not: calling them from a signal handler that interrupted one of
+// them on the same thread can deadlock (the fallback's lock word is taken
+// on the fast path too).
 //
 // Misuse: freeing a pointer that is not the start of one of this zone's
 // blocks always aborts with a message (it would corrupt the free list).
@@ -126,13 +160,15 @@ class Zone {
     }
     const uint32_t index = free_list_.Pop();
     if (ABSL_PREDICT_FALSE(index == kNoIndex)) return AllocateSlow();
-    CountTakenFromShared(1);
+    NotePeakWithoutCaches(CountTakenFromShared(1));
     if constexpr (internal::kDebugChecks) MarkAllocatedIndex(index);
     return region_.BlockAt(index);
   }
 
   // Returns `block` to the zone. Any thread may free any block of this zone.
-  // REQUIRES: block came from this zone's Allocate() and is not yet freed.
+  // Free(nullptr) does nothing, as free(NULL).
+  // REQUIRES: block is nullptr, or came from this zone's Allocate() and is
+  // not yet freed.
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
@@ -142,7 +178,9 @@ class Zone {
     }
     // relaxed: a statistic; orders nothing.
     shared_out_->fetch_sub(1, std::memory_order_relaxed);
-    if (ABSL_PREDICT_FALSE(free_list_.Push(region_.IndexOf(block)))) OnNoLongerFull();
+    if (ABSL_PREDICT_FALSE(free_list_.Push(region_.IndexOf(block)))) {
+      OnNoLongerFull(SlowLock::kNotHeld);
+    }
   }
 
   // Fills `blocks` and returns how many it filled: all of them unless a cap
@@ -150,8 +188,9 @@ class Zone {
   // whole batches from the shared zone, past the cache.
   size_t AllocateBulk(std::span<void*> blocks);
 
-  // Frees every block in `blocks` (REQUIRES as Free()), returning those the
-  // cache cannot hold to the shared zone in batches.
+  // Frees every block in `blocks` (REQUIRES as Free(); nullptr entries are
+  // skipped), returning those the cache cannot hold to the shared zone in
+  // batches.
   void FreeBulk(std::span<void* const> blocks);
 
   // True when no permanent block is free to this thread right now: its
@@ -173,51 +212,76 @@ class Zone {
                                                       : CpuCacheMode::kFallback;
   }
 
-  // in_use_blocks counts blocks handed out: permanent ones taken from the
-  // shared zone less those sitting in CPU caches, plus overflow. With caches,
-  // peak_in_use_blocks is the peak of blocks taken from the shared zone,
-  // cached ones included: an upper bound. Cache counters are per CPU.
+  // A snapshot of the counters; see zone_stats.h for what each one means
+  // and when it is exact.
   ZoneStats Stats() const;
 
  private:
   friend class ZoneService;
+  friend struct ForkHandlers;  // zone_service.cc
   Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service,
        void* cache_memory, size_t cache_bytes);
+
+  // Whether the calling thread holds slow_lock_ (see "Spare-slab protocol").
+  enum class SlowLock { kNotHeld, kHeld };
 
   void* MarkAllocated(void* block) {
     if constexpr (internal::kDebugChecks) MarkAllocatedIndex(region_.IndexOf(block));
     return block;
   }
-  void CountTakenFromShared(uint32_t n) {
+  // Returns the blocks out of the shared zone after taking n more.
+  int64_t CountTakenFromShared(uint32_t n) {
     // relaxed: statistics; the free lists order the blocks themselves.
-    const int64_t out = shared_out_->fetch_add(n, std::memory_order_relaxed) + n;
-    if (ABSL_PREDICT_FALSE(out > peak_shared_out_.load(std::memory_order_relaxed))) {
-      RaisePeak(out);
+    return shared_out_->fetch_add(n, std::memory_order_relaxed) + n;
+  }
+  // Without caches every block out of the shared zone is in use, so the
+  // peak is tracked exactly on the way out.
+  void NotePeakWithoutCaches(int64_t shared_out) {
+    // relaxed: statistics.
+    const int64_t in_use = shared_out + overflow_in_use_.load(std::memory_order_relaxed);
+    if (ABSL_PREDICT_FALSE(in_use > peak_in_use_.load(std::memory_order_relaxed))) {
+      RaisePeak(in_use);
     }
   }
+
+  // fork() support, called by ZoneService's handlers (lock order above).
+  void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
   ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow();
   ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block);
-  ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull();
-  ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t out);
+  ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull(SlowLock lock);
+  ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use) const;
 
   // Up to `max` blocks from the shared zone: a whole batch when max allows,
   // else single blocks. Counts them as taken.
-  uint32_t TakeFromShared(void** out, uint32_t max);
+  uint32_t TakeFromShared(void** out, uint32_t max, SlowLock lock);
   // A full batch's block list, written into its blocks (see zone.cc).
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
   // Back to the shared zone: counts them as returned, then PushToShared.
-  void ReturnToShared(void* const* blocks, size_t n);
-  // Full batches to the depot (with caches), the rest as singles; no counting.
-  void PushToShared(void* const* blocks, size_t n);
+  void ReturnToShared(void* const* blocks, size_t n, SlowLock lock);
+  // Full batches to the depot (with caches), the rest as singles; no
+  // counting. True when a stack was empty before (see OnNoLongerFull).
+  bool PushToShared(void* const* blocks, size_t n);
+  bool SharedEmpty() const { return free_list_.Empty() && batches_.Empty(); }
+  // Blocks sitting in CPU caches now; racy.
+  size_t CachedBlocks() const;
+  // The spare slab kept or given back: mirrors it in has_spare_ and
+  // re-checks the shared zone (see "Spare-slab protocol").
+  void PublishSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void ReleaseSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Samples in_use_blocks into the peak; exact once the caches are drained.
+  void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  void MaybeDrainIdleCaches();
+  // On a CPU cache's miss or flush (caches on): samples the peak at most
+  // every millisecond, then scans for idle caches at most every second.
+  void OnCacheMissOrFlush();
+  void MaybeDrainIdleCaches(int64_t now_ns);
   uint64_t PermanentBytes(size_t blocks) const;
 
   void MarkAllocatedIndex(uint32_t index);
@@ -243,12 +307,14 @@ class Zone {
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
   alignas(kCacheLineSize) TaggedIndexStack<> batches_;
   CacheAligned<std::atomic<int64_t>> shared_out_{0};  // blocks not on the stacks
-  std::atomic<int64_t> peak_shared_out_{0};
+  mutable std::atomic<int64_t> peak_in_use_{0};  // Stats() raises it too
+  std::atomic<int64_t> overflow_in_use_{0};  // mirrors overflow_, for the peak
 
   // Written when the zone goes from full to not full, or by idle scans.
   alignas(kCacheLineSize) std::atomic<uint64_t> not_full_epoch_{0};
   std::atomic<bool> has_spare_{false};
   std::atomic<int64_t> next_idle_scan_ns_{0};
+  std::atomic<int64_t> next_peak_sample_ns_{0};
 
   // The slow path.
   mutable SpinLock slow_lock_;
@@ -256,7 +322,7 @@ class Zone {
   ExtensionPolicy policy_ ABSL_GUARDED_BY(slow_lock_);
   size_t extensions_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t extension_refusals_ ABSL_GUARDED_BY(slow_lock_) = 0;
-  size_t overflow_peak_ ABSL_GUARDED_BY(slow_lock_) = 0;
+  size_t allocation_failures_ ABSL_GUARDED_BY(slow_lock_) = 0;
   std::vector<uint64_t> hits_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
   std::vector<void*> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
 };

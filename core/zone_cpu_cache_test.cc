@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/internal/env.h>
 #include <zonealloc/internal/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
@@ -105,14 +106,25 @@ TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
   }
 }
 
-TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsInvalidArgument) {
+// A bad value is ignored with a warning (internal/env.h): the zone gets the
+// mode it would get with the variable unset.
+TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsIgnoredWithAWarning) {
   const std::string saved = ModeUnderTest();
+  unsetenv("ZONEALLOC_CPU_CACHE");
+  const CpuCacheMode unset = MakeZone({.block_size = 64, .initial_blocks = 256})->cpu_cache_mode();
   setenv("ZONEALLOC_CPU_CACHE", "turbo", 1);
-  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
-  auto zone = service_->CreateZone({.block_size = 64, .initial_blocks = 256});
-  setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
-  EXPECT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(zone.status().message().find("'turbo'"), std::string_view::npos);
+  internal::ResetEnvWarningsForTesting();
+  ::testing::internal::CaptureStderr();
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  const std::string warning = ::testing::internal::GetCapturedStderr();
+  if (saved.empty()) {
+    unsetenv("ZONEALLOC_CPU_CACHE");
+  } else {
+    setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  }
+  EXPECT_EQ(zone->cpu_cache_mode(), unset);
+  EXPECT_NE(warning.find("ignoring ZONEALLOC_CPU_CACHE=\"turbo\""), std::string::npos) << warning;
+  zone.reset();
 }
 
 TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothing) {
@@ -187,6 +199,40 @@ TEST_F(ZoneCpuCacheTest, BulkAllocationStopsAtTheCaps) {
   const size_t got = zone->AllocateBulk(blocks);
   EXPECT_EQ(got, 74u);
   zone->FreeBulk(std::span<void* const>(blocks.data(), got));
+}
+
+TEST_F(ZoneCpuCacheTest, FreeBulkSkipsNullptrEntries) {
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  std::vector<void*> blocks(10);
+  ASSERT_EQ(zone->AllocateBulk(blocks), 10u);
+  blocks.insert(blocks.begin() + 3, nullptr);
+  blocks.push_back(nullptr);
+  zone->FreeBulk(blocks);
+  zone->Drain();
+  EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
+}
+
+// Hits are Allocate() and Free() calls the cache served, and nothing else:
+// refills and flushes move whole batches without counting hits.
+TEST_F(ZoneCpuCacheTest, HitsCountOnlyCallsTheCacheServed) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16,
+                        .cpu_cache_batch_blocks = 8});
+  const int cpu = AllowedCpus().front();
+  RunOnCpu(cpu, [&] {
+    std::vector<void*> blocks;
+    // 1 miss (refill of 8: 1 handed out, 7 cached), then 7 hits, then a miss.
+    for (int i = 0; i < 9; ++i) blocks.push_back(zone->Allocate());
+    // 9 frees: 9 hits (16 slots, 1 cached after the second refill).
+    for (void* block : blocks) zone->Free(block);
+  });
+  const CpuCacheStats stats = zone->Stats().cpu_caches[cpu];
+  const uint64_t restarts = RseqRestarts();  // an aborted section may count again
+  EXPECT_EQ(stats.misses, 2u);
+  EXPECT_EQ(stats.refills, 2u);
+  EXPECT_EQ(stats.flushes, 0u);
+  EXPECT_GE(stats.hits, 7u + 9u);
+  EXPECT_LE(stats.hits, 7u + 9u + restarts);
 }
 
 TEST_F(ZoneCpuCacheTest, CountersShowHitsMissesRefillsAndFlushes) {

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdlib>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/block_region.h>
+#include <zonealloc/internal/env.h>
 #include <zonealloc/zone_sizing.h>
 
 namespace zonealloc {
@@ -20,14 +21,44 @@ constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
 constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
 constexpr size_t kDefaultCpuCacheBytes = 16 << 10;
 
+// Debian's Abseil keeps its own absl::string_view, distinct from the
+// std::string_view of the public API; this converts at that boundary.
+absl::string_view ToAbsl(std::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+
 absl::Status Invalid(const ZoneOptions& options, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrFormat("zone '%s': %s", ZoneDisplayName(options), what));
 }
 
+// ZONEALLOC_CPU_CACHE, read for zones left at CpuCacheMode::kDefault.
+constexpr internal::EnvVariable kCpuCacheVariable = {
+    .name = "ZONEALLOC_CPU_CACHE",
+    .expected = "a CPU cache mode (use rseq, fallback or off)",
+    .instead = "the default",
+};
+
+// False for a value cast from outside the enum, e.g. CpuCacheMode{42}.
+bool IsCpuCacheMode(CpuCacheMode mode) {
+  switch (mode) {
+    case CpuCacheMode::kDefault:
+    case CpuCacheMode::kRseq:
+    case CpuCacheMode::kFallback:
+    case CpuCacheMode::kOff:
+      return true;
+  }
+  return false;
+}
+
 // Picks the cache mode and sizes; see ZoneOptions.
 absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& profile,
                              ZoneOptions& resolved) {
+  if (!IsCpuCacheMode(options.cpu_cache)) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.cpu_cache = %d is not a CpuCacheMode (kDefault, kRseq, kFallback or kOff)",
+        static_cast<int>(options.cpu_cache)));
+  }
   if (resolved.cpu_cache_blocks == kDefaultCpuCacheBlocks) {
     const size_t per_cpu_share = resolved.initial_blocks / (4 * std::max(1, profile.usable_cpus));
     const size_t blocks = std::min(
@@ -50,14 +81,9 @@ absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& pr
   }
 
   if (resolved.cpu_cache == CpuCacheMode::kDefault) {
-    resolved.cpu_cache = RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback;
-    if (const char* env = std::getenv("ZONEALLOC_CPU_CACHE"); env != nullptr && *env != '\0') {
-      absl::StatusOr<CpuCacheMode> mode = ParseCpuCacheMode(env);
-      if (!mode.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("ZONEALLOC_CPU_CACHE: ", mode.status().message()));
-      }
-      resolved.cpu_cache = *mode;
-    }
+    resolved.cpu_cache = internal::ReadEnv(kCpuCacheVariable, ParseCpuCacheMode)
+                             .value_or(RseqSupport().ok() ? CpuCacheMode::kRseq
+                                                          : CpuCacheMode::kFallback);
   }
   if (resolved.cpu_cache == CpuCacheMode::kRseq && !RseqSupport().ok()) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -83,7 +109,7 @@ std::string_view CpuCacheModeName(CpuCacheMode mode) {
 
 absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text) {
   for (CpuCacheMode mode : {CpuCacheMode::kRseq, CpuCacheMode::kFallback, CpuCacheMode::kOff}) {
-    if (text == CpuCacheModeName(mode)) return mode;
+    if (absl::EqualsIgnoreCase(ToAbsl(text), ToAbsl(CpuCacheModeName(mode)))) return mode;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
       "'%s' is not a CPU cache mode: use rseq, fallback or off", std::string(text)));

@@ -17,8 +17,10 @@ namespace zonealloc {
 
 // The per-CPU cache front end of a Zone (see concurrency/percpu_cache.h).
 enum class CpuCacheMode {
-  kDefault,   // ZONEALLOC_CPU_CACHE (rseq|fallback|off) if set, else kRseq
-              // where RseqSupport() allows it, else kFallback
+  kDefault,   // ZONEALLOC_CPU_CACHE (rseq|fallback|off, any case) if set,
+              // else kRseq where RseqSupport() allows it, else kFallback. A
+              // value that is none of those is ignored with a warning on
+              // stderr (see internal/env.h)
   kRseq,      // restartable sequences; FailedPrecondition where unsupported
   kFallback,  // per-CPU caches behind an uncontended lock word
   kOff,       // no caches: every operation goes to the shared free list
@@ -26,7 +28,8 @@ enum class CpuCacheMode {
 
 std::string_view CpuCacheModeName(CpuCacheMode mode);  // "rseq", ...
 
-// Parses ZONEALLOC_CPU_CACHE's values: "rseq", "fallback" or "off".
+// Parses ZONEALLOC_CPU_CACHE's values: "rseq", "fallback" or "off", in any
+// case. InvalidArgument naming `text` otherwise.
 absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text);
 
 // cpu_cache_blocks' default: sized by ResolveZoneOptions.
@@ -95,9 +98,10 @@ inline constexpr size_t kDefaultMaxBlocksFactor = 64;
 // Validates `options` and fills in its defaults: the returned copy has
 // block_size rounded, initial_blocks, max_blocks, extension_blocks,
 // overflow_slab_blocks and the cache sizes set, cpu_cache kOff or a concrete
-// mode, and a page source. FailedPrecondition when kRseq is asked for and
-// unsupported.
-// InvalidArgument naming the field and its value when an option is bad.
+// mode, and a page source. FailedPrecondition when kRseq is asked for (in
+// cpu_cache or ZONEALLOC_CPU_CACHE) and unsupported.
+// InvalidArgument naming the field and its value when an option is bad,
+// including a cpu_cache outside CpuCacheMode.
 absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
                                                const SystemProfile& profile);
 

@@ -1,10 +1,14 @@
 #include <zonealloc/zone_options.h>
 
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/internal/env.h>
 #include <zonealloc/zone_sizing.h>
 
 namespace zonealloc {
@@ -107,6 +111,87 @@ TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
 TEST(ZoneOptionsTest, UnnamedZonesAreShownAsSuch) {
   EXPECT_EQ(ZoneDisplayName({}), "<unnamed>");
   EXPECT_EQ(ZoneDisplayName({.name = "req"}), "req");
+}
+
+TEST(ZoneOptionsTest, ACpuCacheModeOutsideTheEnumIsRejected) {
+  const absl::Status status = ErrorFor(
+      {.name = "conn", .block_size = 64, .initial_blocks = 256,
+       .cpu_cache = static_cast<CpuCacheMode>(42)});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("ZoneOptions.cpu_cache = 42"));
+  EXPECT_THAT(status.message(), HasSubstr("conn"));
+}
+
+TEST(ParseCpuCacheModeTest, IgnoresCase) {
+  EXPECT_EQ(ParseCpuCacheMode("rseq").value(), CpuCacheMode::kRseq);
+  EXPECT_EQ(ParseCpuCacheMode("Fallback").value(), CpuCacheMode::kFallback);
+  EXPECT_EQ(ParseCpuCacheMode("OFF").value(), CpuCacheMode::kOff);
+
+  const absl::StatusOr<CpuCacheMode> bad = ParseCpuCacheMode("turbo");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("turbo"));
+  EXPECT_FALSE(ParseCpuCacheMode("default").ok()) << "kDefault is not a value to ask for";
+}
+
+// Sets ZONEALLOC_CPU_CACHE for one scope, restoring the old value, and
+// forgets earlier warnings so the scope sees its own.
+class ScopedCpuCacheEnv {
+ public:
+  explicit ScopedCpuCacheEnv(const char* value) {
+    if (const char* old = std::getenv(kName)) old_ = old;
+    ::setenv(kName, value, /*overwrite=*/1);
+    internal::ResetEnvWarningsForTesting();
+  }
+  ~ScopedCpuCacheEnv() {
+    if (old_) {
+      ::setenv(kName, old_->c_str(), 1);
+    } else {
+      ::unsetenv(kName);
+    }
+  }
+
+ private:
+  static constexpr char kName[] = "ZONEALLOC_CPU_CACHE";
+  std::optional<std::string> old_;
+};
+
+// The mode a zone left at kDefault gets with no variable set.
+CpuCacheMode BuiltInDefault() {
+  return RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback;
+}
+
+TEST(ZoneOptionsCpuCacheEnvTest, TheVariableIsTrimmedAndMatchedIgnoringCase) {
+  ScopedCpuCacheEnv env(" FALLBACK\n");
+  auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->cpu_cache, CpuCacheMode::kFallback);
+}
+
+TEST(ZoneOptionsCpuCacheEnvTest, ABadValueIsIgnoredWithAWarningNotAnError) {
+  ScopedCpuCacheEnv env("Fast");
+  ::testing::internal::CaptureStderr();
+  auto first = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
+  auto second = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
+  const std::string warnings = ::testing::internal::GetCapturedStderr();
+
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->cpu_cache, BuiltInDefault());
+  EXPECT_EQ(warnings,
+            "zonealloc: ignoring ZONEALLOC_CPU_CACHE=\"Fast\": not a CPU cache mode (use rseq, "
+            "fallback or off); using the default\n")
+      << "one line, however many zones";
+}
+
+TEST(ZoneOptionsCpuCacheEnvTest, AnExplicitModeDoesNotReadTheVariable) {
+  ScopedCpuCacheEnv env("Fast");
+  ::testing::internal::CaptureStderr();
+  auto resolved = ResolveZoneOptions(
+      {.block_size = 64, .initial_blocks = 256, .cpu_cache = CpuCacheMode::kFallback},
+      kMediumWorkstation);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->cpu_cache, CpuCacheMode::kFallback);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/counting_page_source.h>
 #include <zonealloc/internal/zone_testing.h>
@@ -130,6 +131,97 @@ TEST_F(ZoneOverflowTest, OverflowFreedWhileFullKeepsOneSpareSlab) {
   EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
   blocks.pop_back();
   for (void* block : blocks) zone.Free(block);
+}
+
+// Blocks that come back through a CPU cache do not touch the shared zone,
+// so the spare outlives them until Drain() pushes them there: Drain() must
+// then give the spare back (before the fix it held the lock and kept it).
+TEST_F(ZoneOverflowTest, DrainGivesTheSpareBackOnceTheZoneHasFreeBlocks) {
+  internal::ScopedPinToCurrentCpu pin;
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 16});
+  std::set<void*> blocks = internal::TakeEveryFreeBlock(zone);
+  void* overflow = zone.Allocate();
+  zone.Free(overflow);  // full: the empty slab stays as the spare
+  ASSERT_EQ(zone.Stats().overflow_slabs_live, 1u);
+  for (void* block : blocks) zone.Free(block);
+  zone.Drain();
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "the zone has free blocks: no spare";
+}
+
+// Threads keep a small zone at the edge of full, so overflow slabs empty
+// while other threads free permanent blocks onto an empty shared zone: the
+// interleaving of "Spare-slab protocol" in zone.h. Once everything is back,
+// no slab may stay mapped.
+TEST_F(ZoneOverflowTest, NoSpareOutlivesAFullEpisodeUnderConcurrentFrees) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .max_blocks = 64,
+                         .overflow_slab_blocks = 4, .cpu_cache_blocks = 0});
+  const int threads = 8;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&zone, t] {
+      std::vector<void*> held;
+      for (int round = 0; round < 4000; ++round) {
+        const int n = 40 + (round + t) % 24;  // any two threads together: past 64
+        for (int i = 0; i < n; ++i) held.push_back(zone.Allocate());
+        for (void* block : held) zone.Free(block);
+        held.clear();
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_GT(stats.overflow_allocations, 0u) << "the zone never ran full";
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+}
+
+// A refused munmap (ENOMEM near vm.max_map_count) is not a release: the
+// slab stays live and counted, and goes back at the next chance.
+TEST_F(ZoneOverflowTest, ARefusedUnmapIsCountedAndRetriedNotReportedReleased) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8, .cpu_cache_blocks = 0});
+  std::vector<void*> blocks = AllocateN(zone, 8);
+  void* overflow = zone.Allocate();
+  zone.Free(blocks.back());  // the zone has a free block again
+  blocks.pop_back();
+  pages_.FailNext(PageCall::kUnmap);
+  zone.Free(overflow);  // the empty slab should go back, but the system refuses
+  ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.overflow_unmap_failures, 1u);
+  EXPECT_EQ(stats.overflow_slabs_released, 0u);
+  EXPECT_EQ(stats.overflow_slabs_live, 1u);
+  EXPECT_EQ(stats.overflow_slabs_unreleased, 1u);
+  EXPECT_GT(stats.overflow_mapped_bytes, 0u);
+  EXPECT_THAT(service_->DumpText(), ::testing::HasSubstr("unmap_fails"));
+
+  // The zone runs full again: the unreleased slab is reused, not a new one.
+  const int maps = pages_.calls(PageCall::kMap);
+  blocks.push_back(zone.Allocate());
+  void* reused = zone.Allocate();
+  EXPECT_EQ(pages_.calls(PageCall::kMap), maps);
+  // Free blocks again, then the slab empties: this time it goes back.
+  zone.Free(blocks.back());
+  blocks.pop_back();
+  zone.Free(reused);
+  stats = zone.Stats();
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+  EXPECT_EQ(stats.overflow_slabs_unreleased, 0u);
+  EXPECT_EQ(stats.overflow_slabs_released, 1u);
+  for (void* block : blocks) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
+  Zone& zone = MakeZone(
+      {.block_size = 64, .initial_blocks = 8, .max_blocks = 8, .max_overflow_blocks = 4});
+  std::vector<void*> blocks = AllocateN(zone, 12);
+  EXPECT_EQ(zone.Allocate(), nullptr);
+  EXPECT_EQ(zone.Allocate(), nullptr);
+  std::vector<void*> more(3);
+  EXPECT_EQ(zone.AllocateBulk(more), 0u);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.allocation_failures, 3u) << "two Allocate() calls, one short AllocateBulk()";
+  zone.FreeBulk(blocks);
 }
 
 TEST_F(ZoneOverflowTest, SustainedDemandExtendsRepeatedly) {

@@ -1,16 +1,22 @@
 #include <zonealloc/zone_service.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
+#include <zonealloc/internal/env.h>
 #include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_sizing.h>
@@ -50,50 +56,108 @@ absl::StatusOr<std::unique_ptr<ZoneService>> ZoneService::Create(
 
 ZoneService& ZoneService::Default() {
   static ZoneService* const service = [] {
-    uint64_t budget = DefaultPermanentBudgetBytes(SystemProfile::Current());
-    if (const char* env = std::getenv("ZONEALLOC_BUDGET"); env != nullptr && *env != '\0') {
-      absl::StatusOr<uint64_t> parsed = ParseByteCount(env);
-      if (!parsed.ok() || *parsed == 0) {
-        internal::Crash(absl::StrFormat("ZONEALLOC_BUDGET: %s",
-                                        parsed.ok() ? "must be more than 0" : parsed.status().message()));
-      }
-      budget = *parsed;
-    }
-    return new ZoneService("default", budget);
+    const uint64_t detected = DefaultPermanentBudgetBytes(SystemProfile::Current());
+    const std::string instead = absl::StrFormat("the default of %d bytes", detected);
+    const internal::EnvVariable budget_variable = {
+        .name = "ZONEALLOC_BUDGET",
+        .expected = "a byte count above 0 (like 268435456, 256M or 1G)",
+        .instead = instead,
+    };
+    const auto parse_budget = [](std::string_view text) -> absl::StatusOr<uint64_t> {
+      absl::StatusOr<uint64_t> bytes = ParseByteCount(text);
+      if (bytes.ok() && *bytes == 0) return absl::InvalidArgumentError("a budget of 0 bytes");
+      return bytes;
+    };
+    return new ZoneService("default",
+                           internal::ReadEnv(budget_variable, parse_budget).value_or(detected));
   }();
   return *service;
 }
 
+// The fork() handlers and the live services they lock. Installed once, with
+// the first service; see zone.h, "fork()".
+struct ForkHandlers {
+  static SpinLock& lock() {
+    static SpinLock* const registry_lock = new SpinLock();
+    return *registry_lock;
+  }
+  static std::vector<ZoneService*>& services() {
+    static auto* const live = new std::vector<ZoneService*>();
+    return *live;
+  }
+
+  static void Add(ZoneService* service) {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+      if (const int error = pthread_atfork(&Prepare, &Release, &Release); error != 0) {
+        internal::Crash(absl::StrFormat("pthread_atfork failed: %s", std::strerror(error)));
+      }
+    });
+    SpinLockHolder hold(lock());
+    services().push_back(service);
+  }
+  static void Remove(ZoneService* service) {
+    SpinLockHolder hold(lock());
+    std::erase(services(), service);
+  }
+
+  // Takes every lock in the documented order: the registry, then each
+  // service's lock and its zones' slow-path locks and per-CPU lock words.
+  static void Prepare() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    lock().Lock();
+    for (ZoneService* service : services()) {
+      service->mu_.Lock();
+      for (Zone* zone : service->zones_) zone->LockForFork();
+    }
+  }
+  // In the parent and in the child: the forking thread holds them all.
+  static void Release() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (auto s = services().rbegin(); s != services().rend(); ++s) {
+      for (auto z = (*s)->zones_.rbegin(); z != (*s)->zones_.rend(); ++z) (*z)->UnlockAfterFork();
+      (*s)->mu_.Unlock();
+    }
+    lock().Unlock();
+  }
+};
+
 ZoneService::ZoneService(std::string name, uint64_t budget_bytes)
-    : name_(std::move(name)), budget_bytes_(budget_bytes) {}
+    : name_(std::move(name)), budget_bytes_(budget_bytes) {
+  ForkHandlers::Add(this);
+}
 
 ZoneService::~ZoneService() {
-  absl::MutexLock lock(&mu_);
+  ForkHandlers::Remove(this);
+  SpinLockHolder lock(mu_);
   if (!zones_.empty()) {
     internal::Crash(absl::StrFormat("ZoneService '%s' destroyed while zone '%s' still lives",
                                     name_, zones_.front()->name()));
   }
 }
 
-absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions& options) {
-  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
-  if (!resolved.ok()) return resolved.status();
+absl::StatusOr<internal::BlockRegion> ZoneService::ChargeAndReserve(const ZoneOptions& resolved) {
   const uint64_t initial_bytes =
-      internal::BlockRegion::PermanentBytes(resolved->block_size, resolved->initial_blocks);
+      internal::BlockRegion::PermanentBytes(resolved.block_size, resolved.initial_blocks);
   if (!TryCharge(initial_bytes)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "zone '%s': initial segment of %d bytes does not fit the %d bytes left of service "
         "'%s' budget (%d bytes)",
-        ZoneDisplayName(*resolved), initial_bytes, budget_bytes_ - permanent_bytes(), name_,
+        ZoneDisplayName(resolved), initial_bytes, budget_bytes_ - permanent_bytes(), name_,
         budget_bytes_));
   }
   absl::StatusOr<internal::BlockRegion> region = internal::BlockRegion::Create(
-      *resolved->page_source, ZoneDisplayName(*resolved), resolved->block_size,
-      resolved->initial_blocks, resolved->max_blocks);
-  if (!region.ok()) {
-    Refund(initial_bytes);
-    return region.status();
-  }
+      *resolved.page_source, ZoneDisplayName(resolved), resolved.block_size,
+      resolved.initial_blocks, resolved.max_blocks);
+  if (!region.ok()) Refund(initial_bytes);
+  return region;
+}
+
+absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions& options) {
+  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<internal::BlockRegion> region = ChargeAndReserve(*resolved);
+  if (!region.ok()) return region.status();
+  const uint64_t initial_bytes =
+      internal::BlockRegion::PermanentBytes(resolved->block_size, resolved->initial_blocks);
   // The CPU caches: one mapping, as many 64-byte-aligned caches as CPUs.
   void* cache_memory = nullptr;
   size_t cache_bytes = 0;
@@ -111,7 +175,7 @@ absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions&
   }
   std::unique_ptr<Zone> zone(
       new Zone(*resolved, *std::move(region), *this, cache_memory, cache_bytes));
-  absl::MutexLock lock(&mu_);
+  SpinLockHolder lock(mu_);
   zones_.push_back(zone.get());
   return zone;
 }
@@ -131,14 +195,14 @@ void ZoneService::Refund(uint64_t bytes) {
 }
 
 void ZoneService::Unregister(const Zone* zone) {
-  absl::MutexLock lock(&mu_);
+  SpinLockHolder lock(mu_);
   auto it = std::find(zones_.begin(), zones_.end(), zone);
   if (it != zones_.end()) zones_.erase(it);
 }
 
 ServiceSnapshot ZoneService::Snapshot() const {
   ServiceSnapshot snapshot{.name = name_, .budget_bytes = budget_bytes_};
-  absl::MutexLock lock(&mu_);
+  SpinLockHolder lock(mu_);
   snapshot.permanent_bytes = permanent_bytes();
   for (const Zone* zone : zones_) snapshot.zones.push_back(zone->Stats());
   return snapshot;
@@ -146,24 +210,29 @@ ServiceSnapshot ZoneService::Snapshot() const {
 
 std::string ZoneService::DumpText() const {
   const ServiceSnapshot snapshot = Snapshot();
+  // Names and tags are C-escaped so a newline or a tab in one cannot break
+  // the one-row-per-zone layout.
   std::string text = absl::StrFormat(
       "# zonealloc service '%s': permanent %d of %d budget bytes, %d zones\n"
-      "# %-16s %-32s %6s %9s %9s %9s %7s %6s %8s %8s %5s %7s %12s\n",
-      snapshot.name, snapshot.permanent_bytes, snapshot.budget_bytes, snapshot.zones.size(),
-      "name", "tag", "bsize", "capacity", "in_use", "peak", "ovf_use", "slabs", "created",
-      "released", "ext", "refused", "perm_bytes");
+      "# %-16s %-32s %6s %9s %9s %9s %7s %6s %11s %8s %8s %11s %5s %11s %6s %12s\n",
+      absl::CEscape(snapshot.name), snapshot.permanent_bytes, snapshot.budget_bytes,
+      snapshot.zones.size(), "name", "tag", "bsize", "capacity", "in_use", "peak", "ovf_use",
+      "slabs", "slab_bytes", "created", "released", "unmap_fails", "ext", "ext_refused",
+      "failed", "perm_bytes");
   for (const ZoneStats& z : snapshot.zones) {
-    absl::StrAppendFormat(&text, "  %-16s %-32s %6d %9d %9d %9d %7d %6d %8d %8d %5d %7d %12d\n",
-                          z.name, z.tag, z.block_size, z.capacity_blocks, z.in_use_blocks,
-                          z.peak_in_use_blocks, z.overflow_blocks_in_use, z.overflow_slabs_live,
-                          z.overflow_slabs_created, z.overflow_slabs_released, z.extensions,
-                          z.extension_refusals, z.permanent_bytes);
+    absl::StrAppendFormat(
+        &text, "  %-16s %-32s %6d %9d %9d %9d %7d %6d %11d %8d %8d %11d %5d %11d %6d %12d\n",
+        absl::CEscape(z.name), absl::CEscape(z.tag), z.block_size, z.capacity_blocks,
+        z.in_use_blocks, z.peak_in_use_blocks, z.overflow_blocks_in_use, z.overflow_slabs_live,
+        z.overflow_mapped_bytes, z.overflow_slabs_created, z.overflow_slabs_released,
+        z.overflow_unmap_failures, z.extensions, z.extension_refusals, z.allocation_failures,
+        z.permanent_bytes);
   }
   // The CPU caches of each zone that has them, CPUs that saw no use left out.
   for (const ZoneStats& z : snapshot.zones) {
     if (z.cpu_caches.empty()) continue;
     absl::StrAppendFormat(&text, "# %s: %s CPU caches, %d blocks cached\n#   %4s %12s %9s %9s %9s %7s %6s\n",
-                          z.name, z.cpu_cache_mode, z.cached_blocks, "cpu", "hits", "misses",
+                          absl::CEscape(z.name), z.cpu_cache_mode, z.cached_blocks, "cpu", "hits", "misses",
                           "refills", "flushes", "drains", "blocks");
     for (size_t cpu = 0; cpu < z.cpu_caches.size(); ++cpu) {
       const CpuCacheStats& c = z.cpu_caches[cpu];

@@ -14,6 +14,9 @@
 // A service made with Create() has its own budget (tests, an isolated
 // subsystem). A service must outlive its zones; destroying one that still
 // has zones aborts.
+//
+// Every live service is known to fork() handlers that keep its zones
+// usable in a forked child (see zone.h, "fork()").
 
 #ifndef ZONEALLOC_CORE_ZONE_SERVICE_H_
 #define ZONEALLOC_CORE_ZONE_SERVICE_H_
@@ -27,13 +30,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <zonealloc/concurrency/spinlock.h>
+#include <zonealloc/internal/block_region.h>
 #include <zonealloc/zone_options.h>
 #include <zonealloc/zone_stats.h>
 
 namespace zonealloc {
 
 class Zone;
+struct ForkHandlers;
 
 struct ZoneServiceOptions {
   std::string name = "default";
@@ -53,11 +58,12 @@ class ZoneService {
  public:
   static absl::StatusOr<std::unique_ptr<ZoneService>> Create(const ZoneServiceOptions& options);
 
-  // The process-wide service used by Zone::Create(). Its budget is
-  // DefaultPermanentBudgetBytes(SystemProfile::Current()), or the
-  // environment variable ZONEALLOC_BUDGET (bytes, or with a K, M or G
-  // suffix: "256M"). A malformed ZONEALLOC_BUDGET aborts with a message on
-  // first use. Never destroyed.
+  // The process-wide service used by Zone::Create(). Its budget is the
+  // environment variable ZONEALLOC_BUDGET if set (bytes, or with a K, M, G
+  // or T suffix in any case: "256M"), else
+  // DefaultPermanentBudgetBytes(SystemProfile::Current()). A ZONEALLOC_BUDGET
+  // that is not a byte count, or is 0, is ignored with a warning on stderr
+  // (see internal/env.h) and the default used. Never destroyed.
   static ZoneService& Default();
 
   ~ZoneService();
@@ -82,8 +88,13 @@ class ZoneService {
 
  private:
   friend class Zone;
+  friend class UnsynchronizedZone;
+  friend struct ForkHandlers;
   ZoneService(std::string name, uint64_t budget_bytes);
 
+  // Charges a zone's initial segment and reserves its region; on failure
+  // charges nothing. InvalidArgument past the budget.
+  absl::StatusOr<internal::BlockRegion> ChargeAndReserve(const ZoneOptions& resolved);
   // Charges `bytes` of permanent memory if the budget allows; false if not.
   bool TryCharge(uint64_t bytes);
   void Refund(uint64_t bytes);
@@ -92,8 +103,10 @@ class ZoneService {
   const std::string name_;
   const uint64_t budget_bytes_;
   std::atomic<uint64_t> permanent_bytes_{0};
-  mutable absl::Mutex mu_;
-  std::vector<const Zone*> zones_ ABSL_GUARDED_BY(mu_);
+  // A spinlock rather than a mutex so fork() can take and release it
+  // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot().
+  mutable SpinLock mu_;
+  std::vector<Zone*> zones_ ABSL_GUARDED_BY(mu_);
 };
 
 // Parses a byte count: digits with an optional K, M, G or T suffix (powers

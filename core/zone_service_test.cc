@@ -12,6 +12,7 @@ namespace zonealloc {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(ZoneServiceTest, ChargesInitialSegmentsAndRefundsThemWhenZonesDie) {
   auto service = *ZoneService::Create({.name = "net", .permanent_budget_bytes = 1 << 20});
@@ -49,6 +50,34 @@ TEST(ZoneServiceTest, SnapshotListsEveryZoneWithItsStats) {
   EXPECT_EQ(snapshot.zones[1].capacity_blocks, 8u);
   EXPECT_EQ(snapshot.permanent_bytes, 4u * 72 + 8u * 136);
   conn->Free(block);
+}
+
+TEST(ZoneServiceTest, DumpTextEscapesNamesSoEachZoneIsOneRow) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone({.name = "two\nlines", .block_size = 64, .initial_blocks = 2});
+  const std::string text = service->DumpText();
+  EXPECT_THAT(text, HasSubstr("two\\nlines"));
+  EXPECT_THAT(text, Not(HasSubstr("two\nlines")));
+}
+
+TEST(ZoneServiceTest, DumpTextShowsRefusedExtensionsAndFailedAllocationsApart) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone({.name = "capped", .block_size = 64, .initial_blocks = 2,
+                                    .max_blocks = 2, .max_overflow_blocks = 1,
+                                    .cpu_cache_blocks = 0});
+  void* a = zone->Allocate();
+  void* b = zone->Allocate();
+  void* c = zone->Allocate();  // overflow
+  EXPECT_EQ(zone->Allocate(), nullptr);
+  const std::string text = service->DumpText();
+  EXPECT_THAT(text, HasSubstr("ext_refused"));
+  EXPECT_THAT(text, HasSubstr(" failed "));
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.allocation_failures, 1u);
+  EXPECT_EQ(stats.peak_in_use_blocks, 3u);
+  zone->Free(a);
+  zone->Free(b);
+  zone->Free(c);
 }
 
 TEST(ZoneServiceTest, DumpTextHasARowPerZoneWithItsTag) {

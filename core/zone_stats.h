@@ -1,6 +1,9 @@
-// ZoneStats is a snapshot of one zone's counters. Taken while other threads
-// allocate and free, each field is exact on its own but the fields need not
-// be from the same instant.
+// ZoneStats is a snapshot of one zone's counters. Each counter is read on its
+// own, so while other threads allocate and free the fields need not be from
+// the same instant, and in_use_blocks, computed from two counters read one
+// after the other, can be off by the blocks those threads moved in between.
+// Once every thread is quiet (and, for the peak, after Drain()), the figures
+// are exact.
 
 #ifndef ZONEALLOC_CORE_ZONE_STATS_H_
 #define ZONEALLOC_CORE_ZONE_STATS_H_
@@ -18,19 +21,34 @@ struct ZoneStats {
   std::string tag;                // names the zone's overflow memory
   size_t block_size = 0;          // after rounding
   size_t capacity_blocks = 0;     // permanent blocks committed
-  size_t in_use_blocks = 0;       // handed out and not yet freed, overflow included
-  size_t peak_in_use_blocks = 0;  // highest in_use_blocks seen (see Zone::Stats)
+  // Handed out and not yet freed, overflow included: blocks out of the
+  // shared zone, less those in CPU caches, plus overflow blocks in use.
+  size_t in_use_blocks = 0;
+  // The highest in_use_blocks seen. Without CPU caches, tracked on every
+  // allocation: exact. With them, sampled at a cache miss or flush at most
+  // once a millisecond, whenever the zone runs full (the slow path drains
+  // the caches first), at Drain() and at Stats(): a peak reached and left
+  // between samples is missed, so it is a lower bound there.
+  size_t peak_in_use_blocks = 0;
+  // Allocate() calls that returned nullptr (and blocks an AllocateBulk()
+  // could not fill): past every cap, or the page source failed.
+  size_t allocation_failures = 0;
 
   // Temporary overflow (ExAllocatePoolWithTag / ExFreePool).
   size_t overflow_blocks_in_use = 0;
   size_t overflow_allocations = 0;  // ever
-  size_t overflow_slabs_live = 0;   // mapped now, a spare included
+  size_t overflow_slabs_live = 0;   // mapped now, the spare and unreleased ones included
   size_t overflow_slabs_created = 0;
-  size_t overflow_slabs_released = 0;
+  size_t overflow_slabs_released = 0;  // unmapped: the system took them back
+  size_t overflow_mapped_bytes = 0;    // bytes of the live slabs (slabs grow with demand)
+  // Empty slabs the system refused to unmap (e.g. ENOMEM at vm.max_map_count):
+  // still mapped, reused first, their release retried.
+  size_t overflow_slabs_unreleased = 0;
+  size_t overflow_unmap_failures = 0;  // refused unmaps, retries included
 
   // Permanent extension (ExExtendZone).
   size_t extensions = 0;
-  size_t extension_refusals = 0;  // wanted, but past max_blocks or the budget
+  size_t extension_refusals = 0;  // extensions the rule wanted, refused by max_blocks or the budget
   size_t permanent_bytes = 0;     // blocks and links charged to the budget
 
   // The per-CPU cache front end.

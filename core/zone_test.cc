@@ -77,6 +77,31 @@ TYPED_TEST(ZoneContractTest, StatsCountCapacityUseAndPeak) {
   for (void* block : blocks) zone->Free(block);
 }
 
+TYPED_TEST(ZoneContractTest, FreeOfNullptrDoesNothing) {
+  auto zone = this->MakeZone({.block_size = 64, .initial_blocks = 8});
+  void* block = zone->Allocate();
+  zone->Free(nullptr);  // as free(NULL)
+  EXPECT_EQ(zone->Stats().in_use_blocks, 1u);
+  zone->Free(block);
+  EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
+}
+
+TYPED_TEST(ZoneContractTest, PeakIsTheMostBlocksInUseAtOnce) {
+  auto zone = this->MakeZone({.block_size = 64, .initial_blocks = 4096});
+  void* one = zone->Allocate();
+  EXPECT_EQ(zone->Stats().peak_in_use_blocks, 1u) << "one block, not a refill's worth";
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(zone->Allocate());
+  for (void* block : blocks) zone->Free(block);
+  zone->Free(one);
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.in_use_blocks, 0u);
+  EXPECT_LE(stats.peak_in_use_blocks, 1001u) << "never above the true peak";
+  if (stats.cpu_caches.empty()) {
+    EXPECT_EQ(stats.peak_in_use_blocks, 1001u) << "exact without caches";
+  }
+}
+
 TYPED_TEST(ZoneContractTest, OwnsItsBlocksAndNothingElse) {
   auto zone = this->MakeZone({.block_size = 64, .initial_blocks = 4});
   auto other = this->MakeZone({.block_size = 64, .initial_blocks = 4});

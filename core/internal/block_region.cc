@@ -1,5 +1,8 @@
 #include <zonealloc/internal/block_region.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -61,7 +64,9 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
 
 BlockRegion::~BlockRegion() {
-  if (reservation_ != nullptr) pages_->Unmap(reservation_, reservation_bytes_);
+  if (reservation_ == nullptr || pages_->Unmap(reservation_, reservation_bytes_)) return;
+  std::fprintf(stderr, "zonealloc: a zone's %zu-byte reservation at %p stays mapped: %s\n",
+               reservation_bytes_, static_cast<void*>(reservation_), std::strerror(errno));
 }
 
 bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
@@ -88,10 +93,10 @@ bool BlockRegion::Grow(size_t blocks) {
     // next Grow() commits them again, which is harmless.
     return false;
   }
-  for (size_t i = old_count; i < new_count; ++i) {
-    new (&links_[i]) std::atomic<uint32_t>(0);
-    new (&batch_links_[i]) std::atomic<uint32_t>(0);
-  }
+  // The links need no stores: freshly committed pages read as zero, the
+  // representation of std::atomic<uint32_t>(0) (as folly's IndexedMemPool
+  // relies on too), and writing them would touch every link page of a
+  // large segment before any block is used.
   // release: pairs with committed_blocks()'s acquire.
   committed_blocks_.store(new_count, std::memory_order_release);
   return true;

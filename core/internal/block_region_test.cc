@@ -1,14 +1,21 @@
 #include <zonealloc/internal/block_region.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <random>
+#include <string>
 
 #include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/counting_page_source.h>
 
 namespace zonealloc::internal {
 namespace {
+
+using testing::HasSubstr;
 
 TEST(BlockRegionTest, CommitsTheInitialSegmentAndGrowsUpToMax) {
   CountingPageSource pages;
@@ -94,6 +101,28 @@ TEST(BlockRegionTest, DestructionUnmapsTheReservation) {
     EXPECT_EQ(pages.outstanding_mappings(), 1);
   }
   EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
+TEST(BlockRegionTest, DestructionReportsAReservationItCannotUnmap) {
+  CountingPageSource pages;
+  void* reservation;
+  testing::internal::CaptureStderr();
+  {
+    // Three pages: two link arrays and the blocks, a page each.
+    absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 8);
+    ASSERT_TRUE(region.ok());
+    reservation = region->links();
+    pages.FailNext(PageCall::kUnmap);
+  }
+  const std::string report = testing::internal::GetCapturedStderr();
+  char expected[128];
+  std::snprintf(expected, sizeof(expected), "zonealloc: a zone's %zu-byte reservation at %p",
+                3 * PageSize(), reservation);
+  EXPECT_THAT(report, HasSubstr(expected));
+  EXPECT_THAT(report, HasSubstr(std::strerror(ENOMEM)));
+  // It is indeed still mapped; give it back for the region.
+  EXPECT_EQ(pages.outstanding_mappings(), 1);
+  EXPECT_TRUE(pages.Unmap(reservation, 3 * PageSize()));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 //
 //   CountingPageSource pages;
 //   pages.FailNext(PageCall::kMap);   // the next Map() returns nullptr
+//   pages.FailNext(PageCall::kUnmap); // the next Unmap() refuses, as at vm.max_map_count
 //   ... create zones with ZoneOptions{.page_source = &pages} ...
 //   EXPECT_EQ(pages.outstanding_mappings(), 0);
 
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 
 #include <zonealloc/page_source.h>
@@ -23,11 +25,13 @@ class CountingPageSource final : public PageSource {
  public:
   explicit CountingPageSource(PageSource& inner = DefaultPageSource()) : inner_(inner) {}
 
-  // Makes the next `count` calls of `call` fail (Unmap cannot fail).
+  // Makes the next `count` calls of `call` fail. A failed Unmap() leaves the
+  // range mapped and outstanding and sets errno to ENOMEM, as Linux does at
+  // vm.max_map_count.
   void FailNext(PageCall call, int count = 1) { Slot(call).fail_next.store(count); }
 
   int calls(PageCall call) const { return Slot(call).calls.load(); }
-  // Reserve() + Map() successes minus Unmap() calls.
+  // Reserve() + Map() successes minus Unmap() successes.
   int outstanding_mappings() const { return outstanding_.load(); }
 
   void* Reserve(size_t bytes, std::string_view tag) override {
@@ -45,10 +49,14 @@ class CountingPageSource final : public PageSource {
     if (p != nullptr) outstanding_.fetch_add(1);
     return p;
   }
-  void Unmap(void* addr, size_t bytes) override {
-    Slot(PageCall::kUnmap).calls.fetch_add(1);
+  bool Unmap(void* addr, size_t bytes) override {
+    if (ShouldFail(PageCall::kUnmap)) {
+      errno = ENOMEM;
+      return false;
+    }
+    if (!inner_.Unmap(addr, bytes)) return false;
     outstanding_.fetch_sub(1);
-    inner_.Unmap(addr, bytes);
+    return true;
   }
 
  private:

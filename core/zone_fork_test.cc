@@ -1,0 +1,98 @@
+// fork() while other threads allocate: the child must find every zone
+// usable, as it finds malloc. Before the fork handlers, the child inherited
+// a slow-path or per-CPU lock held by a thread that does not exist there and
+// hung in most forks.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include <zonealloc/zone.h>
+#include <zonealloc/zone_service.h>
+
+namespace zonealloc {
+namespace {
+
+using std::chrono::steady_clock;
+
+// What a forked child does with the parent's zones; its exit status is 0
+// when everything worked. Runs no gtest code: the child is single-threaded
+// and only _exits.
+int UseZonesInChild(Zone& busy, ZoneService& service) {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 2000; ++i) {  // past the free blocks: overflow, extension
+    void* block = busy.Allocate();
+    if (block == nullptr) return 1;
+    blocks.push_back(block);
+  }
+  for (void* block : blocks) busy.Free(block);
+  busy.Drain();
+  if (busy.Stats().capacity_blocks == 0) return 2;
+  if (service.DumpText().find("busy") == std::string::npos) return 3;
+  auto fresh = service.CreateZone({.name = "child", .block_size = 64, .initial_blocks = 64});
+  if (!fresh.ok()) return 4;
+  void* block = (*fresh)->Allocate();
+  if (block == nullptr) return 5;
+  (*fresh)->Free(block);
+  return 0;
+}
+
+// Waits for `child` up to `limit`; kills it and returns -1 if it hangs.
+int WaitOrKill(pid_t child, std::chrono::seconds limit) {
+  const auto deadline = steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
+  auto service = *ZoneService::Create({.name = "fork", .permanent_budget_bytes = 64 << 20});
+  // Small, so the threads keep reaching the slow path, overflow and drains.
+  auto busy = *service->CreateZone({.name = "busy", .block_size = 64, .initial_blocks = 256});
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      std::vector<void*> held;
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (int i = 0; i < 64; ++i) held.push_back(busy->Allocate());
+        for (void* block : held) busy->Free(block);
+        held.clear();
+        if (held.capacity() % 2 == 0) busy->Drain();
+        (void)busy->Stats();
+      }
+    });
+  }
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(UseZonesInChild(*busy, *service));
+    const int status = WaitOrKill(child, std::chrono::seconds(20));
+    hung += status == -1;
+    failed += status > 0;
+  }
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(hung, 0) << "children that hung";
+  EXPECT_EQ(failed, 0) << "children whose zones did not work";
+  busy->Drain();
+  EXPECT_EQ(busy->Stats().in_use_blocks, 0u);
+}
+
+}  // namespace
+}  // namespace zonealloc
