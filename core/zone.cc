@@ -328,6 +328,7 @@ void* Zone::AllocateSlow() {
   // acquire: see "Slow-path protocol"; read before the re-check below.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
+  ++slow_path_entries_;
   // Cached blocks are free blocks: drain them before overflowing.
   DrainAllLocked();
   // Another thread may have freed, flushed or extended meanwhile.
@@ -505,6 +506,8 @@ ZoneStats Zone::Stats() const {
   RaisePeak(static_cast<int64_t>(stats.in_use_blocks));
   stats.peak_in_use_blocks = static_cast<size_t>(peak_in_use_.load(std::memory_order_relaxed));
   stats.allocation_failures = allocation_failures_;
+  stats.slow_path_entries = slow_path_entries_;
+  for (const CpuCacheStats& cpu : stats.cpu_caches) stats.cache_drains += cpu.drains;
   stats.overflow_blocks_in_use = overflow.blocks_in_use;
   stats.overflow_allocations = overflow.allocations;
   stats.overflow_slabs_live = overflow.slabs_live;

@@ -323,6 +323,7 @@ class Zone {
   size_t extensions_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t extension_refusals_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t allocation_failures_ ABSL_GUARDED_BY(slow_lock_) = 0;
+  size_t slow_path_entries_ ABSL_GUARDED_BY(slow_lock_) = 0;
   std::vector<uint64_t> hits_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
   std::vector<void*> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
 };

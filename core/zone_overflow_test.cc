@@ -221,6 +221,7 @@ TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
   EXPECT_EQ(zone.AllocateBulk(more), 0u);
   const ZoneStats stats = zone.Stats();
   EXPECT_EQ(stats.allocation_failures, 3u) << "two Allocate() calls, one short AllocateBulk()";
+  EXPECT_EQ(stats.slow_path_entries, 4u + 3u) << "4 overflow allocations, 3 failures";
   zone.FreeBulk(blocks);
 }
 

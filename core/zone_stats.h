@@ -46,6 +46,12 @@ struct ZoneStats {
   size_t overflow_slabs_unreleased = 0;
   size_t overflow_unmap_failures = 0;  // refused unmaps, retries included
 
+  // The slow path: Allocate() calls that found this CPU's cache and the
+  // shared zone empty and took the slow-path lock, and the CPU caches it
+  // (or Drain(), or an idle scan) emptied back into the shared zone.
+  size_t slow_path_entries = 0;
+  size_t cache_drains = 0;
+
   // Permanent extension (ExExtendZone).
   size_t extensions = 0;
   size_t extension_refusals = 0;  // extensions the rule wanted, refused by max_blocks or the budget
