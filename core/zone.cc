@@ -18,22 +18,13 @@ constexpr uint32_t kFreedMark = kNoIndex - 2;
 
 // Blocks moved at once when there are no CPU caches (bulk calls).
 constexpr uint32_t kUncachedBatchBlocks = 64;
-constexpr uint32_t kMaxBatchBlocks = kMaxCpuCacheBatchBlocks;
+constexpr uint32_t kMaxBatchBlocks = SharedZone::kMaxBatchBlocks;
+static_assert(kMaxCpuCacheBatchBlocks <= kMaxBatchBlocks);
 static_assert(kUncachedBatchBlocks <= kMaxBatchBlocks);
 
 constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 // How often a busy zone with CPU caches samples in_use for the peak.
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
-
-// Copies `n` 32-bit words between a block and an array, a word at a time: a
-// fixed-size memcpy compiles to one move, where a variable-size one is a
-// call into libc that costs more than these short lists.
-void CopyWords(const uint32_t* from, char* to, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) std::memcpy(to + i * sizeof(uint32_t), &from[i], sizeof(uint32_t));
-}
-void CopyWords(const char* from, uint32_t* to, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) std::memcpy(&to[i], from + i * sizeof(uint32_t), sizeof(uint32_t));
-}
 
 }  // namespace
 
@@ -45,17 +36,16 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
            void* cache_memory, size_t cache_bytes)
     : name_(ZoneDisplayName(resolved)),
       extension_blocks_(resolved.extension_blocks),
-      batch_blocks_(resolved.cpu_cache_blocks == 0
-                        ? kUncachedBatchBlocks
-                        : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks)),
-      node_entries_(static_cast<uint32_t>(resolved.block_size / sizeof(uint32_t) - 1)),
       service_(service),
       pages_(*resolved.page_source),
       region_(std::move(region)),
       cache_memory_(cache_memory),
       cache_bytes_(cache_bytes),
-      free_list_(region_.links()),
-      batches_(region_.batch_links()),
+      shared_(region_,
+              resolved.cpu_cache_blocks == 0
+                  ? kUncachedBatchBlocks
+                  : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks),
+              /*use_batches=*/resolved.cpu_cache_blocks != 0),
       overflow_(*resolved.page_source, absl::StrFormat("zonealloc-overflow:%s", name_),
                 region_.block_size(), std::max<size_t>(resolved.alignment, 8),
                 resolved.overflow_slab_blocks, resolved.max_overflow_blocks),
@@ -73,7 +63,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
   // Hand the initial segment to the shared zone.
   std::vector<void*> blocks(region_.committed_blocks());
   for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
-  PushToShared(blocks.data(), blocks.size());
+  shared_.AddFresh(blocks.data(), blocks.size());
 }
 
 Zone::~Zone() {
@@ -91,106 +81,22 @@ uint64_t Zone::PermanentBytes(size_t blocks) const {
 }
 
 uint32_t Zone::TakeFromShared(void** out, uint32_t max, SlowLock lock) {
-  uint32_t n = 0;
-  auto take_batch = [&](void** into) -> uint32_t {
-    const uint32_t head = batches_.Pop();
-    return head == kNoIndex ? 0 : ReadBatch(head, into);
-  };
-  while (max - n >= batch_blocks_) {
-    const uint32_t taken = take_batch(out + n);
-    if (taken == 0) break;
-    n += taken;
-  }
-  while (n < max) {
-    const uint32_t index = free_list_.Pop();
-    if (index == kNoIndex) break;
-    out[n++] = region_.BlockAt(index);
-  }
-  if (n < max) {  // still short: break up a batch
-    void* batch[kMaxBatchBlocks];
-    const uint32_t taken = take_batch(batch);
-    const uint32_t used = std::min(taken, max - n);
-    std::copy(batch, batch + used, out + n);
-    n += used;
-    if (PushToShared(batch + used, taken - used)) OnNoLongerFull(lock);
-  }
-  if (n > 0) {
-    const int64_t out = CountTakenFromShared(n);
-    if (!cache_.has_value()) NotePeakWithoutCaches(out);
-  }
-  return n;
-}
-
-// A batch in the depot lists its blocks inside some of them: a few "node"
-// blocks, each holding [next node's index][up to node_entries_ indices],
-// then the next node. Reading a batch then misses on one cache line per
-// node instead of one per block (a chain through links[] would), which
-// matters because the reader usually runs on another CPU than the writer.
-// The blocks are free and the depot's, so writing into them races with
-// nothing; the push's release and the pop's acquire order the contents.
-void Zone::WriteBatch(void* const* batch) {
-  uint32_t words[kMaxBatchBlocks + 1];
-  void* node = batch[0];
-  uint32_t placed = 1;
-  while (true) {
-    const uint32_t entries = std::min(node_entries_, batch_blocks_ - placed);
-    for (uint32_t k = 0; k < entries; ++k) words[1 + k] = region_.IndexOf(batch[placed + k]);
-    placed += entries;
-    void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
-    words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
-    CopyWords(words, static_cast<char*>(node), 1 + entries);
-    if (next == nullptr) return;
-    node = next;
-  }
-}
-
-uint32_t Zone::ReadBatch(uint32_t head, void** out) const {
-  uint32_t words[kMaxBatchBlocks + 1];
-  uint32_t n = 0;
-  for (uint32_t node = head; node != kNoIndex; node = words[0]) {
-    out[n++] = region_.BlockAt(node);
-    const uint32_t entries = std::min(node_entries_, batch_blocks_ - n);
-    CopyWords(static_cast<const char*>(region_.BlockAt(node)), words, 1 + entries);
-    for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
-  }
+  bool refilled_empty = false;
+  const uint32_t n = shared_.Take(out, max, &refilled_empty);
+  if (refilled_empty) OnNoLongerFull(lock);
+  if (n > 0 && !cache_.has_value()) NotePeakWithoutCaches(shared_.blocks_out());
   return n;
 }
 
 void Zone::ReturnToShared(void* const* blocks, size_t n, SlowLock lock) {
-  if (n == 0) return;
-  // relaxed: a statistic.
-  shared_out_->fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
-  if (PushToShared(blocks, n)) OnNoLongerFull(lock);
-}
-
-bool Zone::PushToShared(void* const* blocks, size_t n) {
-  std::atomic<uint32_t>* links = region_.links();
-  bool was_empty = false;
-  for (size_t start = 0; start < n; start += batch_blocks_) {
-    const size_t count = std::min<size_t>(batch_blocks_, n - start);
-    const uint32_t first = region_.IndexOf(blocks[start]);
-    if (count == batch_blocks_ && cache_.has_value()) {
-      WriteBatch(blocks + start);
-      was_empty |= batches_.Push(first);
-      continue;
-    }
-    uint32_t previous = first;
-    for (size_t k = 1; k < count; ++k) {
-      const uint32_t index = region_.IndexOf(blocks[start + k]);
-      // relaxed: published by the release CAS of the push below.
-      links[previous].store(index, std::memory_order_relaxed);
-      previous = index;
-    }
-    was_empty |= free_list_.PushChain(first, previous);
-  }
-  return was_empty;
+  if (shared_.Put(blocks, n)) OnNoLongerFull(lock);
 }
 
 void* Zone::AllocateMiss() {
   const int cpu = cache_->CurrentCpu();
   cache_->CountMiss(cpu);
   void* batch[kMaxBatchBlocks];
-  const uint32_t n = TakeFromShared(batch, batch_blocks_, SlowLock::kNotHeld);
+  const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
   cache_->CountRefill(cpu);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
@@ -204,7 +110,7 @@ void Zone::FreeMiss(void* block) {
   cache_->CountFlush(cache_->CurrentCpu());
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
-  const uint32_t n = 1 + cache_->PopBatch(batch + 1, batch_blocks_ - 1);
+  const uint32_t n = 1 + cache_->PopBatch(batch + 1, shared_.batch_blocks() - 1);
   OnCacheMissOrFlush();  // before the blocks leave: they were in use until now
   ReturnToShared(batch, n, SlowLock::kNotHeld);
 }
@@ -252,7 +158,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
 
 bool Zone::IsFull() const {
   if (cache_.has_value() && cache_->CountOn(cache_->CurrentCpu()) > 0) return false;
-  return free_list_.Empty() && batches_.Empty();
+  return shared_.Empty();
 }
 
 void Zone::DrainCpuLocked(int cpu) {
@@ -283,7 +189,7 @@ size_t Zone::CachedBlocks() const {
 
 void Zone::NotePeakLocked() const {
   // relaxed: statistics.
-  const int64_t in_use = shared_out_->load(std::memory_order_relaxed) -
+  const int64_t in_use = shared_.blocks_out() -
                          static_cast<int64_t>(CachedBlocks()) +
                          static_cast<int64_t>(overflow_.stats().blocks_in_use);
   if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
@@ -297,7 +203,7 @@ void Zone::OnCacheMissOrFlush() {
   if (now >= next_peak_sample_ns_.load(std::memory_order_relaxed)) {
     next_peak_sample_ns_.store(now + kPeakSamplePeriodNs, std::memory_order_relaxed);
     // relaxed: statistics.
-    const int64_t in_use = shared_out_->load(std::memory_order_relaxed) -
+    const int64_t in_use = shared_.blocks_out() -
                            static_cast<int64_t>(CachedBlocks()) +
                            overflow_in_use_.load(std::memory_order_relaxed);
     if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
@@ -379,8 +285,8 @@ void* Zone::ExtendLocked() {
   for (size_t i = 1; i < blocks; ++i) {
     fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
   }
-  PushToShared(fresh.data(), fresh.size());  // the spare goes back below
-  CountTakenFromShared(1);  // the caller's block
+  shared_.AddFresh(fresh.data(), fresh.size());  // the spare goes back below
+  shared_.CountOut(1);                            // the caller's block
   NotePeakLocked();
   // release: the zone is not full any more; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
@@ -391,7 +297,7 @@ void* Zone::ExtendLocked() {
 void Zone::FreeSlow(void* block) {
   if (block == nullptr) return;  // as free(NULL)
   SpinLockHolder hold(slow_lock_);
-  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!SharedEmpty())) CrashOnForeignFree(block);
+  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!shared_.Empty())) CrashOnForeignFree(block);
   policy_.OnOverflowFreed();
   // relaxed: a statistic, read by the fast path's peak check.
   overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
@@ -407,7 +313,7 @@ void Zone::PublishSpareLocked() {
   // seq_cst: pairs with OnNoLongerFull()'s fence, so a push that missed
   // has_spare_ == true is seen by the re-check below.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!SharedEmpty()) ReleaseSpareLocked();
+  if (!shared_.Empty()) ReleaseSpareLocked();
 }
 
 void Zone::ReleaseSpareLocked() {
@@ -497,7 +403,7 @@ ZoneStats Zone::Stats() const {
   stats.cached_blocks = cached;
   SpinLockHolder hold(slow_lock_);
   // relaxed: statistics.
-  const int64_t taken = shared_out_->load(std::memory_order_relaxed);
+  const int64_t taken = shared_.blocks_out();
   const OverflowStats overflow = overflow_.stats();
   stats.tag = overflow_.tag();
   stats.in_use_blocks =

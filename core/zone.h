@@ -19,13 +19,11 @@
 //      read-modify-write (the fallback takes an uncontended lock word). With
 //      caches off, every operation is a CAS on the shared zone plus a
 //      relaxed add on a shared statistics word.
-//   2. The shared zone: permanent blocks in one reserved address range
-//      (BlockRegion) that is never unmapped while the zone lives, free ones
-//      on two lock-free, ABA-safe stacks of block indices: `batches_`, a
-//      depot of whole batches (a cache refill or flush is one CAS; a batch
-//      lists its blocks inside a few of them), and
-//      `free_list_`, single blocks (the path without caches, and
-//      remainders). The stacks' links live beside the blocks.
+//   2. The shared zone (SharedZone, shared_zone.h): permanent blocks in one
+//      reserved address range (BlockRegion) that is never unmapped while
+//      the zone lives, free ones on two lock-free, ABA-safe stacks of block
+//      indices, one of whole batches (a cache refill or flush is one CAS)
+//      and one of single blocks. Their links live beside the blocks.
 //   3. The slow path, under a spinlock, when the shared zone is empty: drain
 //      every CPU's cache back into the zone (cached blocks are free blocks),
 //      then serve temporary overflow (OverflowPool) or extend the zone
@@ -120,11 +118,11 @@
 #include <zonealloc/concurrency/cache_aligned.h>
 #include <zonealloc/concurrency/percpu_cache.h>
 #include <zonealloc/concurrency/spinlock.h>
-#include <zonealloc/concurrency/tagged_index_stack.h>
 #include <zonealloc/extension_policy.h>
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/overflow_pool.h>
+#include <zonealloc/shared_zone.h>
 #include <zonealloc/zone_options.h>
 #include <zonealloc/zone_service.h>
 #include <zonealloc/zone_stats.h>
@@ -158,11 +156,11 @@ class Zone {
       }
       return AllocateMiss();
     }
-    const uint32_t index = free_list_.Pop();
-    if (ABSL_PREDICT_FALSE(index == kNoIndex)) return AllocateSlow();
-    NotePeakWithoutCaches(CountTakenFromShared(1));
-    if constexpr (internal::kDebugChecks) MarkAllocatedIndex(index);
-    return region_.BlockAt(index);
+    int64_t blocks_out;
+    void* block = shared_.PopOne(&blocks_out);
+    if (ABSL_PREDICT_FALSE(block == nullptr)) return AllocateSlow();
+    NotePeakWithoutCaches(blocks_out);
+    return MarkAllocated(block);
   }
 
   // Returns `block` to the zone. Any thread may free any block of this zone.
@@ -176,11 +174,7 @@ class Zone {
       if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
       return FreeMiss(block);
     }
-    // relaxed: a statistic; orders nothing.
-    shared_out_->fetch_sub(1, std::memory_order_relaxed);
-    if (ABSL_PREDICT_FALSE(free_list_.Push(region_.IndexOf(block)))) {
-      OnNoLongerFull(SlowLock::kNotHeld);
-    }
+    if (ABSL_PREDICT_FALSE(shared_.PushOne(block))) OnNoLongerFull(SlowLock::kNotHeld);
   }
 
   // Fills `blocks` and returns how many it filled: all of them unless a cap
@@ -229,11 +223,6 @@ class Zone {
     if constexpr (internal::kDebugChecks) MarkAllocatedIndex(region_.IndexOf(block));
     return block;
   }
-  // Returns the blocks out of the shared zone after taking n more.
-  int64_t CountTakenFromShared(uint32_t n) {
-    // relaxed: statistics; the free lists order the blocks themselves.
-    return shared_out_->fetch_add(n, std::memory_order_relaxed) + n;
-  }
   // Without caches every block out of the shared zone is in use, so the
   // peak is tracked exactly on the way out.
   void NotePeakWithoutCaches(int64_t shared_out) {
@@ -255,18 +244,10 @@ class Zone {
   ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull(SlowLock lock);
   ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use) const;
 
-  // Up to `max` blocks from the shared zone: a whole batch when max allows,
-  // else single blocks. Counts them as taken.
+  // SharedZone::Take() and Put(), and the zone's reaction when a push found
+  // the shared zone empty (OnNoLongerFull).
   uint32_t TakeFromShared(void** out, uint32_t max, SlowLock lock);
-  // A full batch's block list, written into its blocks (see zone.cc).
-  void WriteBatch(void* const* batch);
-  uint32_t ReadBatch(uint32_t head, void** out) const;
-  // Back to the shared zone: counts them as returned, then PushToShared.
   void ReturnToShared(void* const* blocks, size_t n, SlowLock lock);
-  // Full batches to the depot (with caches), the rest as singles; no
-  // counting. True when a stack was empty before (see OnNoLongerFull).
-  bool PushToShared(void* const* blocks, size_t n);
-  bool SharedEmpty() const { return free_list_.Empty() && batches_.Empty(); }
   // Blocks sitting in CPU caches now; racy.
   size_t CachedBlocks() const;
   // The spare slab kept or given back: mirrors it in has_spare_ and
@@ -292,8 +273,6 @@ class Zone {
   // Read-mostly.
   const std::string name_;
   const size_t extension_blocks_;
-  const uint32_t batch_blocks_;
-  const uint32_t node_entries_;  // block indices one block can list in a batch
   ZoneService& service_;
   PageSource& pages_;
   internal::BlockRegion region_;
@@ -303,10 +282,7 @@ class Zone {
   // every Allocate() and Free(). Empty: kOff.
   std::optional<PerCpuCache> cache_;
 
-  // The shared zone: each word owns its cache line.
-  alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
-  alignas(kCacheLineSize) TaggedIndexStack<> batches_;
-  CacheAligned<std::atomic<int64_t>> shared_out_{0};  // blocks not on the stacks
+  SharedZone shared_;
   mutable std::atomic<int64_t> peak_in_use_{0};  // Stats() raises it too
   std::atomic<int64_t> overflow_in_use_{0};  // mirrors overflow_, for the peak
 

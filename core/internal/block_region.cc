@@ -21,7 +21,7 @@ absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_v
                                                 size_t max_blocks) {
   const size_t page = PageSize();
   const size_t links_bytes = RoundUp(max_blocks * sizeof(std::atomic<uint32_t>), page);
-  const size_t bytes = 2 * links_bytes + RoundUp(max_blocks * block_size, page);
+  const size_t bytes = links_bytes + RoundUp(max_blocks * block_size, page);
   char* reservation =
       static_cast<char*>(pages.Reserve(bytes, absl::StrFormat("zonealloc:%s", zone_name)));
   if (reservation == nullptr) {
@@ -44,8 +44,7 @@ BlockRegion::BlockRegion(PageSource& pages, char* reservation, size_t reservatio
       reservation_(reservation),
       reservation_bytes_(reservation_bytes),
       links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation)),
-      batch_links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation + links_bytes)),
-      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + 2 * links_bytes),
+      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes),
       block_size_(block_size),
       reciprocal_(UINT64_MAX / block_size + 1),
       max_blocks_(max_blocks) {}
@@ -55,7 +54,6 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       reservation_(std::exchange(other.reservation_, nullptr)),
       reservation_bytes_(other.reservation_bytes_),
       links_(other.links_),
-      batch_links_(other.batch_links_),
       blocks_begin_(other.blocks_begin_),
       block_size_(other.block_size_),
       reciprocal_(other.reciprocal_),
@@ -87,7 +85,6 @@ bool BlockRegion::Grow(size_t blocks) {
   if (blocks == 0 || blocks > max_blocks_ - old_count) return false;
   const size_t new_count = old_count + blocks;
   if (!CommitLinks(links_, old_count, new_count) ||
-      !CommitLinks(batch_links_, old_count, new_count) ||
       !CommitSpan(blocks_begin_ + old_count * block_size_, blocks_begin_ + new_count * block_size_)) {
     // Pages committed by a half-done Grow() stay committed but unused; the
     // next Grow() commits them again, which is harmless.

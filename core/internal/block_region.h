@@ -8,11 +8,11 @@
 // even just after another thread took the block (see TaggedIndexStack).
 //
 // Layout of the reservation (each part page aligned):
-//   [links][batch_links][blocks: max_blocks x block_size]
-// with max_blocks std::atomic<uint32_t> in each link array. links[i] is
-// block i's free-list link; batch_links[i] links a batch whose first block
-// is i to the next batch (see Zone). Links live beside the blocks, not in
-// them, so user writes into a block never race with a free-list reader.
+//   [links: max_blocks x std::atomic<uint32_t>][blocks: max_blocks x block_size]
+// links[i] is block i's link on whichever shared-zone stack holds it (see
+// SharedZone), or its debug-check state while it is off the stacks. Links
+// live beside the blocks, not in them, so user writes into a block never
+// race with a free-list reader.
 //
 // Thread safety: Grow() needs external synchronization (the zone's slow-path
 // lock). Everything else may run concurrently with Grow().
@@ -89,12 +89,11 @@ class BlockRegion {
   }
 
   std::atomic<uint32_t>* links() const { return links_; }
-  std::atomic<uint32_t>* batch_links() const { return batch_links_; }
 
   // Permanent bytes of `blocks` committed blocks of `block_size`: each block
-  // and its two links.
+  // and its link.
   static uint64_t PermanentBytes(size_t block_size, size_t blocks) {
-    return uint64_t{blocks} * (block_size + 2 * sizeof(std::atomic<uint32_t>));
+    return uint64_t{blocks} * (block_size + sizeof(std::atomic<uint32_t>));
   }
 
  private:
@@ -118,7 +117,6 @@ class BlockRegion {
   char* reservation_;
   size_t reservation_bytes_;
   std::atomic<uint32_t>* links_;
-  std::atomic<uint32_t>* batch_links_;
   uintptr_t blocks_begin_;
   size_t block_size_;
   uint64_t reciprocal_;  // ceil(2^64 / block_size_)

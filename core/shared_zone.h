@@ -1,0 +1,114 @@
+// SharedZone is a Zone's middle tier: the permanent blocks no CPU cache
+// holds, behind a narrow interface (take up to n, put n back), as
+// tcmalloc's transfer cache sits between its CPU caches and its central
+// lists. Zone composes it with the CPU caches in front and the slow path
+// (overflow, extension) behind.
+//
+// Free blocks sit on two lock-free, ABA-safe stacks of block indices
+// (TaggedIndexStack):
+//   batches_    whole batches of batch_blocks() blocks, so a CPU cache's
+//               refill or flush is one CAS. A batch lists its blocks inside
+//               a few of them (see WriteBatch in shared_zone.cc).
+//   free_list_  single blocks: the path without caches, and remainders.
+// Both stacks link their entries through the region's one link array: a
+// block is on at most one stack at a time, and only a batch's first block
+// is on batches_. A popper that reads a link its block's new owner just
+// rewrote fails its CAS on the tag, as within one stack.
+//
+// Thread-safe: every call may run concurrently with any other, and with
+// BlockRegion::Grow() (the blocks of a new segment arrive through
+// AddFresh()).
+
+#ifndef ZONEALLOC_CORE_SHARED_ZONE_H_
+#define ZONEALLOC_CORE_SHARED_ZONE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include <zonealloc/concurrency/cache_aligned.h>
+#include <zonealloc/concurrency/tagged_index_stack.h>
+#include <zonealloc/internal/block_region.h>
+
+namespace zonealloc {
+
+class SharedZone {
+ public:
+  // REQUIRES: `region` outlives this; 1 <= batch_blocks <= kMaxBatchBlocks.
+  // Without batches every block goes to the single-block stack.
+  SharedZone(const internal::BlockRegion& region, uint32_t batch_blocks, bool use_batches);
+
+  SharedZone(const SharedZone&) = delete;
+  SharedZone& operator=(const SharedZone&) = delete;
+
+  static constexpr uint32_t kMaxBatchBlocks = 256;
+
+  // One block, or nullptr when the single-block stack is empty (the batches
+  // are left alone: this is the path of zones without caches, which have
+  // none). *blocks_out is the count of blocks out after this one.
+  void* PopOne(int64_t* blocks_out) {
+    const uint32_t index = free_list_.Pop();
+    if (ABSL_PREDICT_FALSE(index == kNoIndex)) return nullptr;
+    *blocks_out = CountOut(1);
+    return region_.BlockAt(index);
+  }
+
+  // Puts one block back. True when the single-block stack was empty.
+  // REQUIRES: block is one of the region's and was taken from here.
+  bool PushOne(void* block) {
+    CountOut(-1);
+    return free_list_.Push(region_.IndexOf(block));
+  }
+
+  // Moves up to `max` blocks into out[0, n) and returns n: whole batches
+  // while max allows, then single blocks, then part of a batch (the rest
+  // goes back; *refilled_empty is set if that push found a stack empty).
+  // REQUIRES: max <= kMaxBatchBlocks when batches are used.
+  uint32_t Take(void** out, uint32_t max, bool* refilled_empty);
+
+  // Puts blocks[0, n) back, full batches onto batches_ and the rest as
+  // singles. True when a stack was empty before: the zone may have gone
+  // from full to not full. REQUIRES: each was taken from here.
+  bool Put(void* const* blocks, size_t n);
+
+  // Adds blocks never taken (a new segment), like Put() without counting
+  // them as returned.
+  bool AddFresh(void* const* blocks, size_t n);
+
+  // Counts n blocks as taken without a stack: an extension hands one out
+  // directly. Returns the blocks out after.
+  int64_t CountOut(int64_t n) {
+    // relaxed: a statistic; the stacks order the blocks themselves.
+    return blocks_out_->fetch_add(n, std::memory_order_relaxed) + n;
+  }
+
+  // Both stacks empty right now; racy, a hint (see Zone's protocols).
+  bool Empty() const { return free_list_.Empty() && batches_.Empty(); }
+
+  // Blocks taken and not put back: in use, or held by CPU caches.
+  int64_t blocks_out() const {
+    // relaxed: a statistic.
+    return blocks_out_->load(std::memory_order_relaxed);
+  }
+  uint32_t batch_blocks() const { return batch_blocks_; }
+
+ private:
+  bool Push(void* const* blocks, size_t n);
+  void WriteBatch(void* const* batch);
+  uint32_t ReadBatch(uint32_t head, void** out) const;
+  uint32_t PopBatch(void** out);
+
+  const internal::BlockRegion& region_;
+  const uint32_t batch_blocks_;
+  const uint32_t node_entries_;  // block indices one block can list in a batch
+  const bool use_batches_;
+  // Each word owns its cache line.
+  alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
+  alignas(kCacheLineSize) TaggedIndexStack<> batches_;
+  CacheAligned<std::atomic<int64_t>> blocks_out_{0};
+};
+
+}  // namespace zonealloc
+
+#endif  // ZONEALLOC_CORE_SHARED_ZONE_H_
