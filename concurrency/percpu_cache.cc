@@ -10,10 +10,6 @@
 
 namespace zonealloc {
 
-size_t PerCpuCache::StrideFor(uint32_t capacity) {
-  const size_t slot_bytes = size_t{capacity} * sizeof(void*);
-  return kSlotsOffset + (slot_bytes + kCacheLineSize - 1) / kCacheLineSize * kCacheLineSize;
-}
 
 int PerCpuCache::PossibleCpus() {
   // The highest possible id + 1, not get_nprocs_conf()'s count: see
@@ -25,7 +21,7 @@ int PerCpuCache::PossibleCpus() {
 PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity)
     : mode_(mode),
       capacity_(capacity),
-      geometry_{static_cast<char*>(memory), StrideFor(capacity), static_cast<uint32_t>(num_cpus)} {
+      geometry_{static_cast<char*>(memory), static_cast<uint32_t>(num_cpus)} {
   for (int cpu = 0; cpu < num_cpus; ++cpu) {
     CpuHeader* header = new (&Header(cpu)) CpuHeader();
     // relaxed: the zone publishes the cache before any thread uses it.
@@ -66,6 +62,55 @@ uint32_t PerCpuCache::Drain(int cpu, void** out) {
   }
   if (count > 0) Bump(header.drains);
   return count;
+}
+
+void* PerCpuCache::PopLocked() {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  if (count == 0) return nullptr;
+  header.count.store(count - 1, std::memory_order_relaxed);
+  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return Slots(cpu)[count - 1];
+}
+
+bool PerCpuCache::TryPushLocked(void* block) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  if (count >= capacity_) return false;
+  Slots(cpu)[count] = block;
+  header.count.store(count + 1, std::memory_order_relaxed);
+  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return true;
+}
+
+uint32_t PerCpuCache::PopBatchLocked(void** out, uint32_t max) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  const uint32_t n = std::min(count, max);
+  std::copy_n(Slots(cpu) + count - n, n, out);
+  header.count.store(count - n, std::memory_order_relaxed);
+  return n;
+}
+
+uint32_t PerCpuCache::PushBatchLocked(void* const* blocks, uint32_t n) {
+  const int cpu = CurrentCpu();
+  CpuHeader& header = Header(cpu);
+  SpinLockHolder hold(header.lock);
+  // relaxed: every access is under the lock.
+  const uint32_t count = header.count.load(std::memory_order_relaxed);
+  const uint32_t pushed = std::min(n, capacity_ - count);
+  std::copy_n(blocks, pushed, Slots(cpu) + count);
+  header.count.store(count + pushed, std::memory_order_relaxed);
+  return pushed;
 }
 
 void PerCpuCache::LockAllForFork() {

@@ -11,7 +11,10 @@
 //            holding it, so nearly as cheap, and visible to ThreadSanitizer.
 //
 // Layout: for each possible CPU, one 64-byte header line, then `capacity`
-// slots. CPU c's cache starts at memory + c * stride.
+// slots. CPU c's cache starts at memory + (c << kStrideShift): a fixed
+// power-of-two stride, so the sections find it with a shift by an
+// immediate, not a multiply by a loaded stride. Slots past `capacity` are
+// never touched, so they cost address space, not memory.
 //
 // Synchronization protocol (kRseq)
 //   count  blocks in slots[0, count). Written only by critical sections on
@@ -81,26 +84,24 @@ class PerCpuCache {
  public:
   enum class Mode { kRseq, kLocked };
 
-  static size_t StrideFor(uint32_t capacity);
-  static size_t BytesFor(int num_cpus, uint32_t capacity) {
-    return static_cast<size_t>(num_cpus) * StrideFor(capacity);
-  }
+  // Room for the header and kMaxCapacity slots.
+  static constexpr int kStrideShift = 14;
+  static constexpr uint32_t kMaxCapacity = ((1u << kStrideShift) - 64) / sizeof(void*);
+  static size_t BytesFor(int num_cpus) { return static_cast<size_t>(num_cpus) << kStrideShift; }
   // CPUs the cache must cover: every CPU id the kernel may report.
   static int PossibleCpus();
 
-  // REQUIRES: memory is BytesFor(num_cpus, capacity) zeroed bytes, 64-byte
-  // aligned, outliving the cache; capacity >= 1; for kRseq,
+  // REQUIRES: memory is BytesFor(num_cpus) zeroed bytes, 64-byte aligned,
+  // outliving the cache; 1 <= capacity <= kMaxCapacity; for kRseq,
   // RseqSupport().ok().
   PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity);
 
   PerCpuCache(const PerCpuCache&) = delete;
   PerCpuCache& operator=(const PerCpuCache&) = delete;
 
-  // Pops a block of the current CPU's cache into *block. False when it is
-  // empty or being drained.
-  bool TryPop(void** block) {
-    return mode_ == Mode::kRseq ? TryPopRseq(block) : TryPopLocked(block);
-  }
+  // A block of the current CPU's cache, or nullptr when it is empty or
+  // being drained.
+  void* Pop() { return mode_ == Mode::kRseq ? PopRseq() : PopLocked(); }
 
   // Pushes `block` onto the current CPU's cache. False when it is full or
   // being drained.
@@ -175,7 +176,7 @@ class PerCpuCache {
 
   CpuHeader& Header(int cpu) const {
     return *reinterpret_cast<CpuHeader*>(geometry_.memory +
-                                         static_cast<size_t>(cpu) * geometry_.stride);
+                                         (static_cast<size_t>(cpu) << kStrideShift));
   }
   void** Slots(int cpu) const {
     return reinterpret_cast<void**>(&Header(cpu) + 1);
@@ -185,23 +186,22 @@ class PerCpuCache {
     counter.fetch_add(1, std::memory_order_relaxed);
   }
 
-  bool TryPopRseq(void** block);
+  void* PopRseq();
   bool TryPushRseq(void* block);
   uint32_t PopBatchRseq(void** out, uint32_t max);
   uint32_t PushBatchRseq(void* const* blocks, uint32_t n);
-  bool TryPopLocked(void** block);
-  bool TryPushLocked(void* block);
-  uint32_t PopBatchLocked(void** out, uint32_t max);
-  uint32_t PushBatchLocked(void* const* blocks, uint32_t n);
+  // The fallback, out of line: the rseq fast path inlines without it.
+  ABSL_ATTRIBUTE_NOINLINE void* PopLocked();
+  ABSL_ATTRIBUTE_NOINLINE bool TryPushLocked(void* block);
+  ABSL_ATTRIBUTE_NOINLINE uint32_t PopBatchLocked(void** out, uint32_t max);
+  ABSL_ATTRIBUTE_NOINLINE uint32_t PushBatchLocked(void* const* blocks, uint32_t n);
 
   // What the critical sections read, at offsets they take as immediates.
   struct Geometry {
     char* memory;
-    size_t stride;
     uint32_t num_cpus;
   };
   static constexpr size_t kMemoryOffset = offsetof(Geometry, memory);
-  static constexpr size_t kStrideOffset = offsetof(Geometry, stride);
   static constexpr size_t kNumCpusOffset = offsetof(Geometry, num_cpus);
 
   const Mode mode_;
@@ -246,42 +246,42 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
   ".quad 1b, 2b - 1b, 4b\n\t"                    \
   ".popsection\n\t"
 
-// The critical sections. An abort restarts them from label 0. Register use: rax = this CPU's header, rcx = count, rdx = limit, then
-// the popped block. `restarts` is written by the abort handler's locked
+// The critical sections. An abort restarts them from label 0. Register use:
+// rax = this CPU's header, rcx = count, rdx = limit (then, in a push, the
+// block). Pop returns its block in a register, nullptr on every way out but
+// the commit. `restarts` is written by the abort handler's locked
 // add although it is an input operand: the "memory" clobber covers that
 // write (an in-out operand would need asm goto outputs, which GCC 12
 // miscompiled here).
-inline bool PerCpuCache::TryPopRseq(void** block) {
+inline void* PerCpuCache::PopRseq() {
 #if defined(ZONEALLOC_RSEQ_ASM)
-  asm goto(
+  void* block;
+  asm volatile(
       ZONEALLOC_RSEQ_BEGIN
+      "xorl %k[block], %k[block]\n\t"    // nullptr until the slot is read
       "movl %%fs:4(%[rseq]), %%eax\n\t"   // cpu_id; unregistered reads as huge
       "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
-      "jae %l[miss]\n\t"
-      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "jae 5f\n\t"
+      "shlq %[shift], %%rax\n\t"
       "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "subl $1, %%ecx\n\t"
       "cmpl %%edx, %%ecx\n\t"            // count - 1 < limit
-      "jae %l[miss]\n\t"
-      "movq 64(%%rax,%%rcx,8), %%rdx\n\t" // slots[count - 1]
-      "movq %%rdx, (%[block])\n\t"
+      "jae 5f\n\t"
+      "movq 64(%%rax,%%rcx,8), %[block]\n\t" // slots[count - 1]
       "incq 8(%%rax)\n\t"                // hits
       "movl %%ecx, (%%rax)\n\t"          // commit: count - 1
       ZONEALLOC_RSEQ_END
-      :
+      "5:\n\t"
+      : [block] "=&r"(block)
       : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [block] "r"(block),
+        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset),
         [restarts] "m"(internal::rseq_restarts)
-      : "rax", "rcx", "rdx", "memory", "cc"
-      : miss);
-  return true;
-miss:
-  return false;
+      : "rax", "rcx", "rdx", "memory", "cc");
+  return block;
 #else
-  (void)block;
-  return false;
+  return nullptr;
 #endif
 }
 
@@ -292,7 +292,7 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "movl %%fs:4(%[rseq]), %%eax\n\t"
       "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
       "jae %l[full]\n\t"
-      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "shlq %[shift], %%rax\n\t"
       "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
@@ -305,7 +305,7 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       ZONEALLOC_RSEQ_END
       :
       : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [block] "r"(block),
+        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [block] "r"(block),
         [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "rdx", "memory", "cc"
       : full);
@@ -331,7 +331,7 @@ inline uint32_t PerCpuCache::PopBatchRseq(void** out, uint32_t max) {
       "movl %%fs:4(%[rseq]), %%eax\n\t"
       "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
       "jae 5f\n\t"
-      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "shlq %[shift], %%rax\n\t"
       "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%r10d\n\t"        // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
@@ -356,7 +356,7 @@ inline uint32_t PerCpuCache::PopBatchRseq(void** out, uint32_t max) {
       "5:\n\t"
       : "=&d"(n)
       : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [out] "r"(out),
+        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [out] "r"(out),
         [max] "r"(max), [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
   return n;
@@ -375,7 +375,7 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
       "movl %%fs:4(%[rseq]), %%eax\n\t"
       "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
       "jae 5f\n\t"
-      "imulq %c[stride](%[cache]), %%rax\n\t"
+      "shlq %[shift], %%rax\n\t"
       "addq %c[memory](%[cache]), %%rax\n\t"
       "movl 4(%%rax), %%r10d\n\t"        // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
@@ -401,7 +401,7 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
       "5:\n\t"
       : "=&d"(pushed)
       : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [stride] "i"(kStrideOffset), [memory] "i"(kMemoryOffset), [blocks] "r"(blocks),
+        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [blocks] "r"(blocks),
         [n] "r"(n), [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
   return pushed;
@@ -413,59 +413,6 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
 
 #undef ZONEALLOC_RSEQ_BEGIN
 #undef ZONEALLOC_RSEQ_END
-
-inline bool PerCpuCache::TryPopLocked(void** block) {
-  const int cpu = CurrentCpu();
-  CpuHeader& header = Header(cpu);
-  SpinLockHolder hold(header.lock);
-  // relaxed: every access is under the lock.
-  const uint32_t count = header.count.load(std::memory_order_relaxed);
-  if (count == 0) return false;
-  *block = Slots(cpu)[count - 1];
-  header.count.store(count - 1, std::memory_order_relaxed);
-  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return true;
-}
-
-inline bool PerCpuCache::TryPushLocked(void* block) {
-  const int cpu = CurrentCpu();
-  CpuHeader& header = Header(cpu);
-  SpinLockHolder hold(header.lock);
-  // relaxed: every access is under the lock.
-  const uint32_t count = header.count.load(std::memory_order_relaxed);
-  if (count >= capacity_) return false;
-  Slots(cpu)[count] = block;
-  header.count.store(count + 1, std::memory_order_relaxed);
-  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return true;
-}
-
-inline uint32_t PerCpuCache::PopBatchLocked(void** out, uint32_t max) {
-  const int cpu = CurrentCpu();
-  CpuHeader& header = Header(cpu);
-  SpinLockHolder hold(header.lock);
-  // relaxed: every access is under the lock.
-  const uint32_t count = header.count.load(std::memory_order_relaxed);
-  const uint32_t n = count < max ? count : max;
-  void** slots = Slots(cpu);
-  for (uint32_t i = 0; i < n; ++i) out[i] = slots[count - n + i];
-  header.count.store(count - n, std::memory_order_relaxed);
-  return n;
-}
-
-inline uint32_t PerCpuCache::PushBatchLocked(void* const* blocks, uint32_t n) {
-  const int cpu = CurrentCpu();
-  CpuHeader& header = Header(cpu);
-  SpinLockHolder hold(header.lock);
-  // relaxed: every access is under the lock.
-  const uint32_t count = header.count.load(std::memory_order_relaxed);
-  const uint32_t room = capacity_ - count;
-  const uint32_t pushed = n < room ? n : room;
-  void** slots = Slots(cpu);
-  for (uint32_t i = 0; i < pushed; ++i) slots[count + i] = blocks[i];
-  header.count.store(count + pushed, std::memory_order_relaxed);
-  return pushed;
-}
 
 }  // namespace zonealloc
 

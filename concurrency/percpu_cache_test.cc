@@ -26,8 +26,8 @@ struct CacheFixture {
   CacheFixture(Mode mode, uint32_t capacity)
       : cpus(PerCpuCache::PossibleCpus()),
         memory(static_cast<char*>(std::aligned_alloc(
-            64, PerCpuCache::BytesFor(cpus, capacity)))),
-        cache((std::fill_n(memory, PerCpuCache::BytesFor(cpus, capacity), 0), mode), memory,
+            64, PerCpuCache::BytesFor(cpus)))),
+        cache((std::fill_n(memory, PerCpuCache::BytesFor(cpus), 0), mode), memory,
               cpus, capacity) {}
   ~CacheFixture() { std::free(memory); }
   int cpus;
@@ -79,15 +79,15 @@ TEST_P(PerCpuCacheTest, PopsWhatThisCpuPushedLastInFirstOut) {
   PinToCpu pin(FirstAllowedCpu());
   int blocks[5];
   void* popped = nullptr;
-  EXPECT_FALSE(f.cache.TryPop(&popped)) << "empty";
+  EXPECT_EQ(f.cache.Pop(), nullptr) << "empty";
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(f.cache.TryPush(&blocks[i]));
   EXPECT_FALSE(f.cache.TryPush(&blocks[4])) << "full at capacity";
   EXPECT_EQ(f.cache.CountOn(f.cache.CurrentCpu()), 4u);
   for (int i = 3; i >= 0; --i) {
-    ASSERT_TRUE(f.cache.TryPop(&popped));
+    ASSERT_NE(popped = f.cache.Pop(), nullptr);
     EXPECT_EQ(popped, &blocks[i]);
   }
-  EXPECT_FALSE(f.cache.TryPop(&popped));
+  EXPECT_EQ(f.cache.Pop(), nullptr);
   EXPECT_EQ(f.cache.StatsOf(f.cache.CurrentCpu()).hits, 8u);
 }
 
@@ -103,8 +103,7 @@ TEST_P(PerCpuCacheTest, DrainTakesEveryBlockOfACpuAndReopensIt) {
   EXPECT_EQ(out[2], &blocks[2]);
   EXPECT_EQ(f.cache.CountOn(cpu), 0u);
   EXPECT_EQ(f.cache.StatsOf(cpu).drains, 1u);
-  void* popped;
-  EXPECT_FALSE(f.cache.TryPop(&popped));
+  EXPECT_EQ(f.cache.Pop(), nullptr);
   EXPECT_TRUE(f.cache.TryPush(&blocks[0])) << "open again after the drain";
 }
 
@@ -125,7 +124,7 @@ TEST_P(PerCpuCacheTest, BatchesMoveAsManyAsFitInOneStepAndCountNoHits) {
   EXPECT_EQ(out[0], &blocks[5]) << "the newest three, in slot order";
   EXPECT_EQ(out[2], &blocks[7]);
   void* popped;
-  ASSERT_TRUE(f.cache.TryPop(&popped));
+  ASSERT_NE(popped = f.cache.Pop(), nullptr);
   EXPECT_EQ(popped, &blocks[4]) << "single pops continue below the batch";
   EXPECT_EQ(f.cache.PopBatch(out, 10), 4u) << "at most what is cached";
   EXPECT_EQ(out[0], &blocks[0]);
@@ -243,7 +242,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
           n = f.cache.PopBatch(held, static_cast<uint32_t>(pops));
           for (size_t i = 0; i < n; ++i) world.Claim(held[i]);
         } else {
-          while (n < pops && f.cache.TryPop(&held[n])) world.Claim(held[n++]);
+          while (n < pops && (held[n] = f.cache.Pop()) != nullptr) world.Claim(held[n++]);
         }
         for (size_t i = 0; i < n; ++i) world.Release(held[i]);
         world.ReturnToPool(held, n);

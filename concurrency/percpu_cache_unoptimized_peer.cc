@@ -8,7 +8,7 @@ namespace zonealloc {
 
 bool PushThenPopInAnotherTranslationUnit(PerCpuCache& cache, void* block) {
   void* popped = nullptr;
-  return cache.TryPush(block) && cache.TryPop(&popped) && popped == block;
+  return cache.TryPush(block) && (popped = cache.Pop()) == block;
 }
 
 }  // namespace zonealloc

@@ -13,8 +13,9 @@
 //             poppers after an acquire load of a head naming i.
 //
 //   Push/PushChain: links[last] = head.index (relaxed), then CAS head ->
-//     {first, tag+1} with release, so the link and everything the pusher
-//     wrote into the blocks happen-before any thread that pops them.
+//     {first, tag+1} with release (seq_cst, for Zone), so the link and
+//     everything the pusher wrote into the blocks happen-before any thread
+//     that pops them.
 //   Pop: load head with acquire, read next = links[head.index] (relaxed: the
 //     acquire on head orders it after the push that wrote it), then CAS head
 //     -> {next, tag+1} with acquire.
@@ -66,10 +67,12 @@ class TaggedIndexStack {
   TaggedIndexStack(const TaggedIndexStack&) = delete;
   TaggedIndexStack& operator=(const TaggedIndexStack&) = delete;
 
-  // True when the stack held no index at the moment of the load.
-  bool Empty() const {
-    // relaxed: a hint for IsFull(); a caller that acts on it re-checks with Pop().
-    return TaggedIndex::FromWord(head_.load(std::memory_order_relaxed)).empty();
+  // True when the stack held no index at the moment of the load. relaxed
+  // by default: a hint for IsFull(); a caller that acts on it re-checks with
+  // Pop(). seq_cst for a caller that orders it against its own seq_cst
+  // store (Zone's spare-slab protocol pairs it with the push's CAS).
+  bool Empty(std::memory_order order = std::memory_order_relaxed) const {
+    return TaggedIndex::FromWord(head_.load(order)).empty();
   }
 
   // Returns true when the stack was empty before the push.
@@ -78,15 +81,18 @@ class TaggedIndexStack {
   // Pushes first -> ... -> last, already linked through links[], with one
   // CAS. Returns true when the stack was empty before the push.
   bool PushChain(uint32_t first, uint32_t last) {
-    // relaxed: the CAS below re-validates the value and publishes with release.
+    // relaxed: the CAS below re-validates the value and publishes it.
     TaggedIndex head = TaggedIndex::FromWord(head_.load(std::memory_order_relaxed));
     uint64_t expected = head.word();
     do {
       head = TaggedIndex::FromWord(expected);
-      // relaxed: published by the release CAS that follows.
+      // relaxed: published by the CAS that follows.
       links_[last].store(head.index(), std::memory_order_relaxed);
+      // seq_cst on success (release is all the stack needs): Zone's
+      // spare-slab protocol orders a push against a later load of its own;
+      // on x86 a locked cmpxchg is a full barrier either way.
     } while (!head_.compare_exchange_weak(expected, head.Next(first).word(),
-                                          std::memory_order_release,
+                                          std::memory_order_seq_cst,
                                           std::memory_order_relaxed));
     return head.empty();
   }

@@ -84,7 +84,10 @@ class SharedZone {
   }
 
   // Both stacks empty right now; racy, a hint (see Zone's protocols).
-  bool Empty() const { return free_list_.Empty() && batches_.Empty(); }
+  // Pushes are seq_cst, so a seq_cst Empty() is ordered against them.
+  bool Empty(std::memory_order order = std::memory_order_relaxed) const {
+    return free_list_.Empty(order) && batches_.Empty(order);
+  }
 
   // Blocks taken and not put back: in use, or held by CPU caches.
   int64_t blocks_out() const {

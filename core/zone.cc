@@ -307,13 +307,11 @@ void Zone::FreeSlow(void* block) {
 
 void Zone::PublishSpareLocked() {
   const bool spare = overflow_.has_spare();
-  // relaxed: the fence below orders it; see "Spare-slab protocol".
-  has_spare_.store(spare, std::memory_order_relaxed);
-  if (!spare) return;
-  // seq_cst: pairs with OnNoLongerFull()'s fence, so a push that missed
-  // has_spare_ == true is seen by the re-check below.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!shared_.Empty()) ReleaseSpareLocked();
+  // seq_cst, with the seq_cst re-check below and the pusher's seq_cst CAS
+  // and load: a push that missed has_spare_ == true is seen by the re-check
+  // (see "Spare-slab protocol").
+  has_spare_.store(spare, std::memory_order_seq_cst);
+  if (spare && !shared_.Empty(std::memory_order_seq_cst)) ReleaseSpareLocked();
 }
 
 void Zone::ReleaseSpareLocked() {
@@ -327,10 +325,9 @@ void Zone::ReleaseSpareLocked() {
 void Zone::OnNoLongerFull(SlowLock lock) {
   // release: see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
-  // seq_cst: pairs with PublishSpareLocked()'s fence; see "Spare-slab protocol".
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  // relaxed: ordered by the fence.
-  if (!has_spare_.load(std::memory_order_relaxed)) return;
+  // seq_cst: after the push's seq_cst CAS, paired with PublishSpareLocked();
+  // see "Spare-slab protocol".
+  if (!has_spare_.load(std::memory_order_seq_cst)) return;
   if (lock == SlowLock::kHeld) return ReleaseSpareLocked();
   SpinLockHolder hold(slow_lock_);
   ReleaseSpareLocked();

@@ -54,13 +54,13 @@
 //   is full; it goes back once the shared zone has free blocks again.
 //   has_spare_ mirrors overflow_.has_spare(), written under slow_lock_, so a
 //   push onto an empty shared stack skips the lock when no spare waits.
-//   Both sides write, fence (seq_cst) and then read the other's word:
-//     FreeSlow (lock held): keeps the spare; has_spare_ = true; fence;
+//   Both sides write and then read the other's word, all four seq_cst:
+//     FreeSlow (lock held): keeps the spare; has_spare_ = true;
 //                           shared zone non-empty? -> release the spare.
-//     Pusher:               push onto an empty stack; fence;
+//     Pusher:               push (the stack's CAS) onto an empty stack;
 //                           has_spare_? -> take the lock, release the spare.
 //   Of two threads doing that, at least one sees the other's write (the
-//   store-buffering litmus test with fences), so this interleaving
+//   store-buffering litmus test under seq_cst), so this interleaving
 //     FreeSlow: sees both stacks empty, decides to keep the spare ...
 //     Pusher:   pushes, reads has_spare_ == false, returns ...
 //     FreeSlow: ... publishes has_spare_ = true
@@ -149,11 +149,8 @@ class Zone {
   // fails.
   void* Allocate() {
     if (cache_.has_value()) {
-      void* block;
-      if (ABSL_PREDICT_TRUE(cache_->TryPop(&block))) {
-        if constexpr (internal::kDebugChecks) MarkAllocated(block);
-        return block;
-      }
+      void* block = cache_->Pop();
+      if (ABSL_PREDICT_TRUE(block != nullptr)) return MarkAllocated(block);
       return AllocateMiss();
     }
     int64_t blocks_out;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include <zonealloc/concurrency/percpu_cache.h>
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/env.h>
@@ -20,6 +21,7 @@ constexpr size_t kMinBlockSize = 8;  // room for a free-list link
 constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
 constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
 constexpr size_t kDefaultCpuCacheBytes = 16 << 10;
+static_assert(kMaxCpuCacheBlocks <= PerCpuCache::kMaxCapacity);
 
 // Debian's Abseil keeps its own absl::string_view, distinct from the
 // std::string_view of the public API; this converts at that boundary.

@@ -162,8 +162,7 @@ absl::StatusOr<std::unique_ptr<Zone>> ZoneService::CreateZone(const ZoneOptions&
   void* cache_memory = nullptr;
   size_t cache_bytes = 0;
   if (resolved->cpu_cache != CpuCacheMode::kOff) {
-    cache_bytes = PerCpuCache::BytesFor(PerCpuCache::PossibleCpus(),
-                                        static_cast<uint32_t>(resolved->cpu_cache_blocks));
+    cache_bytes = PerCpuCache::BytesFor(PerCpuCache::PossibleCpus());
     cache_bytes = (cache_bytes + PageSize() - 1) / PageSize() * PageSize();
     cache_memory = resolved->page_source->Map(
         cache_bytes, PageSize(), absl::StrFormat("zonealloc-cpucache:%s", ZoneDisplayName(*resolved)));

@@ -16,6 +16,16 @@ size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
+ExactDivisor ExactDivisor::For(uint64_t d) {
+  const int shift = std::countr_zero(d);
+  const uint64_t m = d >> shift;
+  // Newton's iteration doubles the correct low bits: m * m == 1 mod 8 for
+  // odd m gives 3, then 6, 12, 24, 48, 96 >= 64.
+  uint64_t inverse = m;
+  for (int i = 0; i < 5; ++i) inverse *= 2 - m * inverse;
+  return ExactDivisor{.odd_inverse = inverse, .shift = shift, .max_quotient = UINT64_MAX / d};
+}
+
 absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_view zone_name,
                                                 size_t block_size, size_t initial_blocks,
                                                 size_t max_blocks) {
@@ -46,7 +56,7 @@ BlockRegion::BlockRegion(PageSource& pages, char* reservation, size_t reservatio
       links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation)),
       blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes),
       block_size_(block_size),
-      reciprocal_(UINT64_MAX / block_size + 1),
+      block_divisor_(ExactDivisor::For(block_size)),
       max_blocks_(max_blocks) {}
 
 BlockRegion::BlockRegion(BlockRegion&& other) noexcept
@@ -56,9 +66,10 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       links_(other.links_),
       blocks_begin_(other.blocks_begin_),
       block_size_(other.block_size_),
-      reciprocal_(other.reciprocal_),
+      block_divisor_(other.block_divisor_),
       max_blocks_(other.max_blocks_),
       // relaxed: a moved-from region is not shared with other threads.
+      committed_bytes_(other.committed_bytes_.load(std::memory_order_relaxed)),
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
 
 BlockRegion::~BlockRegion() {
@@ -94,6 +105,8 @@ bool BlockRegion::Grow(size_t blocks) {
   // representation of std::atomic<uint32_t>(0) (as folly's IndexedMemPool
   // relies on too), and writing them would touch every link page of a
   // large segment before any block is used.
+  // relaxed: see Contains().
+  committed_bytes_.store(new_count * block_size_, std::memory_order_relaxed);
   // release: pairs with committed_blocks()'s acquire.
   committed_blocks_.store(new_count, std::memory_order_release);
   return true;

@@ -3,9 +3,10 @@
 // prefix is committed: the initial segment, then each permanent extension.
 //
 // Why one reservation: the region never moves and is never unmapped while the
-// zone lives, so Contains() is one range compare, an index maps to a block by
-// one multiply, and a thread may read a block's free-list link at any time,
-// even just after another thread took the block (see TaggedIndexStack).
+// zone lives, so Contains() is one range compare and one multiply, an index
+// maps to a block by one multiply, and a thread may read a block's free-list
+// link at any time, even just after another thread took the block (see
+// TaggedIndexStack).
 //
 // Layout of the reservation (each part page aligned):
 //   [links: max_blocks x std::atomic<uint32_t>][blocks: max_blocks x block_size]
@@ -21,6 +22,7 @@
 #define ZONEALLOC_CORE_INTERNAL_BLOCK_REGION_H_
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -37,6 +39,23 @@ namespace zonealloc::internal {
 inline constexpr size_t kMaxBlockSize = size_t{1} << 24;        // 16 MiB
 inline constexpr size_t kMaxRegionBytes = size_t{1} << 40;      // 1 TiB
 inline constexpr size_t kMaxBlocks = (size_t{1} << 32) - 3;     // < kNoIndex and markers
+
+// Division of 64-bit values by a fixed d = m * 2^k (m odd) without a divide
+// instruction (Hacker's Delight, 10-17): n is a multiple of d exactly when
+// rotr(n * inverse(m) mod 2^64, k) <= (2^64 - 1) / d, and for a multiple,
+// n * inverse(m) mod 2^64 is (n / d) * 2^k exactly. One multiply each, where
+// a reciprocal needs a 128-bit multiply and a check multiplies back.
+struct ExactDivisor {
+  static ExactDivisor For(uint64_t d);  // REQUIRES: d > 0
+
+  bool Divides(uint64_t n) const { return std::rotr(n * odd_inverse, shift) <= max_quotient; }
+  // REQUIRES: Divides(n).
+  uint64_t QuotientOfMultiple(uint64_t n) const { return (n * odd_inverse) >> shift; }
+
+  uint64_t odd_inverse;   // m * odd_inverse == 1 mod 2^64
+  int shift;              // k
+  uint64_t max_quotient;  // (2^64 - 1) / d
+};
 
 class BlockRegion {
  public:
@@ -70,8 +89,8 @@ class BlockRegion {
     const uintptr_t offset = reinterpret_cast<uintptr_t>(p) - blocks_begin_;
     // relaxed: a pointer in a new segment reaches a caller only through the
     // free list, whose acquire already ordered the Grow() that made it.
-    if (offset >= committed_blocks_.load(std::memory_order_relaxed) * block_size_) return false;
-    return IndexOfOffset(offset) * block_size_ == offset;
+    return offset < committed_bytes_.load(std::memory_order_relaxed) &&
+           block_divisor_.Divides(offset);
   }
 
   // True when p lies anywhere in the reserved block range.
@@ -85,7 +104,8 @@ class BlockRegion {
 
   // REQUIRES: Contains(p).
   uint32_t IndexOf(const void* p) const {
-    return IndexOfOffset(reinterpret_cast<uintptr_t>(p) - blocks_begin_);
+    return static_cast<uint32_t>(
+        block_divisor_.QuotientOfMultiple(reinterpret_cast<uintptr_t>(p) - blocks_begin_));
   }
 
   std::atomic<uint32_t>* links() const { return links_; }
@@ -103,12 +123,6 @@ class BlockRegion {
   // Commits links[old, new) of one link array.
   bool CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count);
 
-  // offset / block_size_ without a divide: floor(offset * ceil(2^64 / d) / 2^64)
-  // equals floor(offset / d) whenever offset * d <= 2^64, which the bounds
-  // above guarantee.
-  uint32_t IndexOfOffset(uintptr_t offset) const {
-    return static_cast<uint32_t>((static_cast<unsigned __int128>(offset) * reciprocal_) >> 64);
-  }
 
   // Commits the pages covering [begin, end) of the reservation.
   bool CommitSpan(uintptr_t begin, uintptr_t end);
@@ -119,8 +133,9 @@ class BlockRegion {
   std::atomic<uint32_t>* links_;
   uintptr_t blocks_begin_;
   size_t block_size_;
-  uint64_t reciprocal_;  // ceil(2^64 / block_size_)
+  ExactDivisor block_divisor_;
   size_t max_blocks_;
+  std::atomic<uint64_t> committed_bytes_{0};  // committed_blocks_ * block_size_
   std::atomic<size_t> committed_blocks_{0};
 };
 

@@ -46,22 +46,28 @@ TEST(BlockRegionTest, ContainsOnlyBlockStarts) {
   EXPECT_FALSE(region->Contains(&on_stack));
 }
 
-// IndexOf multiplies by a reciprocal instead of dividing; it must agree with
-// division for every block size and every offset the bounds allow.
-TEST(BlockRegionTest, ReciprocalIndexMatchesDivisionAtTheBounds) {
+// Contains() and IndexOf() divide by multiplying; they must agree with
+// division for every block size and every offset, multiples or not.
+TEST(BlockRegionTest, ExactDivisorAgreesWithDivision) {
   std::mt19937_64 rng(42);
   for (int trial = 0; trial < 2000; ++trial) {
     const size_t block_size = 8 * (1 + rng() % (kMaxBlockSize / 8));
-    const uint64_t reciprocal = UINT64_MAX / block_size + 1;
+    const ExactDivisor divisor = ExactDivisor::For(block_size);
     const uint64_t max_index = std::min<uint64_t>(kMaxBlocks, kMaxRegionBytes / block_size) - 1;
     for (uint64_t index : {uint64_t{0}, uint64_t{1}, max_index, rng() % (max_index + 1)}) {
-      for (uint64_t within : {uint64_t{0}, uint64_t{block_size - 1}}) {
+      for (uint64_t within : {uint64_t{0}, uint64_t{1}, uint64_t{8}, uint64_t{block_size - 1},
+                              rng() % block_size}) {
         const uint64_t offset = index * block_size + within;
-        const auto got = static_cast<uint64_t>(
-            (static_cast<unsigned __int128>(offset) * reciprocal) >> 64);
-        ASSERT_EQ(got, offset / block_size) << "block_size " << block_size << " offset " << offset;
+        ASSERT_EQ(divisor.Divides(offset), offset % block_size == 0)
+            << "block_size " << block_size << " offset " << offset;
+        if (within == 0) {
+          ASSERT_EQ(divisor.QuotientOfMultiple(offset), index);
+        }
       }
     }
+    // Far outside any region (a pointer below the blocks wraps around).
+    const uint64_t wild = rng();
+    ASSERT_EQ(divisor.Divides(wild), wild % block_size == 0) << wild;
   }
 }
 
