@@ -49,11 +49,14 @@ class ZoneSource final : public BlockSource {
   }
   std::optional<ZoneCounters> Counters() const override {
     const ZoneStats stats = zone_->Stats();
-    return ZoneCounters{.capacity_blocks = static_cast<int64_t>(stats.capacity_blocks),
-                        .overflow_blocks_in_use = static_cast<int64_t>(stats.overflow_blocks_in_use),
-                        .overflow_allocations = static_cast<int64_t>(stats.overflow_allocations),
-                        .overflow_slabs_live = static_cast<int64_t>(stats.overflow_slabs_live),
-                        .extensions = static_cast<int64_t>(stats.extensions)};
+    return ZoneCounters{
+        .capacity_blocks = static_cast<int64_t>(stats.capacity_blocks),
+        .overflow_blocks_in_use = static_cast<int64_t>(stats.overflow_blocks_in_use),
+        .overflow_allocations = static_cast<int64_t>(stats.overflow_allocations),
+        .overflow_slabs_live = static_cast<int64_t>(stats.overflow_slabs_live),
+        .extensions = static_cast<int64_t>(stats.extensions),
+        .slow_path_entries = static_cast<int64_t>(stats.slow_path_entries),
+        .cache_drains = static_cast<int64_t>(stats.cache_drains)};
   }
 
  private:
@@ -187,6 +190,16 @@ std::optional<int64_t> AllocatorUnderTest::InUseBlocks() const {
     std::optional<int64_t> in_use = sized.source->InUseBlocks();
     if (!in_use.has_value()) return std::nullopt;
     total += *in_use;
+  }
+  return total;
+}
+
+std::optional<ZoneCounters> AllocatorUnderTest::SummedZoneCounters() const {
+  ZoneCounters total;
+  for (const SizedSource& sized : sources_) {
+    std::optional<ZoneCounters> counters = sized.source->Counters();
+    if (!counters.has_value()) return std::nullopt;
+    total.Add(*counters);
   }
   return total;
 }

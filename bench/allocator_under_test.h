@@ -50,7 +50,8 @@ class BlockSource {
   // their own. nullopt when the allocator cannot tell.
   virtual std::optional<int64_t> InUseBlocks() const { return std::nullopt; }
 
-  // A zone's capacity, overflow and extension counters; nullopt for others.
+  // A Zone's capacity, overflow, extension and slow-path counters; nullopt
+  // for others (UnsynchronizedZone keeps none of them).
   virtual std::optional<ZoneCounters> Counters() const { return std::nullopt; }
 };
 
@@ -80,6 +81,9 @@ class AllocatorUnderTest {
 
   // The sum of the sources' InUseBlocks(), or nullopt when any cannot tell.
   std::optional<int64_t> InUseBlocks() const;
+
+  // The sum of the sources' Counters(), or nullopt when any has none.
+  std::optional<ZoneCounters> SummedZoneCounters() const;
 
  private:
   std::string name_;

@@ -29,7 +29,7 @@
 #include "bench/scenarios.h"
 
 ABSL_FLAG(std::string, allocator, "zone", "zone, zone_fallback, zone_nocache, unsync, malloc, tbb_pool, pmr_sync or pmr_unsync");
-ABSL_FLAG(std::string, scenario, "pair", "pair, batch, prodcons, larson, burst or server");
+ABSL_FLAG(std::string, scenario, "pair", "pair, batch, prodcons, larson, burst, fill or server");
 ABSL_FLAG(int, threads, 1, "threads (prodcons: threads/2 producer-consumer pairs, at least one)");
 ABSL_FLAG(int64_t, block_size, 64, "bytes per block (server uses 64, 256 and 1024)");
 ABSL_FLAG(int64_t, duration_ms, 250, "run for this long (ignored with --ops)");
@@ -39,6 +39,7 @@ ABSL_FLAG(int64_t, batch_blocks, 4096, "batch: blocks per batch per thread");
 ABSL_FLAG(int64_t, larson_slots, 1024, "larson: slots per array");
 ABSL_FLAG(int64_t, burst_blocks, 32768, "burst: blocks per thread per burst");
 ABSL_FLAG(int64_t, burst_idle_ms, 25, "burst: idle time after each burst");
+ABSL_FLAG(int64_t, fill_blocks, 1 << 20, "fill: blocks per thread per round");
 ABSL_FLAG(int64_t, server_requests, 256, "server: requests in flight per thread");
 ABSL_FLAG(std::string, json_out, "", "write the run as JSON to this file");
 ABSL_FLAG(std::string, rss_out, "", "write RSS over time (ms, MiB) to this file, if sampled");
@@ -59,6 +60,7 @@ ScenarioConfig ConfigFromFlags() {
           .larson_slots = static_cast<size_t>(absl::GetFlag(FLAGS_larson_slots)),
           .burst_blocks = static_cast<size_t>(absl::GetFlag(FLAGS_burst_blocks)),
           .burst_idle = absl::Milliseconds(absl::GetFlag(FLAGS_burst_idle_ms)),
+          .fill_blocks = static_cast<size_t>(absl::GetFlag(FLAGS_fill_blocks)),
           .server_requests = static_cast<size_t>(absl::GetFlag(FLAGS_server_requests))};
 }
 
@@ -92,6 +94,13 @@ RunRecord MakeRecord(const Scenario& scenario, const ScenarioConfig& config,
   record.peak_rss_bytes = PeakRssBytes();
   record.final_rss_bytes = CurrentRssBytes();
   record.malloc_library = MallocLibrary();
+  if (result.zone_counters.has_value()) {
+    record.zone_events =
+        ZoneEvents{.slow_path_entries = result.zone_counters->slow_path_entries,
+                   .cache_drains = result.zone_counters->cache_drains,
+                   .overflow_allocations = result.zone_counters->overflow_allocations,
+                   .extensions = result.zone_counters->extensions};
+  }
   record.ok = result.check_error.empty();
   record.detail = result.check_error;
   return record;
@@ -113,6 +122,18 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
   json.Key("p50").Double(record.p50_ns).Key("p99").Double(record.p99_ns);
   json.Key("p999").Double(record.p999_ns).Key("samples").Int(record.latency_samples);
   json.EndObject();
+  // A Zone's counts over the whole run, summed over its zones; null for others.
+  json.Key("zone_events");
+  if (record.zone_events.has_value()) {
+    json.BeginObject();
+    json.Key("slow_path_entries").Int(record.zone_events->slow_path_entries);
+    json.Key("cache_drains").Int(record.zone_events->cache_drains);
+    json.Key("overflow_allocations").Int(record.zone_events->overflow_allocations);
+    json.Key("extensions").Int(record.zone_events->extensions);
+    json.EndObject();
+  } else {
+    json.Null();
+  }
   json.Key("rss").BeginObject();
   json.Key("peak_bytes").Int(static_cast<int64_t>(record.peak_rss_bytes));
   json.Key("final_bytes").Int(static_cast<int64_t>(record.final_rss_bytes));

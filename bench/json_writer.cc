@@ -104,6 +104,12 @@ JsonWriter& JsonWriter::Bool(bool value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  text_ += "null";
+  return *this;
+}
+
 absl::Status WriteFile(const std::string& path, std::string_view text) {
   FILE* file = std::fopen(path.c_str(), "w");
   if (file == nullptr) {

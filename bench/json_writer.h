@@ -1,6 +1,6 @@
 // JsonWriter builds one JSON document in a string, for the benchmark's
 // result files. It exists because the project has no JSON library and needs
-// only to write: objects, arrays, strings, numbers, booleans. Commas are
+// only to write: objects, arrays, strings, numbers, booleans, null. Commas are
 // placed for the caller; a key must precede each value inside an object.
 //
 //   JsonWriter json;
@@ -31,6 +31,7 @@ class JsonWriter {
   JsonWriter& Int(int64_t value);
   JsonWriter& Double(double value);  // non-finite values are written as null
   JsonWriter& Bool(bool value);
+  JsonWriter& Null();
 
   const std::string& text() const { return text_; }
 

@@ -19,15 +19,29 @@ struct Axes {
 Axes AxesFor(MatrixKind kind, int cpus) {
   switch (kind) {
     case MatrixKind::kDefault:
-      return {{"pair", "batch", "prodcons", "larson", "burst"}, {1, 2 * cpus}, {64}};
+      return {{"pair", "batch", "prodcons", "larson", "burst", "fill"}, {1, 2 * cpus}, {64}};
     case MatrixKind::kFull:
-      return {{"pair", "batch", "prodcons", "larson", "burst", "server"},
+      return {{"pair", "batch", "prodcons", "larson", "burst", "fill", "server"},
               {1, cpus, 2 * cpus, 4 * cpus},
               {16, 64, 256, 1024}};
     case MatrixKind::kSmoke:
-      return {{"pair", "batch", "prodcons", "larson", "burst", "server"}, {1, 2}, {64}};
+      return {{"pair", "batch", "prodcons", "larson", "burst", "fill", "server"}, {1, 2}, {64}};
   }
   return {};
+}
+
+// The thread counts and sizes `scenario` runs at. `fill` asks one question
+// (what a million 64-byte blocks on one thread cost in memory): more
+// threads or bigger blocks multiply the memory (1 GiB at 1024 B) and the
+// time and answer nothing more, so it runs at 1 thread and 64 B unless
+// --threads or --block_sizes ask for others.
+Axes ScenarioAxes(const std::string& scenario, const Axes& axes, const MatrixOverrides& overrides) {
+  Axes own = axes;
+  if (scenario == "fill") {
+    if (overrides.threads.empty()) own.threads = {1};
+    if (overrides.block_sizes.empty()) own.block_sizes = {64};
+  }
+  return own;
 }
 
 }  // namespace
@@ -43,8 +57,9 @@ std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& 
   std::set<std::tuple<std::string, int, size_t>> seen;  // scenario, threads used, size
   for (const std::string& name : axes.scenarios) {
     const Scenario* scenario = FindScenario(name);
-    for (const size_t block_size : axes.block_sizes) {
-      for (const int threads : axes.threads) {
+    const Axes own = ScenarioAxes(name, axes, overrides);
+    for (const size_t block_size : own.block_sizes) {
+      for (const int threads : own.threads) {
         Cell cell{.scenario = name, .threads = threads, .block_size = block_size};
         if (scenario != nullptr) {
           cell.threads_used = scenario->threads_used({.threads = threads});
@@ -67,8 +82,11 @@ std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t d
       absl::StrCat("--block_size=", cell.block_size == 0 ? 64 : cell.block_size)};
   if (kind == MatrixKind::kSmoke) {
     // Tiny: a few milliseconds per run; the self-checks are what count.
-    for (const char* flag : {"--ops=20000", "--batch_blocks=256", "--larson_slots=128",
-                             "--burst_blocks=1024", "--burst_idle_ms=2", "--server_requests=32"}) {
+    // fill_blocks is more than any default zone holds (4 MiB at most: 65536
+    // blocks of 64 B), so the zone overflows and extends in smoke runs too.
+    for (const char* flag :
+         {"--ops=20000", "--batch_blocks=256", "--larson_slots=128", "--burst_blocks=1024",
+          "--burst_idle_ms=2", "--fill_blocks=131072", "--server_requests=32"}) {
       args.emplace_back(flag);
     }
   } else {

@@ -2,13 +2,16 @@
 // block sizes the driver runs every contender in, and the worker flags for
 // one cell.
 //
-//   default  pair, batch, prodcons, larson, burst; 64-byte blocks;
+//   default  pair, batch, prodcons, larson, burst, fill; 64-byte blocks;
 //            1 and 2 x CPUs threads (fits in 3 minutes on 2 cores)
-//   full     all six scenarios; 16, 64, 256, 1024 bytes;
+//   full     all seven scenarios; 16, 64, 256, 1024 bytes;
 //            1, CPUs, 2 x CPUs, 4 x CPUs threads
-//   smoke    all six scenarios once, tiny (--ops, small arrays); 1 and 2
+//   smoke    all seven scenarios once, tiny (--ops, small arrays); 1 and 2
 //            threads; for CI, where only the self-checks matter
 //
+// `fill` has one cell in every matrix, 1 thread and 64 B (unless --threads
+// or --block_sizes say otherwise): it asks what one thread's million 64-byte
+// blocks cost in memory.
 // Cells that would run the same threads twice (prodcons runs pairs, so 1
 // and 2 threads both run 2) are kept once; server picks its own sizes, so it
 // has one cell per thread count.

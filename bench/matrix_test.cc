@@ -12,14 +12,33 @@ int CountCells(const std::vector<Cell>& cells, std::string_view scenario) {
                                         [&](const Cell& c) { return c.scenario == scenario; }));
 }
 
-TEST(MatrixTest, TheDefaultMatrixRunsFiveScenariosAtOneAndTwiceTheCpus) {
+TEST(MatrixTest, TheDefaultMatrixRunsFiveScenariosAtOneAndTwiceTheCpusAndFillAtOne) {
   const std::vector<Cell> cells = BuildMatrix(MatrixKind::kDefault, /*cpus=*/2);
-  ASSERT_EQ(cells.size(), 10u);
+  ASSERT_EQ(cells.size(), 11u);
   EXPECT_EQ(CountCells(cells, "server"), 0);
   EXPECT_EQ(cells[0].scenario, "pair");
   EXPECT_EQ(cells[0].threads, 1);
   EXPECT_EQ(cells[1].threads, 4);
   EXPECT_EQ(cells[0].block_size, 64u);
+  EXPECT_EQ(cells.back().scenario, "fill");
+  EXPECT_EQ(cells.back().threads, 1);
+  EXPECT_EQ(CountCells(cells, "fill"), 1);
+}
+
+TEST(MatrixTest, FillRunsAtOneThreadAnd64BytesUnlessAskedOtherwise) {
+  for (MatrixKind kind : {MatrixKind::kDefault, MatrixKind::kFull, MatrixKind::kSmoke}) {
+    const std::vector<Cell> cells = BuildMatrix(kind, 2);
+    ASSERT_EQ(CountCells(cells, "fill"), 1);
+    const Cell& fill = *std::find_if(cells.begin(), cells.end(),
+                                     [](const Cell& c) { return c.scenario == "fill"; });
+    EXPECT_EQ(fill.threads, 1);
+    EXPECT_EQ(fill.block_size, 64u);
+  }
+  const std::vector<Cell> asked = BuildMatrix(
+      MatrixKind::kDefault, 2, {.scenarios = {"fill"}, .threads = {1, 2}, .block_sizes = {16}});
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[1].threads, 2);
+  EXPECT_EQ(asked[1].block_size, 16u);
 }
 
 TEST(MatrixTest, ProdConsAtOneThreadRunsOnePair) {
@@ -48,6 +67,7 @@ TEST(MatrixTest, SmokeRunsAreTinyAndCounted) {
       WorkerArgs({.scenario = "batch", .threads = 2, .threads_used = 2, .block_size = 64},
                  MatrixKind::kSmoke, 250);
   EXPECT_NE(std::find(args.begin(), args.end(), "--ops=20000"), args.end());
+  EXPECT_NE(std::find(args.begin(), args.end(), "--fill_blocks=131072"), args.end());
   EXPECT_EQ(std::find(args.begin(), args.end(), "--duration_ms=250"), args.end());
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -33,6 +34,48 @@ T MedianOf(const std::vector<RunRecord>& runs, T RunRecord::*field) {
   return Median(std::move(values));
 }
 
+// Each run's zone events per million of its ops, then each count's median
+// over the runs. nullopt when a run has no zone events.
+std::optional<ZoneEventsPerMop> MedianZoneEventsPerMop(const std::vector<RunRecord>& runs) {
+  std::vector<ZoneEventsPerMop> rates;
+  for (const RunRecord& run : runs) {
+    if (!run.zone_events.has_value()) return std::nullopt;
+    const double per_mop = run.ops > 0 ? 1e6 / static_cast<double>(run.ops) : 0;
+    const ZoneEvents& events = *run.zone_events;
+    auto rate = [per_mop](int64_t count) { return static_cast<double>(count) * per_mop; };
+    rates.push_back({.slow_path_entries = rate(events.slow_path_entries),
+                     .cache_drains = rate(events.cache_drains),
+                     .overflow_allocations = rate(events.overflow_allocations),
+                     .extensions = rate(events.extensions)});
+  }
+  if (rates.empty()) return std::nullopt;
+  auto median_of = [&](double ZoneEventsPerMop::*field) {
+    std::vector<double> values;
+    for (const ZoneEventsPerMop& rate : rates) values.push_back(rate.*field);
+    return Median(std::move(values));
+  };
+  return ZoneEventsPerMop{
+      .slow_path_entries = median_of(&ZoneEventsPerMop::slow_path_entries),
+      .cache_drains = median_of(&ZoneEventsPerMop::cache_drains),
+      .overflow_allocations = median_of(&ZoneEventsPerMop::overflow_allocations),
+      .extensions = median_of(&ZoneEventsPerMop::extensions)};
+}
+
+// A rate in few characters: "0", two significant digits below 10, whole
+// numbers above.
+std::string ShortRate(double rate) {
+  if (rate == 0) return "0";
+  if (rate < 10) return absl::StrFormat("%.2g", rate);
+  return absl::StrFormat("%.0f", rate);
+}
+
+// "slow/drain/ovf/ext" per million ops, or "-" for an allocator that is not a Zone.
+std::string ZoneEventsText(const std::optional<ZoneEventsPerMop>& rates) {
+  if (!rates.has_value()) return "-";
+  return absl::StrCat(ShortRate(rates->slow_path_entries), "/", ShortRate(rates->cache_drains), "/",
+                      ShortRate(rates->overflow_allocations), "/", ShortRate(rates->extensions));
+}
+
 double Mib(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
 std::string BlockText(size_t block_size) {
@@ -49,9 +92,10 @@ struct Column {
 };
 constexpr Column kColumns[] = {
     {"scenario", 8, false},    {"thr", 3, true},           {"block", 5, true},
-    {"allocator", 10, false},  {"Mops/s", 8, true},        {"x glibc", 7, true},
+    {"allocator", 13, false},  {"Mops/s", 8, true},        {"x glibc", 7, true},
     {"x best peer", 11, true}, {"p50 ns", 7, true},        {"p99 ns", 7, true},
     {"p99.9 ns", 8, true},     {"peak RSS MiB", 12, true}, {"final RSS MiB", 13, true},
+    {"slow/drain/ovf/ext per Mop", 26, true},
 };
 constexpr size_t kLeadColumns = 4;  // scenario .. allocator: shown for every row
 
@@ -75,6 +119,7 @@ std::vector<std::string> RowCells(const Row& row) {
   cells.push_back(absl::StrFormat("%.0f", m.p999_ns));
   cells.push_back(absl::StrFormat("%.1f", Mib(m.peak_rss_bytes)));
   cells.push_back(absl::StrFormat("%.1f", Mib(m.final_rss_bytes)));
+  cells.push_back(ZoneEventsText(row.zone_events_per_mop));
   return cells;
 }
 
@@ -117,6 +162,7 @@ void FinishRow(Row& row) {
   m.latency_samples = MedianOf(row.runs, &RunRecord::latency_samples);
   m.peak_rss_bytes = MedianOf(row.runs, &RunRecord::peak_rss_bytes);
   m.final_rss_bytes = MedianOf(row.runs, &RunRecord::final_rss_bytes);
+  row.zone_events_per_mop = MedianZoneEventsPerMop(row.runs);
   // The run whose throughput is nearest the median supplies the RSS curve.
   size_t nearest = 0;
   for (size_t i = 1; i < row.runs.size(); ++i) {
@@ -199,6 +245,18 @@ std::string SummaryJson(const std::vector<Row>& rows, const ReportHeading& headi
       json.Key("peak_rss_bytes").Int(static_cast<int64_t>(m.peak_rss_bytes));
       json.Key("final_rss_bytes").Int(static_cast<int64_t>(m.final_rss_bytes));
       json.Key("malloc_library").String(m.malloc_library);
+      json.Key("zone_events_per_mop");
+      if (row.zone_events_per_mop.has_value()) {
+        const ZoneEventsPerMop& rates = *row.zone_events_per_mop;
+        json.BeginObject();
+        json.Key("slow_path_entries").Double(rates.slow_path_entries);
+        json.Key("cache_drains").Double(rates.cache_drains);
+        json.Key("overflow_allocations").Double(rates.overflow_allocations);
+        json.Key("extensions").Double(rates.extensions);
+        json.EndObject();
+      } else {
+        json.Null();
+      }
       json.Key("mops_per_repetition").BeginArray();
       for (const RunRecord& run : row.runs) json.Double(run.mops);
       json.EndArray();

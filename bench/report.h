@@ -10,6 +10,7 @@
 #ifndef ZONEALLOC_BENCH_REPORT_H_
 #define ZONEALLOC_BENCH_REPORT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@
 #include "bench/run_record.h"
 
 namespace zonealloc::bench {
+
+// A Zone's ZoneEvents per million ops (a run's allocate+free ops): how
+// often it left its fast path, and why.
+struct ZoneEventsPerMop {
+  double slow_path_entries = 0;
+  double cache_drains = 0;
+  double overflow_allocations = 0;
+  double extensions = 0;
+};
 
 // One contender in one cell.
 struct Row {
@@ -31,13 +41,17 @@ struct Row {
   std::vector<RunRecord> runs;         // the repetitions, all passed
   std::vector<std::string> rss_files;  // per repetition (burst), else empty strings
   RunRecord median;                    // FinishRow(): per-metric medians of runs
+  // FinishRow(): per-count medians of the runs' rates; nullopt unless every
+  // run reported zone events (the Zone contenders).
+  std::optional<ZoneEventsPerMop> zone_events_per_mop;
   std::string median_rss_file;         // FinishRow(): RSS over time of the median run
   double x_glibc = 0;                  // FillRatios(): Mops/s over glibc's; 0 when n/a
   double x_best_peer = 0;              // FillRatios(): over the best peer's; 0 when n/a
 };
 
-// Sets `median` (each metric's median over the runs, taken separately) and
-// `median_rss_file` (of the run with the median throughput).
+// Sets `median` (each metric's median over the runs, taken separately),
+// `zone_events_per_mop` (likewise) and `median_rss_file` (of the run with
+// the median throughput).
 // REQUIRES: row.runs is not empty.
 void FinishRow(Row& row);
 

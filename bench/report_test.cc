@@ -54,5 +54,48 @@ TEST(ReportTest, TheTableSaysWhatWasNotMeasured) {
               HasSubstr("| pair | 1 | 64 | glibc | 20.00 |"));
 }
 
+// A zone row whose runs did `ops` ops each and counted `slow_path_entries`.
+Row ZoneRow(std::vector<int64_t> ops, std::vector<int64_t> slow_path_entries) {
+  Row row{.cell = {.scenario = "fill", .threads = 1, .threads_used = 1, .block_size = 64},
+          .contender = "zone",
+          .zonealloc = true};
+  for (size_t i = 0; i < ops.size(); ++i) {
+    row.runs.push_back({.ops = ops[i],
+                        .mops = 10,
+                        .zone_events = ZoneEvents{.slow_path_entries = slow_path_entries[i],
+                                                  .cache_drains = 3,
+                                                  .overflow_allocations = 250000,
+                                                  .extensions = 0}});
+  }
+  FinishRow(row);
+  return row;
+}
+
+TEST(ReportTest, ZoneEventsAreMedianRatesPerMillionOps) {
+  // Rates per Mop: 10, 30, 20 slow-path entries; 1.5, 1, 3 drains.
+  const Row row = ZoneRow({2000000, 3000000, 1000000}, {20, 90, 20});
+  ASSERT_TRUE(row.zone_events_per_mop.has_value());
+  EXPECT_DOUBLE_EQ(row.zone_events_per_mop->slow_path_entries, 20);
+  EXPECT_DOUBLE_EQ(row.zone_events_per_mop->cache_drains, 1.5);
+  EXPECT_DOUBLE_EQ(row.zone_events_per_mop->overflow_allocations, 125000);
+  EXPECT_DOUBLE_EQ(row.zone_events_per_mop->extensions, 0);
+}
+
+TEST(ReportTest, TheTableShowsZoneEventsForZonesAndADashForPeers) {
+  std::vector<Row> rows = {ZoneRow({2000000}, {20}), MeasuredRow("glibc", false, {20})};
+  rows[1].cell = rows[0].cell;
+  EXPECT_FALSE(rows[1].zone_events_per_mop.has_value());
+  FillRatios(rows);
+  const std::string table = FormatTable(rows, TableStyle::kText);
+  EXPECT_THAT(table, HasSubstr("slow/drain/ovf/ext per Mop"));
+  EXPECT_THAT(table, HasSubstr("10/1.5/125000/0\n"));
+  const std::string markdown = FormatTable(rows, TableStyle::kMarkdown);
+  EXPECT_THAT(markdown, HasSubstr("| 10/1.5/125000/0 |\n"));
+  EXPECT_THAT(markdown, HasSubstr("| 1.0 | 0.0 | - |\n"));  // glibc: RSS, then no zone events
+  const std::string json = SummaryJson(rows, {.matrix = "custom", .repetitions = 1});
+  EXPECT_THAT(json, HasSubstr("\"zone_events_per_mop\":{\"slow_path_entries\":10,"));
+  EXPECT_THAT(json, HasSubstr("\"zone_events_per_mop\":null"));
+}
+
 }  // namespace
 }  // namespace zonealloc::bench

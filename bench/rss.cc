@@ -37,6 +37,16 @@ uint64_t PeakRssBytes() {
   return peak_kib * 1024;
 }
 
+void ZoneCounters::Add(const ZoneCounters& other) {
+  capacity_blocks += other.capacity_blocks;
+  overflow_blocks_in_use += other.overflow_blocks_in_use;
+  overflow_allocations += other.overflow_allocations;
+  overflow_slabs_live += other.overflow_slabs_live;
+  extensions += other.extensions;
+  slow_path_entries += other.slow_path_entries;
+  cache_drains += other.cache_drains;
+}
+
 RssSampler::RssSampler(absl::Duration interval, ZoneProbe probe)
     : start_(absl::Now()), probe_(std::move(probe)) {
   samples_.reserve(4096);

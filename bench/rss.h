@@ -34,6 +34,11 @@ struct ZoneCounters {
   int64_t overflow_allocations = 0;  // ever, so bursts between samples show
   int64_t overflow_slabs_live = 0;
   int64_t extensions = 0;
+  int64_t slow_path_entries = 0;  // ever
+  int64_t cache_drains = 0;       // ever
+
+  // Adds `other`'s counts: the sum over an allocator's zones.
+  void Add(const ZoneCounters& other);
 };
 
 struct RssSample {

@@ -38,6 +38,37 @@ absl::Status ReadNumber(const Fields& fields, std::string_view key, T& out) {
   return parsed ? absl::OkStatus() : Missing(key);
 }
 
+// The four zone counts: all numbers, or all "-" (not a Zone).
+std::string FormatZoneEvents(const std::optional<ZoneEvents>& events) {
+  if (!events.has_value()) {
+    return "slow_path_entries=- cache_drains=- overflow_allocations=- extensions=-";
+  }
+  return absl::StrFormat(
+      "slow_path_entries=%d cache_drains=%d overflow_allocations=%d extensions=%d",
+      events->slow_path_entries, events->cache_drains, events->overflow_allocations,
+      events->extensions);
+}
+
+absl::Status ReadZoneEvents(const Fields& fields, std::optional<ZoneEvents>& out) {
+  auto it = fields.find("slow_path_entries");
+  if (it == fields.end()) return Missing("slow_path_entries");
+  if (it->second == "-") {
+    out = std::nullopt;
+    return absl::OkStatus();
+  }
+  ZoneEvents events;
+  for (absl::Status status : {
+           ReadNumber(fields, "slow_path_entries", events.slow_path_entries),
+           ReadNumber(fields, "cache_drains", events.cache_drains),
+           ReadNumber(fields, "overflow_allocations", events.overflow_allocations),
+           ReadNumber(fields, "extensions", events.extensions),
+       }) {
+    if (!status.ok()) return status;
+  }
+  out = events;
+  return absl::OkStatus();
+}
+
 absl::Status ReadString(const Fields& fields, std::string_view key, std::string& out) {
   auto it = fields.find(key);
   if (it == fields.end()) return Missing(key);
@@ -51,11 +82,12 @@ std::string FormatResultLine(const RunRecord& r) {
   return absl::StrFormat(
       "%sscenario=%s allocator=%s threads=%d threads_used=%d block_size=%d ops=%d "
       "seconds=%.6f mops=%.4f p50_ns=%.1f p99_ns=%.1f p999_ns=%.1f latency_samples=%d "
-      "peak_rss_bytes=%d final_rss_bytes=%d malloc_library=%s ok=%s%s%s",
+      "peak_rss_bytes=%d final_rss_bytes=%d malloc_library=%s %s ok=%s%s%s",
       kResultLinePrefix, NoSpaces(r.scenario), NoSpaces(r.allocator), r.threads, r.threads_used,
       r.block_size, r.ops, r.seconds, r.mops, r.p50_ns, r.p99_ns, r.p999_ns, r.latency_samples,
-      r.peak_rss_bytes, r.final_rss_bytes, NoSpaces(r.malloc_library), r.ok ? "true" : "false",
-      kDetailKey, absl::StrReplaceAll(r.detail, {{"\n", " "}}));
+      r.peak_rss_bytes, r.final_rss_bytes, NoSpaces(r.malloc_library),
+      FormatZoneEvents(r.zone_events), r.ok ? "true" : "false", kDetailKey,
+      absl::StrReplaceAll(r.detail, {{"\n", " "}}));
 }
 
 absl::StatusOr<RunRecord> ParseResultLine(std::string_view text) {
@@ -92,6 +124,7 @@ absl::StatusOr<RunRecord> ParseResultLine(std::string_view text) {
            ReadNumber(fields, "peak_rss_bytes", r.peak_rss_bytes),
            ReadNumber(fields, "final_rss_bytes", r.final_rss_bytes),
            ReadString(fields, "malloc_library", r.malloc_library),
+           ReadZoneEvents(fields, r.zone_events),
            ReadString(fields, "ok", ok),
        }) {
     if (!status.ok()) return status;

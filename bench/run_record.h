@@ -2,9 +2,11 @@
 // and the one-line text form in which the worker prints it and the driver
 // reads it back:
 //
-//   result scenario=pair allocator=zone threads=1 ... ok=true detail=
+//   result scenario=pair allocator=zone threads=1 ... slow_path_entries=3 ... ok=true detail=
 //
-// Fields are `key=value` separated by spaces; `detail` (free text, empty
+// Fields are `key=value` separated by spaces; `-` stands for an empty
+// string, and for the zone counts of an allocator that is not a Zone
+// (slow_path_entries=- cache_drains=- ...). `detail` (free text, empty
 // when the run passed its self-check) comes last and runs to the end of the
 // line, so only it may contain spaces. Keeping the format and its parser in
 // one file keeps the worker and the driver in step.
@@ -14,12 +16,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 
 namespace zonealloc::bench {
+
+// What a zonealloc Zone counted over the whole run (set-up and final frees
+// included), summed over its zones: the events that take it off its fast
+// path (see zonealloc::ZoneStats).
+struct ZoneEvents {
+  int64_t slow_path_entries = 0;     // found the CPU cache and the shared zone empty
+  int64_t cache_drains = 0;          // CPU caches emptied back into the shared zone
+  int64_t overflow_allocations = 0;  // blocks served from temporary overflow
+  int64_t extensions = 0;            // permanent growth of the zone
+};
 
 struct RunRecord {
   std::string scenario;
@@ -37,6 +50,7 @@ struct RunRecord {
   uint64_t peak_rss_bytes = 0;   // VmHWM at the end
   uint64_t final_rss_bytes = 0;  // RSS after every block was freed
   std::string malloc_library;    // the shared object malloc resolved to
+  std::optional<ZoneEvents> zone_events;  // nullopt unless the allocator is a Zone
   bool ok = false;               // the self-check passed
   std::string detail;            // why not, when !ok
 };

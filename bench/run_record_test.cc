@@ -36,6 +36,40 @@ TEST(RunRecordTest, ParsesWhatItFormats) {
   EXPECT_EQ(parsed->malloc_library, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
   EXPECT_FALSE(parsed->ok);
   EXPECT_EQ(parsed->detail, "3 blocks changed while live (handed out twice?)");
+  EXPECT_FALSE(parsed->zone_events.has_value());  // malloc is not a Zone
+}
+
+TEST(RunRecordTest, ParsesAZonesEvents) {
+  RunRecord record = Sample();
+  record.allocator = "zone";
+  record.zone_events = ZoneEvents{
+      .slow_path_entries = 17, .cache_drains = 5, .overflow_allocations = 4096, .extensions = 2};
+  const std::string line = FormatResultLine(record);
+  EXPECT_NE(line.find("slow_path_entries=17 cache_drains=5 overflow_allocations=4096 extensions=2"),
+            std::string::npos);
+  absl::StatusOr<RunRecord> parsed = ParseResultLine(line);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_TRUE(parsed->zone_events.has_value());
+  EXPECT_EQ(parsed->zone_events->slow_path_entries, 17);
+  EXPECT_EQ(parsed->zone_events->cache_drains, 5);
+  EXPECT_EQ(parsed->zone_events->overflow_allocations, 4096);
+  EXPECT_EQ(parsed->zone_events->extensions, 2);
+}
+
+TEST(RunRecordTest, APeersZoneEventsAreDashes) {
+  EXPECT_NE(FormatResultLine(Sample()).find(
+                "slow_path_entries=- cache_drains=- overflow_allocations=- extensions=-"),
+            std::string::npos);
+}
+
+TEST(RunRecordTest, AMalformedZoneCountIsNamed) {
+  RunRecord record = Sample();
+  record.zone_events = ZoneEvents{};
+  std::string line = FormatResultLine(record);
+  line.replace(line.find("cache_drains=0"), 14, "cache_drains=x");
+  absl::StatusOr<RunRecord> parsed = ParseResultLine(line);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("cache_drains"), std::string::npos);
 }
 
 TEST(RunRecordTest, FindsTheResultLineInAWorkersOutput) {

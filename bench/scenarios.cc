@@ -344,6 +344,40 @@ ScenarioResult RunBurst(const ScenarioConfig& config, AllocatorUnderTest& alloca
   return result;
 }
 
+// ---- fill: allocate many blocks, then free them all ----------------------
+
+std::vector<BlockDemand> FillDemand(const ScenarioConfig& config) {
+  return OneSize(config, static_cast<size_t>(config.threads) * config.fill_blocks);
+}
+
+// Each round allocates fill_blocks blocks (the stamp writes to each, so
+// every page is touched) and then frees them in the order they came. Rounds
+// repeat until the duration is over or the thread's share of --ops is done;
+// at least one runs. What the scenario is for is the peak RSS of holding
+// them all and the RSS left once they are freed.
+ScenarioResult RunFill(const ScenarioConfig& config, AllocatorUnderTest& allocator,
+                       const TickClock& clock) {
+  BlockSource& source = allocator.ForSize(config.block_size);
+  TeamBlockOps team_ops(config.threads, clock);
+  const int64_t quota = QuotaPerThread(config.ops, config.threads);
+  ScenarioResult result;
+  result.timed =
+      RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
+        BlockOps& ops = team_ops[thread];
+        std::vector<LiveBlock> blocks(config.fill_blocks);
+        control.ArriveAndWaitForStart();
+        int64_t done = 0;
+        do {
+          for (LiveBlock& block : blocks) block = ops.Allocate(source);
+          for (const LiveBlock& block : blocks) ops.Free(source, block);
+          done += static_cast<int64_t>(blocks.size());
+        } while (done < quota && !control.StopRequested());
+        team_ops.MarkTimedEnd(thread, control);
+      });
+  team_ops.MergeInto(result);
+  return result;
+}
+
 // ---- server: three sizes, requests with random lifetimes ------------------
 
 // Blocks of one request: one 256-byte request object, 1 to 5 64-byte header
@@ -430,6 +464,8 @@ constexpr Scenario kScenarios[] = {
      LarsonDemand, RunLarson},
     {"burst", "idle-burst-idle cycles, RSS over time", true, ThreadsAsConfigured, BurstDemand,
      RunBurst},
+    {"fill", "allocate fill_blocks, then free them all (peak and final RSS)", true,
+     ThreadsAsConfigured, FillDemand, RunFill},
     {"server", "64/256/1024-byte request objects with random lifetimes", false, ThreadsAsConfigured,
      ServerDemand, RunServer},
 };
@@ -449,9 +485,10 @@ absl::Status ValidateConfig(const Scenario& scenario, const ScenarioConfig& conf
     return absl::InvalidArgumentError("give a positive duration or ops");
   }
   if (config.batch_blocks == 0 || config.larson_slots == 0 || config.burst_blocks == 0 ||
-      config.server_requests == 0) {
+      config.fill_blocks == 0 || config.server_requests == 0) {
     return absl::InvalidArgumentError(
-        "batch_blocks, larson_slots, burst_blocks and server_requests must be positive");
+        "batch_blocks, larson_slots, burst_blocks, fill_blocks and server_requests must be "
+        "positive");
   }
   return absl::OkStatus();
 }
@@ -505,6 +542,7 @@ absl::StatusOr<ScenarioResult> RunScenario(const Scenario& scenario, const Scena
   ScenarioResult result = scenario.run(config, allocator, clock);
   result.threads_used = threads_used;
   result.latency = SummarizeLatency(result.latency_ticks, clock.NanosPerTick());
+  result.zone_counters = allocator.SummedZoneCounters();
   result.check_error = SelfCheck(result, allocator);
   return result;
 }

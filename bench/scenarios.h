@@ -8,6 +8,8 @@
 //   larson    threads replace random slots of block arrays that they hand
 //             to each other (after Larson and Krishnan's server benchmark)
 //   burst     idle-burst-idle cycles; RSS is sampled over time
+//   fill      allocate fill_blocks blocks, then free them all: peak and
+//             final RSS of a large working set
 //   server    three sizes (64, 256, 1024 bytes) of request objects with a
 //             working set and random lifetimes, like a request server
 //
@@ -27,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +56,7 @@ struct ScenarioConfig {
   size_t larson_slots = 1024;   // larson: slots per array (two arrays per thread)
   size_t burst_blocks = 32768;  // burst: blocks per thread per burst
   absl::Duration burst_idle = absl::Milliseconds(25);  // burst: sleep after each burst
+  size_t fill_blocks = size_t{1} << 20;                // fill: blocks per thread per round
   size_t server_requests = 256;                        // server: requests in flight per thread
 };
 
@@ -66,7 +70,10 @@ struct ScenarioResult {
   LatencySummary latency;                // one allocate + one free, sampled
   std::vector<uint64_t> latency_ticks;   // the raw samples of all threads
   std::vector<RssSample> rss_over_time;  // burst only
-  std::string check_error;               // empty: the self-check passed
+  // A Zone's counters at the end, summed over its zones: whole-run totals,
+  // set-up and final frees included. nullopt for other allocators.
+  std::optional<ZoneCounters> zone_counters;
+  std::string check_error;  // empty: the self-check passed
 
   // Millions of ops per second; 0 when nothing was timed.
   double mops() const;

@@ -24,6 +24,7 @@ ScenarioConfig TinyConfig(int threads) {
           .larson_slots = 64,
           .burst_blocks = 512,
           .burst_idle = absl::Milliseconds(1),
+          .fill_blocks = 1024,
           .server_requests = 16};
 }
 
@@ -78,6 +79,35 @@ TEST(ScenarioTest, ProdConsRunsProducerConsumerPairs) {
 TEST(ScenarioTest, BurstRecordsRssOverTime) {
   const ScenarioResult result = RunWith(*FindScenario("burst"), TinyConfig(1), "zone");
   EXPECT_GE(result.rss_over_time.size(), 2u);
+}
+
+TEST(ScenarioTest, FillRunsAtLeastOneRoundOfAllItsBlocks) {
+  ScenarioConfig config = TinyConfig(1);
+  config.ops = 1;
+  const ScenarioResult result = RunWith(*FindScenario("fill"), config, "zone");
+  EXPECT_THAT(result.check_error, IsEmpty());
+  EXPECT_EQ(result.ops, 1024);
+}
+
+TEST(ScenarioTest, FillPastAZonesCapacityOverflowsAndExtendsIt) {
+  ScenarioConfig config = TinyConfig(1);
+  config.fill_blocks = 131072;  // more than any default zone (65536 blocks of 64 B at most)
+  const ScenarioResult result = RunWith(*FindScenario("fill"), config, "zone");
+  EXPECT_THAT(result.check_error, IsEmpty());
+  ASSERT_TRUE(result.zone_counters.has_value());
+  EXPECT_GT(result.zone_counters->slow_path_entries, 0);
+  EXPECT_GT(result.zone_counters->overflow_allocations, 0);
+  EXPECT_GT(result.zone_counters->extensions, 0);
+  EXPECT_GE(result.zone_counters->capacity_blocks, 65536);
+}
+
+TEST(ScenarioTest, OnlyZonesReportZoneCounters) {
+  for (const char* allocator : {"malloc", "unsync", "tbb_pool"}) {
+    EXPECT_FALSE(RunWith(*FindScenario("pair"), TinyConfig(1), allocator).zone_counters.has_value())
+        << allocator;
+  }
+  EXPECT_TRUE(
+      RunWith(*FindScenario("pair"), TinyConfig(1), "zone_nocache").zone_counters.has_value());
 }
 
 TEST(ScenarioTest, RefusesASingleThreadAllocatorOnTwoThreads) {
