@@ -72,7 +72,6 @@ void* PerCpuCache::PopLocked() {
   const uint32_t count = header.count.load(std::memory_order_relaxed);
   if (count == 0) return nullptr;
   header.count.store(count - 1, std::memory_order_relaxed);
-  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return Slots(cpu)[count - 1];
 }
 
@@ -85,7 +84,6 @@ bool PerCpuCache::TryPushLocked(void* block) {
   if (count >= capacity_) return false;
   Slots(cpu)[count] = block;
   header.count.store(count + 1, std::memory_order_relaxed);
-  header.hits.store(header.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return true;
 }
 
@@ -126,8 +124,7 @@ void PerCpuCache::UnlockAllAfterFork() {
 CpuCacheStats PerCpuCache::StatsOf(int cpu) const {
   const CpuHeader& header = Header(cpu);
   // relaxed: statistics.
-  return CpuCacheStats{.hits = header.hits.load(std::memory_order_relaxed),
-                       .misses = header.misses.load(std::memory_order_relaxed),
+  return CpuCacheStats{.misses = header.misses.load(std::memory_order_relaxed),
                        .refills = header.refills.load(std::memory_order_relaxed),
                        .flushes = header.flushes.load(std::memory_order_relaxed),
                        .drains = header.drains.load(std::memory_order_relaxed),

@@ -43,11 +43,9 @@
 //   only after every critical section running on `cpu` has committed or
 //   been aborted; a restarted one reads limit 0 and gives up. A thread
 //   preempted inside a section is restarted when it next runs.
-//   hits   TryPop and TryPush only, incremented inside the critical
-//          section before the commit: an aborted and restarted section
-//          counts its hit again, so hits may exceed the Allocate() and
-//          Free() calls the cache served by at most RseqRestarts(). A
-//          statistic only.
+//   No counter is written inside a section: a read-modify-write there costs
+//   every Allocate() and Free() about 10%, and an aborted section would
+//   count twice. The slow paths count misses, refills and flushes.
 //
 // Synchronization protocol (kLocked): every field of a CPU's cache is read
 // and written with its lock held.
@@ -72,7 +70,6 @@ namespace zonealloc {
 
 // Counters of one CPU's cache.
 struct CpuCacheStats {
-  uint64_t hits = 0;     // Allocate()/Free() calls served by the cache (see "hits")
   uint64_t misses = 0;   // allocations that found it empty
   uint64_t refills = 0;  // batches moved in from the shared zone
   uint64_t flushes = 0;  // batches moved out to the shared zone
@@ -112,14 +109,14 @@ class PerCpuCache {
   // Moves up to `max` blocks of the current CPU's cache into out[0, n), the
   // most recently pushed last, and returns n: one critical section (or one
   // lock hold) and one commit for the whole batch. 0 when the cache is
-  // empty or being drained. Not counted as hits.
+  // empty or being drained.
   uint32_t PopBatch(void** out, uint32_t max) {
     return mode_ == Mode::kRseq ? PopBatchRseq(out, max) : PopBatchLocked(out, max);
   }
 
   // Pushes blocks[0, k) onto the current CPU's cache and returns k: as many
   // of the n as fit, in one critical section. 0 when it is full or being
-  // drained. Not counted as hits.
+  // drained.
   uint32_t PushBatch(void* const* blocks, uint32_t n) {
     return mode_ == Mode::kRseq ? PushBatchRseq(blocks, n) : PushBatchLocked(blocks, n);
   }
@@ -161,7 +158,6 @@ class PerCpuCache {
   struct alignas(kCacheLineSize) CpuHeader {
     std::atomic<uint32_t> count;
     std::atomic<uint32_t> limit;
-    std::atomic<uint64_t> hits;
     SpinLock lock;  // kLocked only
     std::atomic<uint64_t> misses;
     std::atomic<uint64_t> refills;
@@ -169,8 +165,8 @@ class PerCpuCache {
     std::atomic<uint64_t> drains;
   };
   static_assert(sizeof(CpuHeader) == kCacheLineSize);
-  // The critical sections hard-code these: count at 0, limit at 4, hits at
-  // 8, slots from 64.
+  // The critical sections hard-code these: count at 0, limit at 4, slots
+  // from 64.
   static constexpr int kSlotsOffset = sizeof(CpuHeader);
   static_assert(kSlotsOffset == 64);
 
@@ -270,7 +266,6 @@ inline void* PerCpuCache::PopRseq() {
       "cmpl %%edx, %%ecx\n\t"            // count - 1 < limit
       "jae 5f\n\t"
       "movq 64(%%rax,%%rcx,8), %[block]\n\t" // slots[count - 1]
-      "incq 8(%%rax)\n\t"                // hits
       "movl %%ecx, (%%rax)\n\t"          // commit: count - 1
       ZONEALLOC_RSEQ_END
       "5:\n\t"
@@ -299,7 +294,6 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "cmpl %%edx, %%ecx\n\t"            // count < limit
       "jae %l[full]\n\t"
       "movq %[block], 64(%%rax,%%rcx,8)\n\t"  // slots[count]
-      "incq 8(%%rax)\n\t"                // hits
       "addl $1, %%ecx\n\t"
       "movl %%ecx, (%%rax)\n\t"          // commit: count + 1
       ZONEALLOC_RSEQ_END

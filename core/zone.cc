@@ -57,7 +57,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
         cache_memory_, PerCpuCache::PossibleCpus(),
         static_cast<uint32_t>(resolved.cpu_cache_blocks));
     SpinLockHolder hold(slow_lock_);
-    hits_at_last_scan_.assign(cache_->num_cpus(), 0);
+    activity_at_last_scan_.assign(cache_->num_cpus(), {});
     drain_buffer_.resize(cache_->capacity());
   }
   // Hand the initial segment to the shared zone.
@@ -223,9 +223,13 @@ void Zone::MaybeDrainIdleCaches(int64_t now) {
   }
   next_idle_scan_ns_.store(now + kIdleScanPeriodNs, std::memory_order_relaxed);
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
-    const uint64_t hits = cache_->StatsOf(cpu).hits;
-    if (hits == hits_at_last_scan_[cpu] && cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
-    hits_at_last_scan_[cpu] = cache_->StatsOf(cpu).hits;
+    // Idle: no miss or flush and the same blocks cached since the last
+    // scan. A CPU busy only inside its cache looks idle too; draining it
+    // costs it one refill a second.
+    const CpuCacheStats stats = cache_->StatsOf(cpu);
+    const CpuActivity now_activity{stats.misses + stats.flushes, stats.blocks};
+    if (now_activity == activity_at_last_scan_[cpu] && stats.blocks > 0) DrainCpuLocked(cpu);
+    activity_at_last_scan_[cpu] = {stats.misses + stats.flushes, cache_->CountOn(cpu)};
   }
   slow_lock_.Unlock();
 }

@@ -297,7 +297,13 @@ class Zone {
   size_t extension_refusals_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t allocation_failures_ ABSL_GUARDED_BY(slow_lock_) = 0;
   size_t slow_path_entries_ ABSL_GUARDED_BY(slow_lock_) = 0;
-  std::vector<uint64_t> hits_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
+  // Per CPU: misses + flushes and the cached count at the last idle scan.
+  struct CpuActivity {
+    uint64_t misses_and_flushes = 0;
+    uint32_t blocks = 0;
+    bool operator==(const CpuActivity&) const = default;
+  };
+  std::vector<CpuActivity> activity_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
   std::vector<void*> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
 };
 

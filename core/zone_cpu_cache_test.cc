@@ -212,30 +212,28 @@ TEST_F(ZoneCpuCacheTest, FreeBulkSkipsNullptrEntries) {
   EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
 }
 
-// Hits are Allocate() and Free() calls the cache served, and nothing else:
-// refills and flushes move whole batches without counting hits.
-TEST_F(ZoneCpuCacheTest, HitsCountOnlyCallsTheCacheServed) {
+// Exact counts on a scripted run: a refill moves a whole batch in, and the
+// calls the cache serves in between count nothing.
+TEST_F(ZoneCpuCacheTest, MissesAndRefillsAreExactOnAScriptedRun) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16,
                         .cpu_cache_batch_blocks = 8});
   const int cpu = AllowedCpus().front();
   RunOnCpu(cpu, [&] {
     std::vector<void*> blocks;
-    // 1 miss (refill of 8: 1 handed out, 7 cached), then 7 hits, then a miss.
+    // 1 miss (refill of 8: 1 handed out, 7 cached), 7 from the cache, a miss.
     for (int i = 0; i < 9; ++i) blocks.push_back(zone->Allocate());
-    // 9 frees: 9 hits (16 slots, 1 cached after the second refill).
+    // 9 frees into the cache (16 slots, 7 cached after the second refill).
     for (void* block : blocks) zone->Free(block);
   });
   const CpuCacheStats stats = zone->Stats().cpu_caches[cpu];
-  const uint64_t restarts = RseqRestarts();  // an aborted section may count again
   EXPECT_EQ(stats.misses, 2u);
   EXPECT_EQ(stats.refills, 2u);
   EXPECT_EQ(stats.flushes, 0u);
-  EXPECT_GE(stats.hits, 7u + 9u);
-  EXPECT_LE(stats.hits, 7u + 9u + restarts);
+  EXPECT_EQ(stats.blocks, 7u + 9u);
 }
 
-TEST_F(ZoneCpuCacheTest, CountersShowHitsMissesRefillsAndFlushes) {
+TEST_F(ZoneCpuCacheTest, CountersShowMissesRefillsAndFlushes) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16});
   const int cpu = AllowedCpus().front();
@@ -245,7 +243,6 @@ TEST_F(ZoneCpuCacheTest, CountersShowHitsMissesRefillsAndFlushes) {
     for (void* block : blocks) zone->Free(block);          // flushes
   });
   const CpuCacheStats stats = zone->Stats().cpu_caches[cpu];
-  EXPECT_GT(stats.hits, 100u);
   EXPECT_GE(stats.misses, 100u / 16);
   EXPECT_GE(stats.refills, 100u / 16);
   EXPECT_GE(stats.flushes, 100u / 16);
@@ -297,7 +294,7 @@ TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
   });
   ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
   // Slow-path events on another CPU, more than a scan period apart: the
-  // first scan notes CPU 0's hits, the second finds it idle and drains it.
+  // first scan notes CPU 0's activity, the second finds it idle and drains it.
   auto miss_on_cpu1 = [&] {
     RunOnCpu(cpus[1], [&] {
       std::vector<void*> blocks(40);
