@@ -18,15 +18,44 @@ int PerCpuCache::PossibleCpus() {
   return cpus;
 }
 
-PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity)
+PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, Depth depth)
     : mode_(mode),
-      capacity_(capacity),
+      depth_(depth),
+      total_capacity_(uint64_t{depth.initial} * static_cast<uint64_t>(num_cpus)),
       geometry_{static_cast<char*>(memory), static_cast<uint32_t>(num_cpus)} {
   for (int cpu = 0; cpu < num_cpus; ++cpu) {
     CpuHeader* header = new (&Header(cpu)) CpuHeader();
     // relaxed: the zone publishes the cache before any thread uses it.
-    header->limit.store(capacity, std::memory_order_relaxed);
+    header->limit.store(depth.initial, std::memory_order_relaxed);
   }
+}
+
+bool PerCpuCache::Grow(int cpu, uint32_t by) {
+  CpuHeader& header = Header(cpu);
+  // relaxed: the CAS below (or the lock) validates it.
+  uint32_t current = header.limit.load(std::memory_order_relaxed);
+  if (current == 0 || current >= depth_.max) return false;
+  const uint32_t grown = std::min(depth_.max, current + by);
+  const uint64_t delta = grown - current;
+  // relaxed: a first look, so a cache at the bound does not bounce the line.
+  if (total_capacity_.load(std::memory_order_relaxed) + delta > depth_.total_bound) return false;
+  // relaxed: a bound on a count; the limit's CAS or the lock orders the cache.
+  if (total_capacity_.fetch_add(delta, std::memory_order_relaxed) + delta > depth_.total_bound) {
+    total_capacity_.fetch_sub(delta, std::memory_order_relaxed);
+    return false;
+  }
+  bool grew;
+  if (mode_ == Mode::kRseq) {
+    // relaxed: sections only read limit; a larger one needs no ordering.
+    grew = header.limit.compare_exchange_strong(current, grown, std::memory_order_relaxed);
+  } else {
+    SpinLockHolder hold(header.lock);
+    // relaxed: under the lock.
+    grew = header.limit.load(std::memory_order_relaxed) == current;
+    if (grew) header.limit.store(grown, std::memory_order_relaxed);
+  }
+  if (!grew) total_capacity_.fetch_sub(delta, std::memory_order_relaxed);
+  return grew;
 }
 
 int PerCpuCache::CurrentCpu() const {
@@ -43,23 +72,29 @@ uint32_t PerCpuCache::Drain(int cpu, void** out) {
   CpuHeader& header = Header(cpu);
   void** slots = Slots(cpu);
   uint32_t count = 0;
+  uint32_t old_capacity = 0;
   if (mode_ == Mode::kRseq) {
-    // Stop: no critical section on `cpu` can commit after the fence.
+    // Stop: no critical section on `cpu` can commit after the fence. The
+    // exchange also fails any Grow() that read the old limit.
     // relaxed: FenceCpu() is a full barrier on both sides.
-    header.limit.store(0, std::memory_order_relaxed);
+    old_capacity = header.limit.exchange(0, std::memory_order_relaxed);
     FenceCpu(cpu);
     count = header.count.load(std::memory_order_relaxed);
     std::copy(slots, slots + count, out);
     header.count.store(0, std::memory_order_relaxed);
     // release: reopening publishes count = 0 before any section reads limit.
-    header.limit.store(capacity_, std::memory_order_release);
+    header.limit.store(depth_.initial, std::memory_order_release);
   } else {
     SpinLockHolder hold(header.lock);
     // relaxed: under the lock.
     count = header.count.load(std::memory_order_relaxed);
     std::copy(slots, slots + count, out);
     header.count.store(0, std::memory_order_relaxed);
+    old_capacity = header.limit.load(std::memory_order_relaxed);
+    header.limit.store(depth_.initial, std::memory_order_relaxed);
   }
+  // relaxed: a bound on a count.
+  total_capacity_.fetch_sub(old_capacity - depth_.initial, std::memory_order_relaxed);
   if (count > 0) Bump(header.drains);
   return count;
 }
@@ -81,7 +116,7 @@ bool PerCpuCache::TryPushLocked(void* block) {
   SpinLockHolder hold(header.lock);
   // relaxed: every access is under the lock.
   const uint32_t count = header.count.load(std::memory_order_relaxed);
-  if (count >= capacity_) return false;
+  if (count >= header.limit.load(std::memory_order_relaxed)) return false;
   Slots(cpu)[count] = block;
   header.count.store(count + 1, std::memory_order_relaxed);
   return true;
@@ -105,7 +140,7 @@ uint32_t PerCpuCache::PushBatchLocked(void* const* blocks, uint32_t n) {
   SpinLockHolder hold(header.lock);
   // relaxed: every access is under the lock.
   const uint32_t count = header.count.load(std::memory_order_relaxed);
-  const uint32_t pushed = std::min(n, capacity_ - count);
+  const uint32_t pushed = std::min(n, header.limit.load(std::memory_order_relaxed) - count);
   std::copy_n(blocks, pushed, Slots(cpu) + count);
   header.count.store(count + pushed, std::memory_order_relaxed);
   return pushed;
@@ -128,7 +163,8 @@ CpuCacheStats PerCpuCache::StatsOf(int cpu) const {
                        .refills = header.refills.load(std::memory_order_relaxed),
                        .flushes = header.flushes.load(std::memory_order_relaxed),
                        .drains = header.drains.load(std::memory_order_relaxed),
-                       .blocks = header.count.load(std::memory_order_relaxed)};
+                       .blocks = header.count.load(std::memory_order_relaxed),
+                       .capacity = header.limit.load(std::memory_order_relaxed)};
 }
 
 }  // namespace zonealloc

@@ -20,15 +20,20 @@
 //   count  blocks in slots[0, count). Written only by critical sections on
 //          this CPU (their single commit store) and by Drain() while the
 //          cache is stopped.
-//   limit  capacity, or 0 while stopped. Written only by Drain(), which the
-//          owner serializes. Each critical section reads it before
+//   limit  this CPU's capacity (its depth), or 0 while stopped. Written by
+//          Drain(), which the owner serializes, and raised by Grow() with a
+//          CAS from the value it read, which fails against a stopped (0) or
+//          changed limit. Raising it under a running section only lets
+//          that section move fewer blocks than it could. Each critical
+//          section reads it before
 //          committing and gives up (returns false, or moves 0 blocks)
 //          when the operation would not fit: pop needs count - 1 < limit,
 //          push and PushBatch need count < limit, PopBatch needs
 //          count <= limit, all unsigned, so limit 0 stops them all (a
 //          PopBatch that sees count 0 commits the 0 it read, a no-op).
-//   Drain(cpu): limit = 0; FenceCpu(cpu); read count and the slots;
-//          count = 0; limit = capacity (release).
+//   Drain(cpu): old = exchange(limit, 0); FenceCpu(cpu); read count and
+//          the slots; count = 0; limit = the initial capacity (release).
+//          A drain also shrinks the cache back to its initial depth.
 //   Sections read limit before count. The other order lets a section that
 //   starts after the fence read count before the drainer zeroes it and
 //   limit after the drainer reopens, and pop a block the drainer took. In
@@ -49,6 +54,14 @@
 //
 // Synchronization protocol (kLocked): every field of a CPU's cache is read
 // and written with its lock held.
+//
+// Adaptive depth (as tcmalloc's dynamic per-CPU capacity, or the NT
+// lookaside lists' ExAdjustLookasideDepth): each CPU's capacity starts at
+// the initial capacity and grows by Grow() while its owner keeps missing or
+// flushing, up to max_capacity, as long as the capacities of all CPUs
+// together stay within total_bound (total_capacity_, an atomic sum: Grow
+// adds before it CASes limit and takes back on failure). Drain() shrinks a
+// CPU back to the initial capacity; the owner drains idle CPUs.
 //
 // Not for use alone: Zone owns one, supplies its memory and refills and
 // drains it under its own slow-path lock.
@@ -75,6 +88,7 @@ struct CpuCacheStats {
   uint64_t flushes = 0;  // batches moved out to the shared zone
   uint64_t drains = 0;   // times another thread emptied it (Drain)
   uint32_t blocks = 0;   // cached now
+  uint32_t capacity = 0; // the most it may cache now: its current depth
 };
 
 class PerCpuCache {
@@ -82,16 +96,24 @@ class PerCpuCache {
   enum class Mode { kRseq, kLocked };
 
   // Room for the header and kMaxCapacity slots.
-  static constexpr int kStrideShift = 14;
+  static constexpr int kStrideShift = 15;
   static constexpr uint32_t kMaxCapacity = ((1u << kStrideShift) - 64) / sizeof(void*);
   static size_t BytesFor(int num_cpus) { return static_cast<size_t>(num_cpus) << kStrideShift; }
   // CPUs the cache must cover: every CPU id the kernel may report.
   static int PossibleCpus();
 
+  // How deep each CPU's cache may be (see "Adaptive depth").
+  struct Depth {
+    uint32_t initial;      // every CPU starts here, and returns here on Drain()
+    uint32_t max;          // one CPU's most
+    uint64_t total_bound;  // all CPUs' capacities together at most
+  };
+
   // REQUIRES: memory is BytesFor(num_cpus) zeroed bytes, 64-byte aligned,
-  // outliving the cache; 1 <= capacity <= kMaxCapacity; for kRseq,
+  // outliving the cache; 1 <= depth.initial <= depth.max <= kMaxCapacity;
+  // depth.total_bound >= num_cpus * depth.initial; for kRseq,
   // RseqSupport().ok().
-  PerCpuCache(Mode mode, void* memory, int num_cpus, uint32_t capacity);
+  PerCpuCache(Mode mode, void* memory, int num_cpus, Depth depth);
 
   PerCpuCache(const PerCpuCache&) = delete;
   PerCpuCache& operator=(const PerCpuCache&) = delete;
@@ -131,9 +153,15 @@ class PerCpuCache {
   }
 
   // Moves every block cached on `cpu` into out[0, n) and returns n (at most
-  // capacity()). REQUIRES: calls to Drain() are serialized by the owner
-  // (Zone holds its slow-path lock).
+  // max_capacity()), and puts its capacity back to the initial one.
+  // REQUIRES: calls to Drain() are serialized by the owner (Zone holds its
+  // slow-path lock).
   uint32_t Drain(int cpu, void** out);
+
+  // Deepens `cpu`'s cache by up to `by` blocks, within the maximum and the
+  // total bound. False when it could not grow (at a bound, or drained
+  // meanwhile). Any thread may call it for any CPU.
+  bool Grow(int cpu, uint32_t by);
 
   // fork() support (kLocked): takes every CPU's lock word, in CPU order, so
   // no cache is mid-update when the process forks; the parent and the child
@@ -151,7 +179,12 @@ class PerCpuCache {
 
   Mode mode() const { return mode_; }
   int num_cpus() const { return static_cast<int>(geometry_.num_cpus); }
-  uint32_t capacity() const { return capacity_; }
+  uint32_t max_capacity() const { return depth_.max; }
+  // All CPUs' capacities together now; at most depth.total_bound.
+  uint64_t total_capacity() const {
+    // relaxed: a statistic.
+    return total_capacity_.load(std::memory_order_relaxed);
+  }
 
  private:
   // One CPU's header line; slots follow it.
@@ -201,7 +234,8 @@ class PerCpuCache {
   static constexpr size_t kNumCpusOffset = offsetof(Geometry, num_cpus);
 
   const Mode mode_;
-  const uint32_t capacity_;
+  const Depth depth_;
+  std::atomic<uint64_t> total_capacity_;
   const Geometry geometry_;
 };
 

@@ -21,14 +21,17 @@ namespace {
 
 using Mode = PerCpuCache::Mode;
 
-// A cache and the memory it lives in.
+// A cache and the memory it lives in; fixed depth unless `depth` is given.
 struct CacheFixture {
   CacheFixture(Mode mode, uint32_t capacity)
+      : CacheFixture(mode, PerCpuCache::Depth{.initial = capacity,
+                                              .max = capacity,
+                                              .total_bound = uint64_t{capacity} *
+                                                             PerCpuCache::PossibleCpus()}) {}
+  CacheFixture(Mode mode, PerCpuCache::Depth depth)
       : cpus(PerCpuCache::PossibleCpus()),
-        memory(static_cast<char*>(std::aligned_alloc(
-            64, PerCpuCache::BytesFor(cpus)))),
-        cache((std::fill_n(memory, PerCpuCache::BytesFor(cpus), 0), mode), memory,
-              cpus, capacity) {}
+        memory(static_cast<char*>(std::aligned_alloc(64, PerCpuCache::BytesFor(cpus)))),
+        cache((std::fill_n(memory, PerCpuCache::BytesFor(cpus), 0), mode), memory, cpus, depth) {}
   ~CacheFixture() { std::free(memory); }
   int cpus;
   char* memory;
@@ -130,6 +133,41 @@ TEST_P(PerCpuCacheTest, BatchesMoveAsManyAsFitInOneStep) {
   EXPECT_EQ(f.cache.PopBatch(out, 10), 0u) << "empty";
 }
 
+// Adaptive depth: a CPU's cache deepens step by step up to its maximum and
+// within the bound on all CPUs together; a drain puts it back.
+TEST_P(PerCpuCacheTest, GrowsWithinItsBoundsAndADrainShrinksIt) {
+  const int cpus = PerCpuCache::PossibleCpus();
+  CacheFixture f(GetParam(), PerCpuCache::Depth{.initial = 4, .max = 16,
+                                                .total_bound = uint64_t{4} * cpus + 4});
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 4u);
+  EXPECT_TRUE(f.cache.Grow(cpu, 2));
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 6u);
+  EXPECT_FALSE(f.cache.Grow(cpu, 100)) << "past the total bound";
+  EXPECT_TRUE(f.cache.Grow(cpu, 2)) << "up to it";
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 8u);
+  EXPECT_EQ(f.cache.total_capacity(), uint64_t{4} * cpus + 4);
+  int blocks[12];
+  void* in[12];
+  for (int i = 0; i < 12; ++i) in[i] = &blocks[i];
+  EXPECT_EQ(f.cache.PushBatch(in, 12), 8u) << "the deeper cache holds 8";
+  void* out[16];
+  EXPECT_EQ(f.cache.Drain(cpu, out), 8u);
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 4u) << "a drain shrinks it back";
+  EXPECT_EQ(f.cache.total_capacity(), uint64_t{4} * cpus);
+  EXPECT_EQ(f.cache.PushBatch(in, 12), 4u);
+}
+
+TEST_P(PerCpuCacheTest, NeverDeeperThanItsMaximum) {
+  CacheFixture f(GetParam(), PerCpuCache::Depth{.initial = 4, .max = 10, .total_bound = 1000});
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  EXPECT_TRUE(f.cache.Grow(cpu, 100));
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 10u);
+  EXPECT_FALSE(f.cache.Grow(cpu, 1));
+}
+
 TEST_P(PerCpuCacheTest, ADrainedCacheTakesBatchesAgain) {
   CacheFixture f(GetParam(), 4);
   PinToCpu pin(FirstAllowedCpu());
@@ -190,8 +228,12 @@ class TokenWorld {
 void IgnoreSignal(int) {}
 
 TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
+  // Caches grow (workers call Grow) and shrink (every drain) throughout.
   constexpr uint32_t kCapacity = 16;
-  CacheFixture f(GetParam(), kCapacity);
+  CacheFixture f(GetParam(), PerCpuCache::Depth{
+                                 .initial = 4,
+                                 .max = kCapacity,
+                                 .total_bound = uint64_t{10} * PerCpuCache::PossibleCpus()});
   TokenWorld world(512);
   const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   const auto duration = std::chrono::milliseconds(std::getenv("ZONEALLOC_STRESS_MS") != nullptr
@@ -211,6 +253,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
       std::minstd_rand rng(t);
       void* held[kCapacity];
       for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
+        if (round % 8 == 0) f.cache.Grow(f.cache.CurrentCpu(), 1 + round % 5);
         if (round % 64 == 0) {  // migrate to a random allowed CPU
           cpu_set_t one;
           CPU_ZERO(&one);

@@ -22,7 +22,7 @@ TEST(PerCpuCacheUnoptimizedTest, SectionsFromTwoTranslationUnitsLinkAndRun) {
     void* memory = std::aligned_alloc(64, bytes);
     std::memset(memory, 0, bytes);
     {
-      PerCpuCache cache(mode, memory, cpus, 8);
+      PerCpuCache cache(mode, memory, cpus, {.initial = 8, .max = 8, .total_bound = 8u * cpus});
       int block;
       for (int i = 0; i < 1000; ++i) {
         void* popped = nullptr;

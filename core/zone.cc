@@ -26,6 +26,17 @@ constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 // How often a busy zone with CPU caches samples in_use for the peak.
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
+// The caches' depths from the resolved options (see cpu_cache_max_blocks).
+PerCpuCache::Depth CacheDepth(const ZoneOptions& resolved) {
+  const auto cpus = static_cast<uint64_t>(PerCpuCache::PossibleCpus());
+  return PerCpuCache::Depth{
+      .initial = static_cast<uint32_t>(resolved.cpu_cache_blocks),
+      .max = static_cast<uint32_t>(resolved.cpu_cache_max_blocks),
+      .total_bound = std::max<uint64_t>(cpus * resolved.cpu_cache_blocks,
+                                        resolved.initial_blocks / 2),
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Zone>> Zone::Create(const ZoneOptions& options) {
@@ -54,11 +65,10 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
     cache_.emplace(
         resolved.cpu_cache == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq
                                                   : PerCpuCache::Mode::kLocked,
-        cache_memory_, PerCpuCache::PossibleCpus(),
-        static_cast<uint32_t>(resolved.cpu_cache_blocks));
+        cache_memory_, PerCpuCache::PossibleCpus(), CacheDepth(resolved));
     SpinLockHolder hold(slow_lock_);
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
-    drain_buffer_.resize(cache_->capacity());
+    drain_buffer_.resize(cache_->max_capacity());
   }
   // Hand the initial segment to the shared zone.
   std::vector<void*> blocks(region_.committed_blocks());
@@ -95,6 +105,8 @@ void Zone::ReturnToShared(void* const* blocks, size_t n, SlowLock lock) {
 void* Zone::AllocateMiss() {
   const int cpu = cache_->CurrentCpu();
   cache_->CountMiss(cpu);
+  // Demand: let this CPU keep more of what it will free (adaptive depth).
+  cache_->Grow(cpu, shared_.batch_blocks());
   void* batch[kMaxBatchBlocks];
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
@@ -107,7 +119,10 @@ void* Zone::AllocateMiss() {
 }
 
 void Zone::FreeMiss(void* block) {
-  cache_->CountFlush(cache_->CurrentCpu());
+  const int cpu = cache_->CurrentCpu();
+  // A full cache deepens while the bounds allow, instead of flushing.
+  if (cache_->Grow(cpu, shared_.batch_blocks()) && cache_->TryPush(block)) return;
+  cache_->CountFlush(cpu);
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
   const uint32_t n = 1 + cache_->PopBatch(batch + 1, shared_.batch_blocks() - 1);

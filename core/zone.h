@@ -73,7 +73,7 @@
 // Idle caches: every miss or flush checks, at most once a second, which
 // CPUs' caches saw no hit since the previous check, and drains those back
 // into the shared zone. Drain() does it for every CPU on demand. So blocks
-// held in caches stay bounded by CPUs x cpu_cache_blocks, and an idle CPU's
+// held in caches stay bounded (see ZoneOptions::cpu_cache_max_blocks), and an idle CPU's
 // share returns within about two seconds of the next slow-path event.
 //
 // Lock order (a thread that holds one may take only those below it):

@@ -233,9 +233,34 @@ TEST_F(ZoneCpuCacheTest, MissesAndRefillsAreExactOnAScriptedRun) {
   EXPECT_EQ(stats.blocks, 7u + 9u);
 }
 
+// Adaptive depth: a CPU that keeps missing and flushing gets a deeper cache,
+// up to cpu_cache_max_blocks, and moves fewer batches; Drain() puts it back.
+TEST_F(ZoneCpuCacheTest, ABusyCpusCacheDeepensAndADrainPutsItBack) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 4096, .cpu_cache_blocks = 16,
+                        .cpu_cache_max_blocks = 512});
+  const int cpu = AllowedCpus().front();
+  uint64_t first_round_flushes = 0;
+  RunOnCpu(cpu, [&] {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<void*> blocks(400);
+      for (void*& block : blocks) block = zone->Allocate();
+      for (void* block : blocks) zone->Free(block);
+      if (round == 0) first_round_flushes = zone->Stats().cpu_caches[cpu].flushes;
+    }
+  });
+  const CpuCacheStats stats = zone->Stats().cpu_caches[cpu];
+  EXPECT_GE(stats.capacity, 400u) << "deep enough for the working set";
+  EXPECT_LE(stats.capacity, 512u);
+  EXPECT_EQ(stats.flushes, first_round_flushes) << "no flush once it is deep enough";
+  zone->Drain();
+  EXPECT_EQ(zone->Stats().cpu_caches[cpu].capacity, 16u);
+}
+
 TEST_F(ZoneCpuCacheTest, CountersShowMissesRefillsAndFlushes) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16});
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16,
+                        .cpu_cache_max_blocks = 16});  // fixed depth: every 16th free flushes
   const int cpu = AllowedCpus().front();
   RunOnCpu(cpu, [&] {
     std::vector<void*> blocks(100);
@@ -286,7 +311,8 @@ TEST_F(ZoneCpuCacheTest, CachedBlocksNeverCauseOverflowOrExtension) {
 TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
   const std::vector<int> cpus = AllowedCpus();
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 32});
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 32,
+                        .cpu_cache_max_blocks = 32});
   RunOnCpu(cpus[0], [&] {
     std::vector<void*> blocks(20);
     for (void*& block : blocks) block = zone->Allocate();

@@ -94,6 +94,16 @@ absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& pr
   }
   if (resolved.cpu_cache_blocks == 0) resolved.cpu_cache = CpuCacheMode::kOff;
   if (resolved.cpu_cache == CpuCacheMode::kOff) resolved.cpu_cache_blocks = 0;
+  if (resolved.cpu_cache_max_blocks == 0) {
+    resolved.cpu_cache_max_blocks = std::clamp(resolved.initial_blocks / 2,
+                                               resolved.cpu_cache_blocks, kMaxCpuCacheBlocks);
+  } else if (resolved.cpu_cache_max_blocks < resolved.cpu_cache_blocks ||
+             resolved.cpu_cache_max_blocks > kMaxCpuCacheBlocks) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.cpu_cache_max_blocks = %d must be in [cpu_cache_blocks = %d, %d]",
+        resolved.cpu_cache_max_blocks, resolved.cpu_cache_blocks, kMaxCpuCacheBlocks));
+  }
+  if (resolved.cpu_cache == CpuCacheMode::kOff) resolved.cpu_cache_max_blocks = 0;
   return absl::OkStatus();
 }
 

@@ -35,7 +35,7 @@ absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text);
 // cpu_cache_blocks' default: sized by ResolveZoneOptions.
 inline constexpr size_t kDefaultCpuCacheBlocks = SIZE_MAX;
 // Limits on the cache sizes (a batch is staged on the stack).
-inline constexpr size_t kMaxCpuCacheBlocks = 1024;
+inline constexpr size_t kMaxCpuCacheBlocks = 2048;
 inline constexpr size_t kMaxCpuCacheBatchBlocks = 256;
 
 struct ZoneOptions {
@@ -77,11 +77,22 @@ struct ZoneOptions {
   // Per-CPU caches in front of the shared zone.
   CpuCacheMode cpu_cache = CpuCacheMode::kDefault;
 
-  // Blocks each CPU's cache holds at most; 0 disables the caches. The
-  // default: 16 KiB of blocks, within [8, 256], and at most a quarter of
-  // initial_blocks per CPU so caches cannot hoard a small zone; below 4
-  // blocks, no caches. Memory held in caches is bounded by CPUs x this.
+  // Blocks each CPU's cache starts out able to hold (its initial depth); 0
+  // disables the caches. The default: 16 KiB of blocks, within [8, 256],
+  // and at most a quarter of initial_blocks per CPU so caches cannot hoard a
+  // small zone; below 4 blocks, no caches.
   size_t cpu_cache_blocks = kDefaultCpuCacheBlocks;
+
+  // How deep one CPU's cache may grow while it keeps missing or flushing
+  // (adaptive depth; a drain, e.g. of an idle CPU, puts it back to
+  // cpu_cache_blocks). 0: the default, half of initial_blocks, at least
+  // cpu_cache_blocks and at most kMaxCpuCacheBlocks. Set it to
+  // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
+  // caches together hold at most max(CPUs x cpu_cache_blocks,
+  // initial_blocks / 2) blocks, so they cannot keep most of the zone from
+  // other CPUs; they never cause an extension (the slow path drains them
+  // first).
+  size_t cpu_cache_max_blocks = 0;
 
   // Blocks moved between a CPU's cache and the shared zone at once (a
   // refill on an empty cache, a flush from a full one). 0: half the cache,
