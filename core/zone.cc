@@ -254,21 +254,22 @@ void* Zone::AllocateSlow() {
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
   ++slow_path_entries_;
-  // Cached blocks are free blocks: drain them before overflowing.
-  DrainAllLocked();
+  // Cached blocks are free blocks. Draining costs a fence per CPU, so it is
+  // worth it before a temporary overflow only when the caches hold at least
+  // a batch; before a permanent extension, always (see "Full-zone path").
+  if (CachedBlocks() >= shared_.batch_blocks()) DrainAllLocked();
   // Another thread may have freed, flushed or extended meanwhile.
-  void* block;
-  if (TakeFromShared(&block, 1, SlowLock::kHeld) == 1) {
-    // release: the zone was not full after all; see "Slow-path protocol".
-    not_full_epoch_.fetch_add(1, std::memory_order_release);
-    ReleaseSpareLocked();
-    return MarkAllocated(block);
-  }
+  if (void* block = TakeOneLocked()) return block;
 
   policy_.Observe(epoch);
   if (policy_.ShouldExtend()) {
+    if (CachedBlocks() > 0) {
+      DrainAllLocked();
+      if (void* block = TakeOneLocked()) return block;
+    }
     if (void* extended = ExtendLocked()) return extended;
   }
+  void* block;
   block = overflow_.Allocate();
   if (block == nullptr) {
     ++allocation_failures_;
@@ -278,9 +279,18 @@ void* Zone::AllocateSlow() {
   // relaxed: a statistic, read by the fast path's peak check.
   overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
                          std::memory_order_relaxed);
-  NotePeakLocked();  // the caches were drained above: exact
+  NotePeakLocked();
   PublishSpareLocked();
   return block;
+}
+
+void* Zone::TakeOneLocked() {
+  void* block;
+  if (TakeFromShared(&block, 1, SlowLock::kHeld) == 0) return nullptr;
+  // release: the zone was not full after all; see "Slow-path protocol".
+  not_full_epoch_.fetch_add(1, std::memory_order_release);
+  ReleaseSpareLocked();
+  return MarkAllocated(block);
 }
 
 // Commits the next segment, keeps its first block for the caller and gives

@@ -24,11 +24,18 @@
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
 //      indices, one of whole batches (a cache refill or flush is one CAS)
 //      and one of single blocks. Their links live beside the blocks.
-//   3. The slow path, under a spinlock, when the shared zone is empty: drain
-//      every CPU's cache back into the zone (cached blocks are free blocks),
-//      then serve temporary overflow (OverflowPool) or extend the zone
+//   3. The slow path, under a spinlock, when the shared zone is empty:
+//      serve temporary overflow (OverflowPool) or extend the zone
 //      permanently by the guidelines' rule (ExtensionPolicy), within
 //      max_blocks and the ZoneService budget.
+//
+// Full-zone path: cached blocks are free blocks, but draining a CPU's cache
+// costs a fence (an interrupt) on that CPU. The slow path drains every CPU
+// first when the caches hold at least a batch together, since that can
+// avoid the overflow, and always before an extension, so CPU caches never
+// cause a permanent extension. With fewer cached blocks it overflows: those
+// blocks come back at the next flush, drain or idle scan, and the overflow
+// goes back once the zone has free blocks.
 //
 // IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
 // check on its way (an empty cache, then an empty shared stack) before it
@@ -251,6 +258,8 @@ class Zone {
   // re-checks the shared zone (see "Spare-slab protocol").
   void PublishSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void ReleaseSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // A block from the shared zone after all (the zone is not full), or nullptr.
+  void* TakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // Samples in_use_blocks into the peak; exact once the caches are drained.
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);

@@ -308,6 +308,36 @@ TEST_F(ZoneCpuCacheTest, CachedBlocksNeverCauseOverflowOrExtension) {
   for (void* block : blocks) zone->Free(block);
 }
 
+// "Full-zone path" in zone.h: fewer cached blocks than a batch are not
+// worth a fence per CPU before a temporary overflow, but they are drained
+// before the zone would extend permanently.
+TEST_F(ZoneCpuCacheTest, AFewCachedBlocksAreDrainedBeforeExtensionNotBeforeOverflow) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32,
+                        .cpu_cache_max_blocks = 32, .cpu_cache_batch_blocks = 16});
+  std::vector<void*> blocks;
+  RunOnCpu(cpus[0], [&] {
+    for (int i = 0; i < 64; ++i) blocks.push_back(zone->Allocate());
+    for (int i = 0; i < 5; ++i) zone->Free(blocks[i]);  // 5 < a batch, in CPU 0's cache
+  });
+  std::vector<void*> more;
+  RunOnCpu(cpus[1], [&] {
+    more.push_back(zone->Allocate());
+    more.push_back(zone->Allocate());
+  });
+  ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.overflow_allocations, 2u) << "overflowed without draining CPU 0";
+  EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 0u);
+  RunOnCpu(cpus[1], [&] { more.push_back(zone->Allocate()); });  // the rule says extend
+  stats = zone->Stats();
+  EXPECT_EQ(stats.extensions, 0u) << "the cached blocks came back first";
+  EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 1u);
+  EXPECT_EQ(stats.overflow_allocations, 2u);
+  for (int i = 5; i < 64; ++i) zone->Free(blocks[i]);
+  for (void* block : more) zone->Free(block);
+}
+
 TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
   const std::vector<int> cpus = AllowedCpus();
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
