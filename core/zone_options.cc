@@ -159,9 +159,12 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
         resolved.initial_blocks, resolved.block_size, blocks_that_fit));
   }
   if (resolved.max_blocks == 0) {
-    resolved.max_blocks = resolved.initial_blocks > blocks_that_fit / kDefaultMaxBlocksFactor
-                              ? blocks_that_fit
-                              : resolved.initial_blocks * kDefaultMaxBlocksFactor;
+    const uint64_t budget_blocks = DefaultPermanentBudgetBytes(profile) /
+                                   internal::BlockRegion::PermanentBytes(resolved.block_size, 1);
+    const size_t by_factor = resolved.initial_blocks > blocks_that_fit / kDefaultMaxBlocksFactor
+                                 ? blocks_that_fit
+                                 : resolved.initial_blocks * kDefaultMaxBlocksFactor;
+    resolved.max_blocks = std::min<uint64_t>(blocks_that_fit, std::max<uint64_t>(by_factor, budget_blocks));
   } else if (resolved.max_blocks < resolved.initial_blocks) {
     return Invalid(options, absl::StrFormat(
         "ZoneOptions.max_blocks = %d is below initial_blocks = %d",

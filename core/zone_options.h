@@ -55,7 +55,11 @@ struct ZoneOptions {
   size_t initial_blocks = 0;
 
   // The most blocks the zone may ever hold permanently; bounds the address
-  // range reserved for it. 0: 64 x initial_blocks (within the limits below).
+  // range reserved for it (address space only: blocks are committed as the
+  // zone extends). 0: as many as the machine's default permanent budget
+  // (DefaultPermanentBudgetBytes) could pay for, at least 64 x
+  // initial_blocks, within the limits below. The service's budget is what
+  // really bounds extension.
   size_t max_blocks = 0;
 
   // Blocks added by each permanent extension (ExExtendZone). 0: the
@@ -103,7 +107,7 @@ struct ZoneOptions {
   PageSource* page_source = nullptr;
 };
 
-// Factor applied to initial_blocks when max_blocks is 0.
+// The least factor applied to initial_blocks when max_blocks is 0.
 inline constexpr size_t kDefaultMaxBlocksFactor = 64;
 
 // Validates `options` and fills in its defaults: the returned copy has

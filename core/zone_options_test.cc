@@ -41,7 +41,10 @@ TEST(ZoneOptionsTest, DefaultsComeFromTheProfile) {
   auto resolved = ResolveZoneOptions({.block_size = 64}, kMediumWorkstation);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->initial_blocks, DefaultZoneBlocks(kMediumWorkstation, 64));
-  EXPECT_EQ(resolved->max_blocks, resolved->initial_blocks * kDefaultMaxBlocksFactor);
+  EXPECT_EQ(resolved->max_blocks,
+            std::max<size_t>(resolved->initial_blocks * kDefaultMaxBlocksFactor,
+                             DefaultPermanentBudgetBytes(kMediumWorkstation) / (64 + 4)))
+      << "what the default budget could pay for";
   EXPECT_EQ(resolved->page_source, &DefaultPageSource());
 }
 
