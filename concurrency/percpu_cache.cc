@@ -163,6 +163,7 @@ CpuCacheStats PerCpuCache::StatsOf(int cpu) const {
                        .refills = header.refills.load(std::memory_order_relaxed),
                        .flushes = header.flushes.load(std::memory_order_relaxed),
                        .drains = header.drains.load(std::memory_order_relaxed),
+                       .batch_moves = header.batch_moves.load(std::memory_order_relaxed),
                        .blocks = header.count.load(std::memory_order_relaxed),
                        .capacity = header.limit.load(std::memory_order_relaxed)};
 }

@@ -87,6 +87,9 @@ struct CpuCacheStats {
   uint64_t refills = 0;  // batches moved in from the shared zone
   uint64_t flushes = 0;  // batches moved out to the shared zone
   uint64_t drains = 0;   // times another thread emptied it (Drain)
+  // PopBatch/PushBatch calls: each is one critical section (or lock hold),
+  // whatever the number of blocks it moves.
+  uint64_t batch_moves = 0;
   uint32_t blocks = 0;   // cached now
   uint32_t capacity = 0; // the most it may cache now: its current depth
 };
@@ -120,12 +123,12 @@ class PerCpuCache {
 
   // A block of the current CPU's cache, or nullptr when it is empty or
   // being drained.
-  void* Pop() { return mode_ == Mode::kRseq ? PopRseq() : PopLocked(); }
+  void* Pop() { return ABSL_PREDICT_TRUE(mode_ == Mode::kRseq) ? PopRseq() : PopLocked(); }
 
   // Pushes `block` onto the current CPU's cache. False when it is full or
   // being drained.
   bool TryPush(void* block) {
-    return mode_ == Mode::kRseq ? TryPushRseq(block) : TryPushLocked(block);
+    return ABSL_PREDICT_TRUE(mode_ == Mode::kRseq) ? TryPushRseq(block) : TryPushLocked(block);
   }
 
   // Moves up to `max` blocks of the current CPU's cache into out[0, n), the
@@ -133,6 +136,7 @@ class PerCpuCache {
   // lock hold) and one commit for the whole batch. 0 when the cache is
   // empty or being drained.
   uint32_t PopBatch(void** out, uint32_t max) {
+    Bump(Header(CurrentCpu()).batch_moves);
     return mode_ == Mode::kRseq ? PopBatchRseq(out, max) : PopBatchLocked(out, max);
   }
 
@@ -140,6 +144,7 @@ class PerCpuCache {
   // of the n as fit, in one critical section. 0 when it is full or being
   // drained.
   uint32_t PushBatch(void* const* blocks, uint32_t n) {
+    Bump(Header(CurrentCpu()).batch_moves);
     return mode_ == Mode::kRseq ? PushBatchRseq(blocks, n) : PushBatchLocked(blocks, n);
   }
 
@@ -196,6 +201,7 @@ class PerCpuCache {
     std::atomic<uint64_t> refills;
     std::atomic<uint64_t> flushes;
     std::atomic<uint64_t> drains;
+    std::atomic<uint64_t> batch_moves;
   };
   static_assert(sizeof(CpuHeader) == kCacheLineSize);
   // The critical sections hard-code these: count at 0, limit at 4, slots

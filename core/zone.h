@@ -155,7 +155,7 @@ class Zone {
   // max_overflow_blocks and every extension limit, or when the page source
   // fails.
   void* Allocate() {
-    if (cache_.has_value()) {
+    if (ABSL_PREDICT_TRUE(cache_.has_value())) {
       void* block = cache_->Pop();
       if (ABSL_PREDICT_TRUE(block != nullptr)) return MarkAllocated(block);
       return AllocateMiss();
@@ -174,7 +174,7 @@ class Zone {
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    if (cache_.has_value()) {
+    if (ABSL_PREDICT_TRUE(cache_.has_value())) {
       if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
       return FreeMiss(block);
     }

@@ -231,6 +231,7 @@ TEST_F(ZoneCpuCacheTest, MissesAndRefillsAreExactOnAScriptedRun) {
   EXPECT_EQ(stats.refills, 2u);
   EXPECT_EQ(stats.flushes, 0u);
   EXPECT_EQ(stats.blocks, 7u + 9u);
+  EXPECT_EQ(stats.batch_moves, 2u) << "one critical section per refill, not one per block";
 }
 
 // Adaptive depth: a CPU that keeps missing and flushing gets a deeper cache,
@@ -271,6 +272,8 @@ TEST_F(ZoneCpuCacheTest, CountersShowMissesRefillsAndFlushes) {
   EXPECT_GE(stats.misses, 100u / 16);
   EXPECT_GE(stats.refills, 100u / 16);
   EXPECT_GE(stats.flushes, 100u / 16);
+  EXPECT_EQ(stats.batch_moves, stats.refills + stats.flushes)
+      << "one critical section per refill and per flush";
 }
 
 TEST_F(ZoneCpuCacheTest, IsFullOnlyWhenThisCpusCacheAndTheSharedZoneAreEmpty) {
