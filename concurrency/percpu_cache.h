@@ -99,7 +99,7 @@ class PerCpuCache {
   enum class Mode { kRseq, kLocked };
 
   // Room for the header and kMaxCapacity slots.
-  static constexpr int kStrideShift = 15;
+  static constexpr int kStrideShift = 16;
   static constexpr uint32_t kMaxCapacity = ((1u << kStrideShift) - 64) / sizeof(void*);
   static size_t BytesFor(int num_cpus) { return static_cast<size_t>(num_cpus) << kStrideShift; }
   // CPUs the cache must cover: every CPU id the kernel may report.

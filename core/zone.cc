@@ -26,14 +26,15 @@ constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 // How often a busy zone with CPU caches samples in_use for the peak.
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
-// The caches' depths from the resolved options (see cpu_cache_max_blocks).
+// The caches' depths from the resolved options (see cpu_cache_max_blocks):
+// together at most the initial zone.
 PerCpuCache::Depth CacheDepth(const ZoneOptions& resolved) {
   const auto cpus = static_cast<uint64_t>(PerCpuCache::PossibleCpus());
   return PerCpuCache::Depth{
       .initial = static_cast<uint32_t>(resolved.cpu_cache_blocks),
       .max = static_cast<uint32_t>(resolved.cpu_cache_max_blocks),
       .total_bound = std::max<uint64_t>(cpus * resolved.cpu_cache_blocks,
-                                        resolved.initial_blocks / 2),
+                                        resolved.initial_blocks),
   };
 }
 

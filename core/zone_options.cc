@@ -95,7 +95,7 @@ absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& pr
   if (resolved.cpu_cache_blocks == 0) resolved.cpu_cache = CpuCacheMode::kOff;
   if (resolved.cpu_cache == CpuCacheMode::kOff) resolved.cpu_cache_blocks = 0;
   if (resolved.cpu_cache_max_blocks == 0) {
-    resolved.cpu_cache_max_blocks = std::clamp(resolved.initial_blocks / 2,
+    resolved.cpu_cache_max_blocks = std::clamp(resolved.initial_blocks,
                                                resolved.cpu_cache_blocks, kMaxCpuCacheBlocks);
   } else if (resolved.cpu_cache_max_blocks < resolved.cpu_cache_blocks ||
              resolved.cpu_cache_max_blocks > kMaxCpuCacheBlocks) {

@@ -35,7 +35,7 @@ absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text);
 // cpu_cache_blocks' default: sized by ResolveZoneOptions.
 inline constexpr size_t kDefaultCpuCacheBlocks = SIZE_MAX;
 // Limits on the cache sizes (a batch is staged on the stack).
-inline constexpr size_t kMaxCpuCacheBlocks = 2048;
+inline constexpr size_t kMaxCpuCacheBlocks = 4096;
 inline constexpr size_t kMaxCpuCacheBatchBlocks = 256;
 
 struct ZoneOptions {
@@ -89,13 +89,15 @@ struct ZoneOptions {
 
   // How deep one CPU's cache may grow while it keeps missing or flushing
   // (adaptive depth; a drain, e.g. of an idle CPU, puts it back to
-  // cpu_cache_blocks). 0: the default, half of initial_blocks, at least
-  // cpu_cache_blocks and at most kMaxCpuCacheBlocks. Set it to
+  // cpu_cache_blocks). 0: the default, initial_blocks, at least
+  // cpu_cache_blocks and at most kMaxCpuCacheBlocks, so a thread whose
+  // working set fits the zone runs from its CPU's cache alone. Set it to
   // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
   // caches together hold at most max(CPUs x cpu_cache_blocks,
-  // initial_blocks / 2) blocks, so they cannot keep most of the zone from
-  // other CPUs; they never cause an extension (the slow path drains them
-  // first).
+  // initial_blocks) blocks. What they hold is never lost to other CPUs: a
+  // CPU that finds the shared zone empty drains them when they hold a batch,
+  // and always before the zone would extend, so cached blocks never cause an
+  // extension.
   size_t cpu_cache_max_blocks = 0;
 
   // Blocks moved between a CPU's cache and the shared zone at once (a
