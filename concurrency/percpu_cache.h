@@ -266,6 +266,15 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
   "leaq 3f(%%rip), %%rax\n\t"       \
   "movq %%rax, %%fs:8(%[rseq])\n\t" \
   "1:\n\t"
+// rax = this CPU's header: memory + (cpu_id << kStrideShift), or a jump to
+// `miss` when the rseq area's cpu_id is past the cache's CPUs (or reads as
+// unregistered, which is huge).
+#define ZONEALLOC_RSEQ_THIS_CPU(miss)            \
+  "movl %%fs:4(%[rseq]), %%eax\n\t"             \
+  "cmpl %c[num_cpus](%[cache]), %%eax\n\t"      \
+  "jae " miss "\n\t"                             \
+  "shlq %[shift], %%rax\n\t"                    \
+  "addq %c[memory](%[cache]), %%rax\n\t"
 #define ZONEALLOC_RSEQ_END                       \
   "2:\n\t"                                      \
   ".pushsection __rseq_failure, \"ax?\"\n\t"     \
@@ -295,11 +304,7 @@ inline void* PerCpuCache::PopRseq() {
   asm volatile(
       ZONEALLOC_RSEQ_BEGIN
       "xorl %k[block], %k[block]\n\t"    // nullptr until the slot is read
-      "movl %%fs:4(%[rseq]), %%eax\n\t"   // cpu_id; unregistered reads as huge
-      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
-      "jae 5f\n\t"
-      "shlq %[shift], %%rax\n\t"
-      "addq %c[memory](%[cache]), %%rax\n\t"
+      ZONEALLOC_RSEQ_THIS_CPU("5f")
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "subl $1, %%ecx\n\t"
@@ -324,11 +329,7 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
 #if defined(ZONEALLOC_RSEQ_ASM)
   asm goto(
       ZONEALLOC_RSEQ_BEGIN
-      "movl %%fs:4(%[rseq]), %%eax\n\t"
-      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
-      "jae %l[full]\n\t"
-      "shlq %[shift], %%rax\n\t"
-      "addq %c[memory](%[cache]), %%rax\n\t"
+      ZONEALLOC_RSEQ_THIS_CPU("%l[full]")
       "movl 4(%%rax), %%edx\n\t"         // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "cmpl %%edx, %%ecx\n\t"            // count < limit
@@ -362,11 +363,7 @@ inline uint32_t PerCpuCache::PopBatchRseq(void** out, uint32_t max) {
   asm volatile(
       ZONEALLOC_RSEQ_BEGIN
       "xorl %%edx, %%edx\n\t"
-      "movl %%fs:4(%[rseq]), %%eax\n\t"
-      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
-      "jae 5f\n\t"
-      "shlq %[shift], %%rax\n\t"
-      "addq %c[memory](%[cache]), %%rax\n\t"
+      ZONEALLOC_RSEQ_THIS_CPU("5f")
       "movl 4(%%rax), %%r10d\n\t"        // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "cmpl %%r10d, %%ecx\n\t"           // count <= limit, else stopped
@@ -406,11 +403,7 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
   asm volatile(
       ZONEALLOC_RSEQ_BEGIN
       "xorl %%edx, %%edx\n\t"
-      "movl %%fs:4(%[rseq]), %%eax\n\t"
-      "cmpl %c[num_cpus](%[cache]), %%eax\n\t"
-      "jae 5f\n\t"
-      "shlq %[shift], %%rax\n\t"
-      "addq %c[memory](%[cache]), %%rax\n\t"
+      ZONEALLOC_RSEQ_THIS_CPU("5f")
       "movl 4(%%rax), %%r10d\n\t"        // limit, before count
       "movl (%%rax), %%ecx\n\t"          // count
       "cmpl %%r10d, %%ecx\n\t"           // count < limit, else full or stopped
@@ -446,6 +439,7 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
 }
 
 #undef ZONEALLOC_RSEQ_BEGIN
+#undef ZONEALLOC_RSEQ_THIS_CPU
 #undef ZONEALLOC_RSEQ_END
 
 }  // namespace zonealloc
