@@ -37,5 +37,12 @@ elseif(ZONEALLOC_DEBUG_CHECKS)
 else()
   set(ZONEALLOC_CONFIG_DEBUG_CHECKS 0)
 endif()
+# Free blocks are poisoned in an AddressSanitizer build of the library, and
+# in the inline code of every program built against it.
+if(ZONEALLOC_SANITIZER STREQUAL "address")
+  set(ZONEALLOC_CONFIG_ASAN 1)
+else()
+  set(ZONEALLOC_CONFIG_ASAN 0)
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/config.h.in"
                "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/config.h" @ONLY)

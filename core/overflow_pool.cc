@@ -77,6 +77,9 @@ OverflowPool::~OverflowPool() {
   // mapping the kernel merged with its neighbours, and be a whole mapping,
   // which needs no split, once they are gone.
   int error = 0;
+  for (const auto& [address, bytes] : slabs_) {
+    internal::UnpoisonBlock(reinterpret_cast<void*>(address), bytes);
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (auto it = slabs_.begin(); it != slabs_.end();) {
       if (pages_.Unmap(reinterpret_cast<void*>(it->first), it->second)) {
@@ -145,6 +148,8 @@ OverflowPool::Slab* OverflowPool::MapSlab() {
                                  .untouched = BlocksIn(bytes),
                                  .in_use = 0};
   std::memcpy(slab->tag, tag_.data(), std::min(tag_.size(), sizeof(slab->tag) - 1));
+  internal::PoisonFreeBlock(reinterpret_cast<char*>(slab) + first_block_offset_,
+                            slab->blocks * block_size_);
   slabs_.emplace(reinterpret_cast<uintptr_t>(slab), bytes);
   ++stats_.slabs_created;
   ++stats_.slabs_live;
@@ -155,7 +160,12 @@ OverflowPool::Slab* OverflowPool::MapSlab() {
 // False, counted, when the page source refuses: the slab stays mapped and live.
 bool OverflowPool::UnmapSlab(Slab* slab) {
   const size_t bytes = slab->bytes;
+  const size_t blocks = slab->blocks;
+  // Its addresses may be mapped again for anything.
+  internal::UnpoisonBlock(slab, bytes);
   if (!pages_.Unmap(slab, bytes)) {
+    internal::PoisonFreeBlock(reinterpret_cast<char*>(slab) + first_block_offset_,
+                              blocks * block_size_);
     ++stats_.unmap_failures;
     return false;
   }
@@ -203,10 +213,12 @@ void* OverflowPool::Allocate() {
   void* block;
   if (slab->free_list != nullptr) {
     block = slab->free_list;
+    internal::UnpoisonBlock(block, block_size_);  // handed out: its link is read first
     slab->free_list = *static_cast<void**>(block);
   } else {
     block = reinterpret_cast<char*>(slab) + first_block_offset_ +
             (slab->blocks - slab->untouched) * block_size_;
+    internal::UnpoisonBlock(block, block_size_);
     --slab->untouched;
   }
   const size_t index = IndexOf(slab, block);
@@ -230,6 +242,7 @@ bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
   if (slab->in_use == slab->blocks) Push(with_free_, slab);
   *static_cast<void**>(block) = slab->free_list;
   slab->free_list = block;
+  internal::PoisonFreeBlock(block, block_size_);
   --stats_.blocks_in_use;
   if (--slab->in_use > 0) return true;
 

@@ -37,6 +37,11 @@
 //   spare       empty, kept while the zone is full spare_
 //   unreleased  empty, its Unmap refused           on unreleased_
 //
+// AddressSanitizer builds poison a slab's free blocks, untouched ones
+// included, and unpoison a block when it is handed out; the free-list link
+// is read with the block already unpoisoned, and written before it is
+// poisoned. A slab is unpoisoned whole before it is unmapped.
+//
 // Not thread-safe: the zone calls it under its slow-path lock.
 
 #ifndef ZONEALLOC_CORE_OVERFLOW_POOL_H_

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <zonealloc/internal/checks.h>
+
 namespace zonealloc {
 namespace {
 
@@ -93,7 +95,9 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
 // one per block (a chain through the links would), which matters because
 // the reader usually runs on another CPU than the writer. The blocks are
 // free and the shared zone's, so writing into them races with nothing; the
-// push's release and the pop's acquire order the contents.
+// push's release and the pop's acquire order the contents. Blocks on the
+// stacks are poisoned in ASan builds (the caller poisons them before Put()),
+// so the writer and the reader unpoison a node around their access only.
 void SharedZone::WriteBatch(void* const* batch) {
   uint32_t words[kMaxBatchBlocks + 1];
   void* node = batch[0];
@@ -104,7 +108,9 @@ void SharedZone::WriteBatch(void* const* batch) {
     placed += entries;
     void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
     words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
+    internal::UnpoisonBlock(node, region_.block_size());
     CopyWords(words, static_cast<char*>(node), 1 + entries);
+    internal::PoisonFreeBlock(node, region_.block_size());
     if (next == nullptr) return;
     node = next;
   }
@@ -116,7 +122,10 @@ uint32_t SharedZone::ReadBatch(uint32_t head, void** out) const {
   for (uint32_t node = head; node != kNoIndex; node = words[0]) {
     out[n++] = region_.BlockAt(node);
     const uint32_t entries = std::min(node_entries_, batch_blocks_ - n);
-    CopyWords(static_cast<const char*>(region_.BlockAt(node)), words, 1 + entries);
+    const void* block = region_.BlockAt(node);
+    internal::UnpoisonBlock(block, region_.block_size());
+    CopyWords(static_cast<const char*>(block), words, 1 + entries);
+    internal::PoisonFreeBlock(block, region_.block_size());
     for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
   }
   return n;

@@ -15,6 +15,11 @@
 // is on batches_. A popper that reads a link its block's new owner just
 // rewrote fails its CAS on the tag, as within one stack.
 //
+// In AddressSanitizer builds the blocks on the stacks are poisoned: callers
+// poison a block before they put it here and unpoison it once taken (see
+// internal/checks.h); the batch lists inside free blocks are read and
+// written with the node unpoisoned around the access.
+//
 // Thread-safe: every call may run concurrently with any other, and with
 // BlockRegion::Grow() (the blocks of a new segment arrive through
 // AddFresh()).

@@ -1,5 +1,6 @@
 #include <zonealloc/unsynchronized_zone.h>
 
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -33,6 +34,15 @@ UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::Bl
     : name_(ZoneDisplayName(resolved)), service_(service), region_(std::move(region)) {}
 
 UnsynchronizedZone::~UnsynchronizedZone() {
+  // Leak report: blocks still in use become invalid now; say how many.
+  if (in_use_ > 0) {
+    std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
+                 name_.c_str(), in_use_, in_use_ * region_.block_size());
+  }
+  // The region is unmapped next; its addresses may be mapped again for
+  // anything, which must not find them poisoned.
+  // Only blocks below untouched_ were ever poisoned.
+  internal::UnpoisonBlock(region_.BlockAt(0), untouched_ * region_.block_size());
   service_.Refund(internal::BlockRegion::PermanentBytes(region_.block_size(),
                                                         region_.committed_blocks()));
 }

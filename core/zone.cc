@@ -47,6 +47,7 @@ absl::StatusOr<std::unique_ptr<Zone>> Zone::Create(const ZoneOptions& options) {
 Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service,
            void* cache_memory, size_t cache_bytes)
     : name_(ZoneDisplayName(resolved)),
+      debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
       service_(service),
       pages_(*resolved.page_source),
@@ -74,10 +75,19 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
   // Hand the initial segment to the shared zone.
   std::vector<void*> blocks(region_.committed_blocks());
   for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
+  PrepareFreshBlocks(0, blocks.size());
   shared_.AddFresh(blocks.data(), blocks.size());
 }
 
 Zone::~Zone() {
+  // Leak report: blocks still in use become invalid now; say how many.
+  if (const size_t in_use = Stats().in_use_blocks; in_use > 0) {
+    std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
+                 name_.c_str(), in_use, in_use * region_.block_size());
+  }
+  // The region is unmapped next; its addresses may be mapped again for
+  // anything, which must not find them poisoned.
+  internal::UnpoisonBlock(region_.BlockAt(0), region_.committed_blocks() * region_.block_size());
   service_.Unregister(this);
   service_.Refund(PermanentBytes(region_.committed_blocks()));
   cache_.reset();
@@ -89,6 +99,48 @@ Zone::~Zone() {
 
 uint64_t Zone::PermanentBytes(size_t blocks) const {
   return internal::BlockRegion::PermanentBytes(region_.block_size(), blocks);
+}
+
+void Zone::PrepareFreshBlocks(size_t first, size_t n) const {
+  if (n == 0) return;
+  void* const begin = region_.BlockAt(static_cast<uint32_t>(first));
+  if (debug_checks_) std::memset(begin, kFreedBlockFill, n * region_.block_size());
+  internal::PoisonFreeBlock(begin, n * region_.block_size());
+}
+
+void* Zone::HandOut(void* block, bool filled) {
+  MarkAllocated(block);
+  if (debug_checks_) {
+    if (filled) VerifyFill(block);
+    MarkAllocatedIndex(region_.IndexOf(block));
+  }
+  return block;
+}
+
+void Zone::VerifyFill(const void* block) const {
+  const auto* bytes = static_cast<const unsigned char*>(block);
+  for (size_t offset = 0; offset < region_.block_size(); ++offset) {
+    if (ABSL_PREDICT_TRUE(bytes[offset] == kFreedBlockFill)) continue;
+    internal::Crash(absl::StrFormat(
+        "zone '%s': block %p was written after it was freed: byte at offset %d is 0x%02x, "
+        "not the fill 0x%02x",
+        name_, block, offset, bytes[offset], kFreedBlockFill));
+  }
+}
+
+void* Zone::AllocateChecked() {
+  int64_t blocks_out;
+  void* block = shared_.PopOne(&blocks_out);
+  if (block == nullptr) return AllocateSlow();
+  NotePeakWithoutCaches(blocks_out);
+  return HandOut(block, /*filled=*/true);
+}
+
+void Zone::FreeChecked(void* block) {
+  CheckAndMarkFree(block);  // double free, in every build
+  std::memset(block, kFreedBlockFill, region_.block_size());
+  internal::PoisonFreeBlock(block, region_.block_size());
+  if (shared_.PushOne(block)) OnNoLongerFull(SlowLock::kNotHeld);
 }
 
 uint32_t Zone::TakeFromShared(void** out, uint32_t max, SlowLock lock) {
@@ -143,7 +195,7 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
     if (got == 0) break;
     n += got;
   }
-  for (size_t i = 0; i < n; ++i) MarkAllocated(blocks[i]);
+  for (size_t i = 0; i < n; ++i) HandOut(blocks[i], /*filled=*/true);
   while (n < blocks.size()) {  // the zone is full: overflow or extension
     void* block = AllocateSlow();
     if (block == nullptr) break;
@@ -153,6 +205,10 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
 }
 
 void Zone::FreeBulk(std::span<void* const> blocks) {
+  if (debug_checks_) {
+    for (void* block : blocks) Free(block);
+    return;
+  }
   void* pending[kMaxBatchBlocks];
   uint32_t n = 0;
   const auto flush = [&] {
@@ -166,6 +222,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
       continue;
     }
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
+    internal::PoisonFreeBlock(block, region_.block_size());
     pending[n++] = block;
     if (n == kMaxBatchBlocks) flush();
   }
@@ -291,7 +348,7 @@ void* Zone::TakeOneLocked() {
   // release: the zone was not full after all; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
   ReleaseSpareLocked();
-  return MarkAllocated(block);
+  return HandOut(block, /*filled=*/true);
 }
 
 // Commits the next segment, keeps its first block for the caller and gives
@@ -315,13 +372,19 @@ void* Zone::ExtendLocked() {
   for (size_t i = 1; i < blocks; ++i) {
     fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
   }
+  PrepareFreshBlocks(old_blocks + 1, blocks - 1);
   shared_.AddFresh(fresh.data(), fresh.size());  // the spare goes back below
   shared_.CountOut(1);                            // the caller's block
   NotePeakLocked();
-  // release: the zone is not full any more; see "Slow-path protocol".
-  not_full_epoch_.fetch_add(1, std::memory_order_release);
-  ReleaseSpareLocked();
-  return MarkAllocated(region_.BlockAt(static_cast<uint32_t>(old_blocks)));
+  // An extension of one block hands it to the caller and leaves the zone
+  // full: the episode goes on (an overflow freed now still counts against
+  // the rule), and the spare stays.
+  if (blocks > 1) {
+    // release: the zone is not full any more; see "Slow-path protocol".
+    not_full_epoch_.fetch_add(1, std::memory_order_release);
+    ReleaseSpareLocked();
+  }
+  return HandOut(region_.BlockAt(static_cast<uint32_t>(old_blocks)), /*filled=*/false);
 }
 
 void Zone::FreeSlow(void* block) {

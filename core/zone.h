@@ -102,9 +102,16 @@
 //
 // Misuse: freeing a pointer that is not the start of one of this zone's
 // blocks always aborts with a message (it would corrupt the free list).
-// Freeing a block twice aborts in debug builds (see internal/checks.h).
+// Freeing a block twice aborts in debug builds (see internal/checks.h), and
+// in any build for a zone with ZoneOptions::debug_checks, which also
+// catches a write into a freed permanent block when it is handed out again.
 // Writing into a block after freeing it is undefined, as with malloc: the
-// depot keeps batch lists inside free blocks.
+// shared zone keeps batch lists inside free blocks. In an AddressSanitizer
+// build of the library a free block is poisoned wherever it waits (CPU
+// cache, shared zone, overflow), so such a read or write stops the program
+// with an ASan report. Poisoning happens outside the CPU caches' critical
+// sections: Free() poisons a block before it pushes it, and Allocate()
+// unpoisons it after the pop.
 
 #ifndef ZONEALLOC_CORE_ZONE_H_
 #define ZONEALLOC_CORE_ZONE_H_
@@ -144,7 +151,8 @@ class Zone {
   // ResourceExhausted when the initial segment cannot be mapped.
   static absl::StatusOr<std::unique_ptr<Zone>> Create(const ZoneOptions& options);
 
-  // Unmaps everything; blocks still in use become invalid. Gives the
+  // Unmaps everything; blocks still in use become invalid, and when there
+  // are any, one line on stderr says how many (a leak report). Gives the
   // permanent memory back to the service's budget.
   ~Zone();
   Zone(const Zone&) = delete;
@@ -160,6 +168,7 @@ class Zone {
       if (ABSL_PREDICT_TRUE(block != nullptr)) return MarkAllocated(block);
       return AllocateMiss();
     }
+    if (ABSL_PREDICT_FALSE(debug_checks_)) return AllocateChecked();
     int64_t blocks_out;
     void* block = shared_.PopOne(&blocks_out);
     if (ABSL_PREDICT_FALSE(block == nullptr)) return AllocateSlow();
@@ -173,11 +182,13 @@ class Zone {
   // not yet freed.
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
-    if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
     if (ABSL_PREDICT_TRUE(cache_.has_value())) {
+      MarkFree(block);
       if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
       return FreeMiss(block);
     }
+    if (ABSL_PREDICT_FALSE(debug_checks_)) return FreeChecked(block);
+    MarkFree(block);
     if (ABSL_PREDICT_FALSE(shared_.PushOne(block))) OnNoLongerFull(SlowLock::kNotHeld);
   }
 
@@ -204,6 +215,8 @@ class Zone {
 
   size_t block_size() const { return region_.block_size(); }
   const std::string& name() const { return name_; }
+  // ZoneOptions::debug_checks as resolved (see there).
+  bool debug_checks() const { return debug_checks_; }
   CpuCacheMode cpu_cache_mode() const {
     if (!cache_.has_value()) return CpuCacheMode::kOff;
     return cache_->mode() == PerCpuCache::Mode::kRseq ? CpuCacheMode::kRseq
@@ -223,9 +236,18 @@ class Zone {
   // Whether the calling thread holds slow_lock_ (see "Spare-slab protocol").
   enum class SlowLock { kNotHeld, kHeld };
 
+  // Every permanent block handed out passes here (ASan: unpoisoned).
   void* MarkAllocated(void* block) {
     if constexpr (internal::kDebugChecks) MarkAllocatedIndex(region_.IndexOf(block));
+    internal::UnpoisonBlock(block, block_size());
     return block;
+  }
+  // A permanent block about to be freed: the build's double-free check,
+  // then (ASan) poisoned, before the push: once pushed, another thread may
+  // take it.
+  void MarkFree(void* block) {
+    if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
+    internal::PoisonFreeBlock(block, block_size());
   }
   // Without caches every block out of the shared zone is in use, so the
   // peak is tracked exactly on the way out.
@@ -247,6 +269,14 @@ class Zone {
   ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block);
   ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull(SlowLock lock);
   ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use) const;
+  // The paths of a debug-checked zone (ZoneOptions::debug_checks).
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateChecked();
+  ABSL_ATTRIBUTE_NOINLINE void FreeChecked(void* block);
+  // MarkAllocated() off the fast path; a debug-checked zone also marks the
+  // block allocated and, when it comes from the shared zone (`filled`),
+  // verifies its fill.
+  void* HandOut(void* block, bool filled);
+  void VerifyFill(const void* block) const;
 
   // SharedZone::Take() and Put(), and the zone's reaction when a push found
   // the shared zone empty (OnNoLongerFull).
@@ -270,6 +300,9 @@ class Zone {
   void OnCacheMissOrFlush();
   void MaybeDrainIdleCaches(int64_t now_ns);
   uint64_t PermanentBytes(size_t blocks) const;
+  // Blocks [first, first + n) of a new segment, before the shared zone gets
+  // them: filled in a debug-checked zone, poisoned in ASan builds.
+  void PrepareFreshBlocks(size_t first, size_t n) const;
 
   void MarkAllocatedIndex(uint32_t index);
   void CheckAndMarkFree(void* block);
@@ -278,6 +311,7 @@ class Zone {
 
   // Read-mostly.
   const std::string name_;
+  const bool debug_checks_;
   const size_t extension_blocks_;
   ZoneService& service_;
   PageSource& pages_;

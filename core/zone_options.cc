@@ -41,6 +41,13 @@ constexpr internal::EnvVariable kCpuCacheVariable = {
     .instead = "the default",
 };
 
+// ZONEALLOC_DEBUG, read for zones left with debug_checks unset.
+constexpr internal::EnvVariable kDebugVariable = {
+    .name = "ZONEALLOC_DEBUG",
+    .expected = "a switch (use 1, on, true, yes, or 0, off, false, no)",
+    .instead = "the default, off",
+};
+
 // False for a value cast from outside the enum, e.g. CpuCacheMode{42}.
 bool IsCpuCacheMode(CpuCacheMode mode) {
   switch (mode) {
@@ -119,6 +126,17 @@ std::string_view CpuCacheModeName(CpuCacheMode mode) {
   return "?";
 }
 
+absl::StatusOr<bool> ParseDebugChecks(std::string_view text) {
+  for (std::string_view on : {"1", "on", "true", "yes"}) {
+    if (absl::EqualsIgnoreCase(ToAbsl(text), ToAbsl(on))) return true;
+  }
+  for (std::string_view off : {"0", "off", "false", "no"}) {
+    if (absl::EqualsIgnoreCase(ToAbsl(text), ToAbsl(off))) return false;
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "'%s' is not a switch: use 1, on, true, yes, or 0, off, false, no", std::string(text)));
+}
+
 absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text) {
   for (CpuCacheMode mode : {CpuCacheMode::kRseq, CpuCacheMode::kFallback, CpuCacheMode::kOff}) {
     if (absl::EqualsIgnoreCase(ToAbsl(text), ToAbsl(CpuCacheModeName(mode)))) return mode;
@@ -187,6 +205,12 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
         "ZoneOptions.overflow_slab_blocks must be at most %d, got %d", kMaxOverflowSlabBlocks,
         resolved.overflow_slab_blocks));
   }
+  if (!resolved.debug_checks.has_value()) {
+    resolved.debug_checks = internal::ReadEnv(kDebugVariable, ParseDebugChecks).value_or(false);
+  }
+  // Every operation of a debug-checked zone takes the checked path, which
+  // has no CPU caches.
+  if (*resolved.debug_checks) resolved.cpu_cache = CpuCacheMode::kOff;
   if (absl::Status status = ResolveCpuCache(options, profile, resolved); !status.ok()) {
     return status;
   }

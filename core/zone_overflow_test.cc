@@ -229,6 +229,22 @@ TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
   zone.FreeBulk(blocks);
 }
 
+// An extension of one block goes to the caller and leaves the zone full, so
+// the full episode goes on: an overflow freed after it still counts against
+// the rule (found by the zone fuzzer; the zone used to start a new episode).
+TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8, .extension_blocks = 1,
+                         .cpu_cache_blocks = 0});
+  std::vector<void*> blocks = AllocateN(zone, 8 + 2);  // full, then two overflows
+  blocks.push_back(zone.Allocate());                   // the rule: extend by one
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  zone.Free(blocks[8]);  // an overflow block: the zone is still full
+  blocks.erase(blocks.begin() + 8);
+  for (int i = 0; i < 3; ++i) blocks.push_back(zone.Allocate());
+  EXPECT_EQ(zone.Stats().extensions, 1u) << "an overflow was freed in this episode";
+  for (void* block : blocks) zone.Free(block);
+}
+
 TEST_F(ZoneOverflowTest, SustainedDemandExtendsRepeatedly) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16});
   std::vector<void*> blocks = AllocateN(zone, 200);

@@ -1,5 +1,5 @@
 // The one policy for zonealloc's environment variables (ZONEALLOC_BUDGET,
-// ZONEALLOC_CPU_CACHE, ZONEALLOC_ROLE):
+// ZONEALLOC_CPU_CACHE, ZONEALLOC_ROLE, ZONEALLOC_DEBUG):
 //
 //   - the value is trimmed of surrounding whitespace and matched ignoring
 //     case (the parser sees it in lowercase);

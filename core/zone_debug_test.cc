@@ -1,0 +1,207 @@
+// ZoneOptions::debug_checks and ZONEALLOC_DEBUG (write after free, double
+// free, in every build), and the leak report of a zone destroyed with blocks
+// in use. Registered in every CPU cache mode.
+
+#include <stdlib.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include <zonealloc/internal/env.h>
+#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/unsynchronized_zone.h>
+#include <zonealloc/zone.h>
+#include <zonealloc/zone_options.h>
+#include <zonealloc/zone_service.h>
+
+namespace zonealloc {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr size_t kBlockSize = 64;
+
+std::unique_ptr<Zone> MakeZone(ZoneOptions options) {
+  absl::StatusOr<std::unique_ptr<Zone>> zone = Zone::Create(options);
+  EXPECT_TRUE(zone.ok()) << zone.status();
+  return *std::move(zone);
+}
+
+// Sets ZONEALLOC_DEBUG for the scope, restoring what was there.
+class ScopedDebugEnv {
+ public:
+  explicit ScopedDebugEnv(const char* value) {
+    if (const char* old = getenv("ZONEALLOC_DEBUG")) saved_ = old;
+    setenv("ZONEALLOC_DEBUG", value, 1);
+    internal::ResetEnvWarningsForTesting();
+  }
+  ~ScopedDebugEnv() {
+    if (saved_.has_value()) {
+      setenv("ZONEALLOC_DEBUG", saved_->c_str(), 1);
+    } else {
+      unsetenv("ZONEALLOC_DEBUG");
+    }
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+TEST(ZoneLeakReportTest, DestroyingAZoneWithBlocksInUseSaysHowMany) {
+  auto zone = MakeZone({.name = "leaky", .block_size = kBlockSize, .initial_blocks = 64});
+  std::vector<void*> blocks;
+  for (int i = 0; i < 5; ++i) blocks.push_back(zone->Allocate());
+  zone->Free(blocks.back());  // 4 stay in use
+  ::testing::internal::CaptureStderr();
+  zone.reset();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "zonealloc: zone 'leaky' destroyed with 4 blocks in use (256 bytes)\n");
+}
+
+TEST(ZoneLeakReportTest, OverflowBlocksInUseCountToo) {
+  auto zone = MakeZone({.name = "leaky", .block_size = kBlockSize, .initial_blocks = 32,
+                        .max_blocks = 32});
+  std::set<void*> permanent = internal::TakeEveryFreeBlock(*zone);
+  void* overflow = zone->Allocate();
+  ASSERT_NE(overflow, nullptr);
+  for (void* p : permanent) zone->Free(p);
+  ::testing::internal::CaptureStderr();
+  zone.reset();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "zonealloc: zone 'leaky' destroyed with 1 blocks in use (64 bytes)\n");
+}
+
+TEST(ZoneLeakReportTest, AZoneWithEveryBlockFreedIsDestroyedSilently) {
+  auto zone = MakeZone({.name = "tidy", .block_size = kBlockSize, .initial_blocks = 64});
+  std::vector<void*> blocks;
+  for (int i = 0; i < 40; ++i) blocks.push_back(zone->Allocate());
+  for (void* block : blocks) zone->Free(block);  // some stay in CPU caches: free, not leaked
+  ::testing::internal::CaptureStderr();
+  zone.reset();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(ZoneLeakReportTest, UnsynchronizedZoneReportsToo) {
+  auto zone = UnsynchronizedZone::Create({.name = "solo", .block_size = 48, .initial_blocks = 8});
+  ASSERT_TRUE(zone.ok());
+  (*zone)->Allocate();
+  (*zone)->Free((*zone)->Allocate());
+  (*zone)->Allocate();
+  ::testing::internal::CaptureStderr();
+  zone->reset();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "zonealloc: zone 'solo' destroyed with 2 blocks in use (96 bytes)\n");
+}
+
+TEST(ZoneDebugChecksTest, ParsesTheSwitch) {
+  for (const char* on : {"1", "on", "true", "yes"}) EXPECT_TRUE(*ParseDebugChecks(on)) << on;
+  for (const char* off : {"0", "off", "false", "no"}) EXPECT_FALSE(*ParseDebugChecks(off)) << off;
+  EXPECT_THAT(ParseDebugChecks("maybe").status().message(), HasSubstr("'maybe'"));
+}
+
+TEST(ZoneDebugChecksTest, ADebugCheckedZoneRunsWithoutCpuCaches) {
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 64,
+                        .cpu_cache = CpuCacheMode::kFallback, .debug_checks = true});
+  EXPECT_TRUE(zone->debug_checks());
+  EXPECT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kOff);
+  auto plain = MakeZone({.name = "plain", .block_size = kBlockSize, .initial_blocks = 64,
+                         .debug_checks = false});
+  EXPECT_FALSE(plain->debug_checks());
+}
+
+TEST(ZoneDebugChecksTest, ZoneallocDebugTurnsThemOnForZonesLeftAtTheDefault) {
+  {
+    ScopedDebugEnv env(" On ");
+    EXPECT_TRUE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
+    EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64, .debug_checks = false})
+                     ->debug_checks())
+        << "an explicit option wins";
+  }
+  {
+    ScopedDebugEnv env("0");
+    EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
+  }
+  {
+    ScopedDebugEnv env("sometimes");
+    ::testing::internal::CaptureStderr();
+    EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+                HasSubstr("zonealloc: ignoring ZONEALLOC_DEBUG=\"sometimes\""));
+  }
+}
+
+TEST(ZoneDebugChecksTest, FreedBlocksAreFilledAndHandedOutWhole) {
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 16,
+                        .max_blocks = 16, .debug_checks = true});
+  // Every path: single, bulk, the slow path's re-take, an extension-free
+  // full zone with overflow.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<void*> blocks(20);  // 4 from overflow
+    ASSERT_EQ(zone->AllocateBulk(blocks), blocks.size());
+    for (void* block : blocks) std::memset(block, 0x11, kBlockSize);
+    zone->FreeBulk(blocks);
+    void* block = zone->Allocate();
+    std::memset(block, 0x22, kBlockSize);
+    zone->Free(block);
+  }
+  EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
+}
+
+TEST(ZoneDebugChecksTest, AnExtensionIsFilledToo) {
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 4,
+                        .extension_blocks = 4, .extend_after_overflow_allocations = 1,
+                        .debug_checks = true});
+  std::vector<void*> blocks;
+  for (int i = 0; i < 12; ++i) blocks.push_back(zone->Allocate());
+  EXPECT_GE(zone->Stats().extensions, 1u);
+  for (void* block : blocks) zone->Free(block);
+  for (int i = 0; i < 12; ++i) blocks[i] = zone->Allocate();  // verified
+  for (void* block : blocks) zone->Free(block);
+}
+
+TEST(ZoneDebugChecksTest, WriteAfterFreeIsReportedWithZoneBlockAndOffset) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 1,
+                        .max_blocks = 1, .debug_checks = true});
+  char* block = static_cast<char*>(zone->Allocate());
+  zone->Free(block);
+  const std::string expected =
+      "zone 'dbg': block 0x[0-9a-f]+ was written after it was freed: byte at offset 37 is "
+      "0x7f, not the fill 0xdb";
+  EXPECT_DEATH(
+      {
+        internal::UnpoisonBlock(block, kBlockSize);  // ASan would stop the write itself
+        block[37] = 0x7f;
+        zone->Allocate();
+      },
+      expected);
+}
+
+TEST(ZoneDebugChecksTest, DoubleFreeIsReportedInEveryBuild) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 8,
+                        .debug_checks = true});
+  void* kept = zone->Allocate();
+  void* block = zone->Allocate();
+  zone->Free(block);
+  EXPECT_DEATH(zone->Free(block), "zone 'dbg': double free of block 0x[0-9a-f]+");
+  EXPECT_DEATH(zone->FreeBulk(std::vector<void*>{block}), "zone 'dbg': double free");
+  zone->Free(kept);
+}
+
+TEST(ZoneDebugChecksTest, ForeignPointersAreReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 8,
+                        .debug_checks = true});
+  int on_stack = 0;
+  EXPECT_DEATH(zone->Free(&on_stack), "zone 'dbg': Free\\(.*\\) of a pointer this zone does not own");
+}
+
+}  // namespace
+}  // namespace zonealloc
