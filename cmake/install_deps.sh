@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
+  # cmake/fuzz.sh: clang++ and libFuzzer (the runtime is only recommended by clang).
+  clang libclang-rt-14-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libtbb-dev
   # Peers the benchmark compares against, loaded with LD_PRELOAD.
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, then builds and runs every test
 # in the release, debug (-O0), asan (ASan + UBSan) and tsan builds. Fails on
-# any failure.
+# any failure. Then runs the fuzzer under ASan for ZONEALLOC_FUZZ_SECONDS
+# (default 60; 0 skips it) with cmake/fuzz.sh.
 # ZONEALLOC_PRESETS="release" limits the builds (for a quick local run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,8 @@ for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan}; do
   echo "=== ${preset}: test" >&2
   ctest --preset "$preset" -j "$jobs"
 done
-echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan})" >&2
+fuzz_seconds=${ZONEALLOC_FUZZ_SECONDS:-60}
+if ((fuzz_seconds > 0)); then
+  bash cmake/fuzz.sh "$fuzz_seconds"
+fi
+echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan}; fuzz ${fuzz_seconds} s)" >&2

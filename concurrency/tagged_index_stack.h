@@ -42,6 +42,13 @@
 // Hooks: a template parameter whose BeforePopCas(index, next) runs between a
 // pop's read of the head and its CAS. Production uses NoStackHooks, which
 // compiles away; tests use it to force the interleaving above.
+//
+// StackTag: kVersioned (the default, and the only one production uses) bumps
+// the tag on every update as described above. kUnversionedForTesting keeps
+// the tag unchanged, i.e. the plain Treiber stack the ABA paragraph warns
+// about; it exists only so the forced-ABA test can show that it detects the
+// corruption when the tag is missing (tagged_index_stack_test.cc). The choice
+// is an `if constexpr`, so the default stack compiles to the same code.
 
 #ifndef ZONEALLOC_CONCURRENCY_TAGGED_INDEX_STACK_H_
 #define ZONEALLOC_CONCURRENCY_TAGGED_INDEX_STACK_H_
@@ -57,7 +64,10 @@ struct NoStackHooks {
   void BeforePopCas(uint32_t /*index*/, uint32_t /*next*/) {}
 };
 
-template <typename Hooks = NoStackHooks>
+// Whether every successful head update bumps the tag (see "StackTag" above).
+enum class StackTag { kVersioned, kUnversionedForTesting };
+
+template <typename Hooks = NoStackHooks, StackTag kTag = StackTag::kVersioned>
 class TaggedIndexStack {
  public:
   // REQUIRES: links outlives the stack and has an entry for every index that
@@ -91,7 +101,7 @@ class TaggedIndexStack {
       // seq_cst on success (release is all the stack needs): Zone's
       // spare-slab protocol orders a push against a later load of its own;
       // on x86 a locked cmpxchg is a full barrier either way.
-    } while (!head_.compare_exchange_weak(expected, head.Next(first).word(),
+    } while (!head_.compare_exchange_weak(expected, Advance(head, first).word(),
                                           std::memory_order_seq_cst,
                                           std::memory_order_relaxed));
     return head.empty();
@@ -110,7 +120,7 @@ class TaggedIndexStack {
       const uint32_t next = links_[head.index()].load(std::memory_order_relaxed);
       hooks_.BeforePopCas(head.index(), next);
       // acquire on both paths: on failure we read links[] of the new head.
-      if (head_.compare_exchange_weak(expected, head.Next(next).word(),
+      if (head_.compare_exchange_weak(expected, Advance(head, next).word(),
                                       std::memory_order_acquire,
                                       std::memory_order_acquire)) {
         return head.index();
@@ -127,7 +137,7 @@ class TaggedIndexStack {
       const TaggedIndex head = TaggedIndex::FromWord(expected);
       if (head.empty()) return kNoIndex;
       // acquire: pairs with the pushes' release so the chain's links are visible.
-      if (head_.compare_exchange_weak(expected, head.Next(kNoIndex).word(),
+      if (head_.compare_exchange_weak(expected, Advance(head, kNoIndex).word(),
                                       std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
         return head.index();
@@ -144,6 +154,16 @@ class TaggedIndexStack {
   Hooks& hooks() { return hooks_; }
 
  private:
+  // The head after a successful update from `head`: head.Next(new_index),
+  // or, only in the kUnversionedForTesting variant, the same tag.
+  static constexpr TaggedIndex Advance(TaggedIndex head, uint32_t new_index) {
+    if constexpr (kTag == StackTag::kVersioned) {
+      return head.Next(new_index);
+    } else {
+      return TaggedIndex(new_index, head.tag());
+    }
+  }
+
   std::atomic<uint64_t> head_{TaggedIndex().word()};
   std::atomic<uint32_t>* const links_;
   [[no_unique_address]] Hooks hooks_;

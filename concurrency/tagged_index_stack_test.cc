@@ -102,19 +102,30 @@ struct PauseOnePopper {
   std::binary_semaphore resume{0};
 };
 
-TEST(TaggedIndexStackTest, TagDefeatsTheAbaInterleaving) {
+// What the forced A-B-C interleaving of tagged_index_stack.h left behind.
+struct AbaOutcome {
+  uint32_t thread1_got = kNoIndex;      // what the paused popper returned
+  std::vector<uint32_t> left_on_stack;  // the free list afterwards, top first
+};
+
+// Runs the ABA interleaving of tagged_index_stack.h's comment on a stack
+// A -> B -> C: thread 1's pop reads {A, next B} and pauses; thread 2 (the
+// caller) pops A, pops B and keeps it, pushes A back; thread 1 resumes and
+// tries its stale CAS. B stays in use by thread 2 throughout.
+template <StackTag kTag>
+AbaOutcome RunForcedAba() {
   constexpr uint32_t A = 0, B = 1, C = 2;
   StackFixture f(3);
-  TaggedIndexStack<PauseOnePopper> stack(f.links.data());
+  TaggedIndexStack<PauseOnePopper, kTag> stack(f.links.data());
   stack.Push(C);
   stack.Push(B);
   stack.Push(A);  // A -> B -> C
 
   std::binary_semaphore go{0};
-  uint32_t thread1_got = kNoIndex;
+  AbaOutcome outcome;
   std::thread thread1([&] {
     go.acquire();
-    thread1_got = stack.Pop();  // reads {A, next B}, then pauses
+    outcome.thread1_got = stack.Pop();  // reads {A, next B}, then pauses
   });
   stack.hooks().paused_thread = thread1.get_id();
   go.release();
@@ -123,17 +134,37 @@ TEST(TaggedIndexStackTest, TagDefeatsTheAbaInterleaving) {
   EXPECT_EQ(stack.hooks().seen_index, A);
   EXPECT_EQ(stack.hooks().seen_next, B);
   // Thread 2 (this one): pop A, pop B and keep it, push A back: A -> C.
-  ASSERT_EQ(stack.Pop(), A);
-  ASSERT_EQ(stack.Pop(), B);
+  EXPECT_EQ(stack.Pop(), A);
+  EXPECT_EQ(stack.Pop(), B);
   stack.Push(A);
   stack.hooks().resume.release();
   thread1.join();
 
+  // At most one more pop than there are indices: a corrupted list may loop.
+  for (int i = 0; i <= 3; ++i) {
+    const uint32_t index = stack.Pop();
+    if (index == kNoIndex) break;
+    outcome.left_on_stack.push_back(index);
+  }
+  return outcome;
+}
+
+TEST(TaggedIndexStackTest, TagDefeatsTheAbaInterleaving) {
+  const AbaOutcome outcome = RunForcedAba<StackTag::kVersioned>();
   // Thread 1's stale CAS must have failed and its retry popped A properly.
-  EXPECT_EQ(thread1_got, A);
+  EXPECT_EQ(outcome.thread1_got, 0u /*A*/);
   // B is in use and must not be on the free list: only C is left.
-  EXPECT_EQ(stack.Pop(), C);
-  EXPECT_EQ(stack.Pop(), kNoIndex);
+  EXPECT_EQ(outcome.left_on_stack, (std::vector<uint32_t>{2 /*C*/}));
+}
+
+// The same interleaving against the stack with the tag left unchanged: the
+// test above must be able to fail. Thread 1's stale CAS succeeds and puts B,
+// a block thread 2 still holds, back on top of the free list.
+TEST(TaggedIndexStackTest, WithoutTheTagTheAbaInterleavingCorruptsTheList) {
+  const AbaOutcome outcome = RunForcedAba<StackTag::kUnversionedForTesting>();
+  EXPECT_EQ(outcome.thread1_got, 0u /*A*/);
+  EXPECT_EQ(outcome.left_on_stack, (std::vector<uint32_t>{1 /*B*/, 2 /*C*/}))
+      << "expected the untagged stack to hand out B, which is in use";
 }
 
 // Many threads pop and push at random; each index is claimed on pop and
