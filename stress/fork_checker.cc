@@ -1,0 +1,99 @@
+#include "stress/fork_checker.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+
+namespace zonealloc::stress {
+namespace {
+
+using std::chrono::steady_clock;
+
+constexpr int kBlocksPerZone = 16;
+
+// The child's work; its exit status. Only zonealloc calls and plain memory:
+// the child has one thread, and the parent's other threads may have held any
+// other lock (the side table's, the queue's) at the fork.
+int UseZonesInChild(StressState& state) {
+  std::vector<void*> blocks;
+  blocks.reserve(kBlocksPerZone);
+  for (size_t z = 0; z < state.zones.size(); ++z) {
+    Zone& zone = *state.zones[z];
+    blocks.clear();
+    for (int i = 0; i < kBlocksPerZone; ++i) {
+      void* block = zone.Allocate();
+      if (block == nullptr) return 1;
+      BlockStamp::For(~uint64_t{0}, static_cast<uint64_t>(i), static_cast<uint32_t>(z))
+          .WriteTo(block);
+      blocks.push_back(block);
+    }
+    for (int i = 0; i < kBlocksPerZone; ++i) {
+      const BlockStamp stamp = BlockStamp::ReadFrom(blocks[static_cast<size_t>(i)]);
+      if (!stamp.Valid() || stamp.sequence != static_cast<uint64_t>(i)) return 2;
+    }
+    for (void* block : blocks) zone.Free(block);
+    if (zone.Stats().capacity_blocks == 0) return 3;
+  }
+  return 0;
+}
+
+// The child's exit status, 128 + signal when killed, or -1 when it did not
+// finish within `limit` (it is killed then).
+int WaitOrKill(pid_t child, std::chrono::seconds limit) {
+  const auto deadline = steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+ForkChecker::ForkChecker(StressState& state) : state_(state), thread_([this] { Run(); }) {}
+
+ForkChecker::~ForkChecker() {
+  stop_.store(true, std::memory_order_relaxed);
+  thread_.join();
+}
+
+void ForkChecker::Run() {
+  const auto period = std::chrono::milliseconds(state_.config.fork_every_ms);
+  auto next = steady_clock::now() + period;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (steady_clock::now() < next) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    next = steady_clock::now() + period;
+    const pid_t child = fork();
+    if (child < 0) {
+      state_.violations.Report("forker", absl::StrFormat("fork() failed: errno %d", errno));
+      continue;
+    }
+    if (child == 0) _exit(UseZonesInChild(state_));
+    const int status = WaitOrKill(child, std::chrono::seconds(state_.config.fork_timeout_s));
+    state_.forks.fetch_add(1, std::memory_order_relaxed);
+    if (status == -1) {
+      state_.violations.Report("forker", absl::StrFormat("child %d hung: killed after %d s", child,
+                                                         state_.config.fork_timeout_s));
+    } else if (status != 0) {
+      state_.violations.Report(
+          "forker", absl::StrFormat("child %d failed with status %d (1: Allocate nullptr, 2: "
+                                    "stamp overwritten, 3: no capacity, >128: signal)",
+                                    child, status));
+    }
+  }
+}
+
+}  // namespace zonealloc::stress
