@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/internal/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
 namespace zonealloc {
 namespace {
 
-using std::chrono::steady_clock;
 
 // What a forked child does with the parent's zones; its exit status is 0
 // when everything worked. Runs no gtest code: the child is single-threaded
@@ -41,21 +41,6 @@ int UseZonesInChild(Zone& busy, ZoneService& service) {
   if (block == nullptr) return 5;
   (*fresh)->Free(block);
   return 0;
-}
-
-// Waits for `child` up to `limit`; kills it and returns -1 if it hangs.
-int WaitOrKill(pid_t child, std::chrono::seconds limit) {
-  const auto deadline = steady_clock::now() + limit;
-  int status = 0;
-  while (waitpid(child, &status, WNOHANG) == 0) {
-    if (steady_clock::now() > deadline) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
@@ -82,7 +67,7 @@ TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) _exit(UseZonesInChild(*busy, *service));
-    const int status = WaitOrKill(child, std::chrono::seconds(20));
+    const int status = internal::WaitOrKill(child, std::chrono::seconds(20));
     hung += status == -1;
     failed += status > 0;
   }

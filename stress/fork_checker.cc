@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include <zonealloc/internal/zone_testing.h>
 
 namespace zonealloc::stress {
 namespace {
@@ -42,22 +43,6 @@ int UseZonesInChild(StressState& state) {
   return 0;
 }
 
-// The child's exit status, 128 + signal when killed, or -1 when it did not
-// finish within `limit` (it is killed then).
-int WaitOrKill(pid_t child, std::chrono::seconds limit) {
-  const auto deadline = steady_clock::now() + limit;
-  int status = 0;
-  while (waitpid(child, &status, WNOHANG) == 0) {
-    if (steady_clock::now() > deadline) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 }  // namespace
 
 ForkChecker::ForkChecker(StressState& state) : state_(state), thread_([this] { Run(); }) {}
@@ -82,7 +67,8 @@ void ForkChecker::Run() {
       continue;
     }
     if (child == 0) _exit(UseZonesInChild(state_));
-    const int status = WaitOrKill(child, std::chrono::seconds(state_.config.fork_timeout_s));
+    const int status =
+        internal::WaitOrKill(child, std::chrono::seconds(state_.config.fork_timeout_s));
     state_.forks.fetch_add(1, std::memory_order_relaxed);
     if (status == -1) {
       state_.violations.Report("forker", absl::StrFormat("child %d hung: killed after %d s", child,

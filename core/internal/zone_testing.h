@@ -4,6 +4,11 @@
 #define ZONEALLOC_CORE_INTERNAL_ZONE_TESTING_H_
 
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
 
 #include <set>
 
@@ -25,6 +30,24 @@ inline std::set<void*> TakeEveryFreeBlock(Zone& zone) {
     }
     blocks.insert(zone.Allocate());
   }
+}
+
+// The exit status of a forked `child`, 128 + signal when it was killed, or
+// -1 when it did not finish within `limit` (it is killed then): a child
+// that hangs, e.g. on a lock inherited from the parent, fails a test
+// instead of hanging it.
+inline int WaitOrKill(pid_t child, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // Keeps the calling thread on the CPU it runs on now, for the scope: a test
