@@ -3,9 +3,10 @@
 // current CPU's cache line and do no atomic read-modify-write.
 //
 // Two modes with one data layout:
-//   kRseq    TryPop/TryPush are restartable sequences (see rseq.h): x86-64
-//            assembly that the kernel restarts if the thread is preempted,
-//            migrated or signalled before the commit store.
+//   kRseq    Pop, TryPush and the batch moves are restartable sequences
+//            (see rseq.h): x86-64 assembly that the kernel restarts if the
+//            thread is preempted, migrated or signalled before the commit
+//            store.
 //   kLocked  the fallback: each CPU's cache has a spinlock word, taken for
 //            every operation. Uncontended unless a thread is preempted while
 //            holding it, so nearly as cheap, and visible to ThreadSanitizer.

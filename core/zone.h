@@ -78,10 +78,12 @@
 //   empty shared zone, Drain(), or slow path that finds blocks.
 //
 // Idle caches: every miss or flush checks, at most once a second, which
-// CPUs' caches saw no hit since the previous check, and drains those back
-// into the shared zone. Drain() does it for every CPU on demand. So blocks
-// held in caches stay bounded (see ZoneOptions::cpu_cache_max_blocks), and an idle CPU's
-// share returns within about two seconds of the next slow-path event.
+// CPUs' caches saw no miss or flush and kept the same count since the
+// previous check, and drains those back into the shared zone (a drain also
+// puts the CPU back to its initial depth). Drain() does it for every CPU on
+// demand. So blocks held in caches stay bounded (see
+// ZoneOptions::cpu_cache_max_blocks), and an idle CPU's share returns within
+// about two seconds of the next miss or flush on another CPU.
 //
 // Lock order (a thread that holds one may take only those below it):
 //   1. the fork registry's lock (zone_service.cc; fork() handlers only)
