@@ -10,6 +10,17 @@ if(ZONEALLOC_WERROR)
   target_compile_options(zonealloc_build_flags INTERFACE -Werror)
 endif()
 
+# Clang's thread-safety analysis checks the ABSL_GUARDED_BY / lock-function
+# annotations at compile time. GCC ignores those attributes, so asking for the
+# analysis there would silently check nothing.
+option(ZONEALLOC_THREAD_SAFETY_ANALYSIS "Check thread-safety annotations with clang's -Wthread-safety" OFF)
+if(ZONEALLOC_THREAD_SAFETY_ANALYSIS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ZONEALLOC_THREAD_SAFETY_ANALYSIS needs clang, not ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  target_compile_options(zonealloc_build_flags INTERFACE -Wthread-safety)
+endif()
+
 if(ZONEALLOC_SANITIZER STREQUAL "address")
   set(_zonealloc_sanitize -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 elseif(ZONEALLOC_SANITIZER STREQUAL "thread")

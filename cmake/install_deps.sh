@@ -11,6 +11,10 @@ packages=(
   # Peers the benchmark compares against, loaded with LD_PRELOAD.
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
   gnuplot-nox
+  # cmake/valgrind.sh: memcheck with the zones' mempool client requests.
+  valgrind
+  # examples/kvserver: redis-benchmark drives the example server.
+  redis-tools
 )
 
 missing=()

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, then builds and runs every test
-# in the release, debug (-O0), asan (ASan + UBSan) and tsan builds. Fails on
-# any failure. Then runs the fuzzer under ASan for ZONEALLOC_FUZZ_SECONDS
-# (default 60; 0 skips it) with cmake/fuzz.sh.
+# in the release, debug (-O0), asan (ASan + UBSan), tsan and clang-tsa
+# (clang's thread-safety analysis, -Wthread-safety -Werror) builds. Fails on
+# any failure. Then installs the library and builds a consumer against it
+# three ways (cmake/consumer_test.sh), checks the memcheck hooks
+# (cmake/valgrind.sh), and runs
+# the fuzzer under ASan for ZONEALLOC_FUZZ_SECONDS (default 60; 0 skips it)
+# with cmake/fuzz.sh.
 # ZONEALLOC_PRESETS="release" limits the builds (for a quick local run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash cmake/install_deps.sh
 jobs=$(nproc)
-for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan}; do
+for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan clang-tsa}; do
   echo "=== ${preset}: configure and build" >&2
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== ${preset}: test" >&2
   ctest --preset "$preset" -j "$jobs"
 done
+echo "=== install, then build and run cmake/consumer/ (find_package, pkg-config, add_subdirectory)" >&2
+bash cmake/consumer_test.sh
+bash cmake/valgrind.sh
 fuzz_seconds=${ZONEALLOC_FUZZ_SECONDS:-60}
 if ((fuzz_seconds > 0)); then
   bash cmake/fuzz.sh "$fuzz_seconds"
 fi
-echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan}; fuzz ${fuzz_seconds} s)" >&2
+echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan clang-tsa}; consumer; valgrind; fuzz ${fuzz_seconds} s)" >&2

@@ -173,6 +173,7 @@ class PerCpuCache {
   // no cache is mid-update when the process forks; the parent and the child
   // release them after. No-ops for kRseq, whose sections hold no lock.
   // REQUIRES: the owner's slow-path lock is held (lock order: see zone.h).
+  // Unchecked: the analysis cannot name a lock per CPU taken in a loop.
   void LockAllForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   void UnlockAllAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
@@ -197,7 +198,9 @@ class PerCpuCache {
   struct alignas(kCacheLineSize) CpuHeader {
     std::atomic<uint32_t> count;
     std::atomic<uint32_t> limit;
-    SpinLock lock;  // kLocked only
+    // kLocked only. It guards count, limit and the slots, but they carry no
+    // ABSL_GUARDED_BY: in kRseq mode the same words are written without it.
+    SpinLock lock;
     std::atomic<uint64_t> misses;
     std::atomic<uint64_t> refills;
     std::atomic<uint64_t> flushes;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <zonealloc/concurrency/cpu_relax.h>
+#include <zonealloc/internal/checks.h>
 
 namespace zonealloc {
 
@@ -27,5 +28,7 @@ void SpinLock::SlowLock() {
     if (TryLock()) return;
   }
 }
+
+void SpinLock::CrashNotHeld() { internal::Crash("SpinLock::AssertHeld(): the lock is not held"); }
 
 }  // namespace zonealloc

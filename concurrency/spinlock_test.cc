@@ -14,12 +14,20 @@ TEST(SpinLockTest, TryLockFailsWhileHeld) {
   SpinLock lock;
   EXPECT_FALSE(lock.IsHeld());
   ASSERT_TRUE(lock.TryLock());
+  // The thread-safety analysis cannot see a TryLock() inside ASSERT_TRUE.
+  lock.AssertHeld();
   EXPECT_TRUE(lock.IsHeld());
   EXPECT_FALSE(lock.TryLock());
   lock.Unlock();
   EXPECT_FALSE(lock.IsHeld());
-  EXPECT_TRUE(lock.TryLock());
+  ASSERT_TRUE(lock.TryLock());
+  lock.AssertHeld();
   lock.Unlock();
+}
+
+TEST(SpinLockDeathTest, AssertHeldCrashesWhenNobodyHoldsTheLock) {
+  SpinLock lock;
+  EXPECT_DEATH(lock.AssertHeld(), "zonealloc: SpinLock::AssertHeld\\(\\): the lock is not held");
 }
 
 TEST(SpinLockTest, HolderReleasesAtEndOfScope) {
