@@ -134,6 +134,17 @@ SourceOrError CreateZoneSource(const BlockDemand& demand) {
   return std::make_unique<ZoneSource>(*std::move(zone));
 }
 
+// A Zone with ZoneOptions::debug_checks: every free fills the block and
+// checks for a double free, every allocation verifies the fill; no CPU
+// caches (the checks turn them off).
+SourceOrError CreateDebugZoneSource(const BlockDemand& demand) {
+  ZoneOptions options = BenchZoneOptions(ZoneKind::kInterlocked, demand);
+  options.debug_checks = true;
+  auto zone = Zone::Create(options);
+  if (!zone.ok()) return zone.status();
+  return std::make_unique<ZoneSource>(*std::move(zone));
+}
+
 SourceOrError CreateUnsynchronizedZoneSource(const BlockDemand& demand) {
   auto zone = UnsynchronizedZone::Create(BenchZoneOptions(ZoneKind::kUnsynchronized, demand));
   if (!zone.ok()) return zone.status();
@@ -157,6 +168,9 @@ constexpr KindEntry kKinds[] = {
      CreateZoneSource<CpuCacheMode::kFallback>},
     {{"zone_nocache", "zonealloc::Zone without caches (shared lock-free list)", true},
      CreateZoneSource<CpuCacheMode::kOff>},
+    {{"zone_debug", "zonealloc::Zone with debug_checks (fill, verify, double free; no caches)",
+      true},
+     CreateDebugZoneSource},
     {{"unsync", "zonealloc::UnsynchronizedZone (one thread)", false},
      CreateUnsynchronizedZoneSource},
     {{"malloc", "malloc/free (glibc, or the LD_PRELOADed malloc)", true},

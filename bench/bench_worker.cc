@@ -28,7 +28,9 @@
 #include "bench/run_record.h"
 #include "bench/scenarios.h"
 
-ABSL_FLAG(std::string, allocator, "zone", "zone, zone_fallback, zone_nocache, unsync, malloc, tbb_pool, pmr_sync or pmr_unsync");
+ABSL_FLAG(std::string, allocator, "zone",
+          "zone, zone_fallback, zone_nocache, zone_debug, unsync, malloc, tbb_pool, pmr_sync or "
+          "pmr_unsync");
 ABSL_FLAG(std::string, scenario, "pair", "pair, batch, prodcons, larson, burst, fill or server");
 ABSL_FLAG(int, threads, 1, "threads (prodcons: threads/2 producer-consumer pairs, at least one)");
 ABSL_FLAG(int64_t, block_size, 64, "bytes per block (server uses 64, 256 and 1024)");

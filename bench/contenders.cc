@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace zonealloc::bench {
 namespace {
 
@@ -37,6 +40,8 @@ std::vector<Contender> AllContenders(const std::string& library_dir) {
       {.label = "zone", .worker_allocator = "zone", .zonealloc = true},
       {.label = "zone_fallback", .worker_allocator = "zone_fallback", .zonealloc = true},
       {.label = "zone_nocache", .worker_allocator = "zone_nocache", .zonealloc = true},
+      {.label = "zone_debug", .worker_allocator = "zone_debug", .zonealloc = true,
+       .on_request = true},
       {.label = "unsync", .worker_allocator = "unsync", .zonealloc = true, .single_thread = true},
       {.label = "glibc", .worker_allocator = "malloc", .expect_malloc_library = "libc.so"},
       PreloadedMalloc("jemalloc", library_dir, "libjemalloc.so.2"),
@@ -49,6 +54,18 @@ std::vector<Contender> AllContenders(const std::string& library_dir) {
       {.label = "pmr_sync", .worker_allocator = "pmr_sync"},
       {.label = "pmr_unsync", .worker_allocator = "pmr_unsync", .single_thread = true},
   };
+}
+
+std::vector<Contender> ChooseContenders(const std::vector<std::string>& only,
+                                        bool on_request_too, const std::string& library_dir) {
+  std::vector<Contender> chosen;
+  for (Contender& contender : AllContenders(library_dir)) {
+    const bool wanted =
+        only.empty() ? on_request_too || !contender.on_request
+                     : std::find(only.begin(), only.end(), contender.label) != only.end();
+    if (wanted) chosen.push_back(std::move(contender));
+  }
+  return chosen;
 }
 
 }  // namespace zonealloc::bench

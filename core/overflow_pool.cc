@@ -70,15 +70,18 @@ OverflowPool::OverflowPool(PageSource& pages, std::string tag, size_t block_size
                                    BitmapBytes(slab_blocks),
                                PageSize())),
       max_slab_bytes_(std::max(base_slab_bytes_, kMaxSlabBytes)),
-      max_blocks_in_use_(max_blocks_in_use) {}
+      max_blocks_in_use_(max_blocks_in_use) {
+  internal::CreateBlockPool(this);
+}
 
 OverflowPool::~OverflowPool() {
   // A second pass because a slab refused in the first may lie inside a
   // mapping the kernel merged with its neighbours, and be a whole mapping,
   // which needs no split, once they are gone.
   int error = 0;
+  internal::DestroyBlockPool(this);
   for (const auto& [address, bytes] : slabs_) {
-    internal::UnpoisonBlock(reinterpret_cast<void*>(address), bytes);
+    internal::UnpoisonBeforeUnmap(reinterpret_cast<void*>(address), bytes);
   }
   for (int pass = 0; pass < 2; ++pass) {
     for (auto it = slabs_.begin(); it != slabs_.end();) {
@@ -162,7 +165,7 @@ bool OverflowPool::UnmapSlab(Slab* slab) {
   const size_t bytes = slab->bytes;
   const size_t blocks = slab->blocks;
   // Its addresses may be mapped again for anything.
-  internal::UnpoisonBlock(slab, bytes);
+  internal::UnpoisonBeforeUnmap(slab, bytes);
   if (!pages_.Unmap(slab, bytes)) {
     internal::PoisonFreeBlock(reinterpret_cast<char*>(slab) + first_block_offset_,
                               blocks * block_size_);
@@ -213,14 +216,14 @@ void* OverflowPool::Allocate() {
   void* block;
   if (slab->free_list != nullptr) {
     block = slab->free_list;
-    internal::UnpoisonBlock(block, block_size_);  // handed out: its link is read first
+    internal::UnpoisonBlock(block, block_size_);  // the allocator reads its link first
     slab->free_list = *static_cast<void**>(block);
   } else {
     block = reinterpret_cast<char*>(slab) + first_block_offset_ +
             (slab->blocks - slab->untouched) * block_size_;
-    internal::UnpoisonBlock(block, block_size_);
     --slab->untouched;
   }
+  internal::BlockHandedOut(this, block, block_size_);
   const size_t index = IndexOf(slab, block);
   InUseBitmap(slab)[index / 64] |= uint64_t{1} << (index % 64);
   if (++slab->in_use == slab->blocks) Remove(with_free_, slab);
@@ -242,7 +245,7 @@ bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
   if (slab->in_use == slab->blocks) Push(with_free_, slab);
   *static_cast<void**>(block) = slab->free_list;
   slab->free_list = block;
-  internal::PoisonFreeBlock(block, block_size_);
+  internal::BlockFreed(this, block, block_size_);
   --stats_.blocks_in_use;
   if (--slab->in_use > 0) return true;
 

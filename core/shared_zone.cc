@@ -96,8 +96,9 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
 // the reader usually runs on another CPU than the writer. The blocks are
 // free and the shared zone's, so writing into them races with nothing; the
 // push's release and the pop's acquire order the contents. Blocks on the
-// stacks are poisoned in ASan builds (the caller poisons them before Put()),
-// so the writer and the reader unpoison a node around their access only.
+// stacks are free for a memory checker (ASan: poisoned; memcheck: no access;
+// the caller marks them before Put()), so the writer and the reader open a
+// node around their access only (internal/memcheck_hooks.h).
 void SharedZone::WriteBatch(void* const* batch) {
   uint32_t words[kMaxBatchBlocks + 1];
   void* node = batch[0];

@@ -31,7 +31,11 @@ absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
 // BlockRegion::Grow() zeroed the links: every block starts as kFreeMark.
 UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::BlockRegion region,
                                        ZoneService& service)
-    : name_(ZoneDisplayName(resolved)), service_(service), region_(std::move(region)) {}
+    : name_(ZoneDisplayName(resolved)), service_(service), region_(std::move(region)) {
+  internal::CreateBlockPool(this);
+  internal::HideUntouchedBlocks(region_.BlockAt(0),
+                                region_.committed_blocks() * region_.block_size());
+}
 
 UnsynchronizedZone::~UnsynchronizedZone() {
   // Leak report: blocks still in use become invalid now; say how many.
@@ -39,10 +43,11 @@ UnsynchronizedZone::~UnsynchronizedZone() {
     std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
                  name_.c_str(), in_use_, in_use_ * region_.block_size());
   }
+  internal::DestroyBlockPool(this);
   // The region is unmapped next; its addresses may be mapped again for
   // anything, which must not find them poisoned.
   // Only blocks below untouched_ were ever poisoned.
-  internal::UnpoisonBlock(region_.BlockAt(0), untouched_ * region_.block_size());
+  internal::UnpoisonBeforeUnmap(region_.BlockAt(0), untouched_ * region_.block_size());
   service_.Refund(internal::BlockRegion::PermanentBytes(region_.block_size(),
                                                         region_.committed_blocks()));
 }

@@ -11,9 +11,13 @@
 // creating a zone touches none of its pages.
 //
 // AddressSanitizer builds poison a freed block until it is handed out again
-// (see internal/checks.h), so a read or write through a freed pointer stops
-// the program with an ASan report. Blocks never handed out stay unpoisoned:
-// poisoning them would touch an eighth of the zone in shadow memory at once.
+// (see internal/memcheck_hooks.h), so a read or write through a freed
+// pointer stops the program with an ASan report. Blocks never handed out
+// stay unpoisoned: poisoning them would touch an eighth of the zone in
+// shadow memory at once.
+// With ZONEALLOC_VALGRIND the zone is a Valgrind mempool, as a Zone is: for
+// memcheck a block is allocated from Allocate() to Free(), and free blocks,
+// never handed out ones included, are no access.
 //
 // Its permanent memory is charged to a ZoneService's budget as a Zone's is
 // (ZoneService::Default() unless one is given); it is not listed in the
@@ -57,7 +61,7 @@ class UnsynchronizedZone {
   void* Allocate() {
     FreeBlock* block = free_list_;
     if (ABSL_PREDICT_FALSE(block == nullptr)) return AllocateUntouched();
-    internal::UnpoisonBlock(block, block_size());  // handed out: its link is read first
+    internal::UnpoisonBlock(block, block_size());  // its link is read first
     free_list_ = block->next;
     return HandOut(block);
   }
@@ -70,7 +74,7 @@ class UnsynchronizedZone {
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
     --in_use_;
     free_list_ = new (block) FreeBlock{free_list_};
-    internal::PoisonFreeBlock(block, block_size());
+    internal::BlockFreed(this, block, block_size());
   }
 
   bool IsFull() const { return free_list_ == nullptr && untouched_ == region_.committed_blocks(); }
@@ -91,6 +95,7 @@ class UnsynchronizedZone {
   void* HandOut(void* block) {
     if constexpr (internal::kDebugChecks) MarkAllocated(block);
     if (++in_use_ > peak_in_use_) peak_in_use_ = in_use_;
+    internal::BlockHandedOut(this, block, block_size());
     return block;
   }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUntouched();

@@ -49,6 +49,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
     : name_(ZoneDisplayName(resolved)),
       debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
+      alignment_(std::max<size_t>(resolved.alignment, 8)),
       service_(service),
       pages_(*resolved.page_source),
       region_(std::move(region)),
@@ -60,9 +61,10 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
                   : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks),
               /*use_batches=*/resolved.cpu_cache_blocks != 0),
       overflow_(*resolved.page_source, absl::StrFormat("zonealloc-overflow:%s", name_),
-                region_.block_size(), std::max<size_t>(resolved.alignment, 8),
+                region_.block_size(), alignment_,
                 resolved.overflow_slab_blocks, resolved.max_overflow_blocks),
       policy_(resolved.extend_after_overflow_allocations) {
+  internal::CreateBlockPool(this);
   if (cache_memory_ != nullptr) {
     cache_.emplace(
         resolved.cpu_cache == CpuCacheMode::kRseq ? PerCpuCache::Mode::kRseq
@@ -85,9 +87,11 @@ Zone::~Zone() {
     std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
                  name_.c_str(), in_use, in_use * region_.block_size());
   }
+  internal::DestroyBlockPool(this);  // the overflow pool's is its own
   // The region is unmapped next; its addresses may be mapped again for
   // anything, which must not find them poisoned.
-  internal::UnpoisonBlock(region_.BlockAt(0), region_.committed_blocks() * region_.block_size());
+  internal::UnpoisonBeforeUnmap(region_.BlockAt(0),
+                                region_.committed_blocks() * region_.block_size());
   service_.Unregister(this);
   service_.Refund(PermanentBytes(region_.committed_blocks()));
   cache_.reset();
@@ -109,15 +113,15 @@ void Zone::PrepareFreshBlocks(size_t first, size_t n) const {
 }
 
 void* Zone::HandOut(void* block, bool filled) {
-  MarkAllocated(block);
   if (debug_checks_) {
-    if (filled) VerifyFill(block);
+    if (filled) VerifyFill(block);  // while the block is still free
     MarkAllocatedIndex(region_.IndexOf(block));
   }
-  return block;
+  return MarkAllocated(block);
 }
 
 void Zone::VerifyFill(const void* block) const {
+  internal::UnpoisonBlock(block, region_.block_size());  // the fill is defined
   const auto* bytes = static_cast<const unsigned char*>(block);
   for (size_t offset = 0; offset < region_.block_size(); ++offset) {
     if (ABSL_PREDICT_TRUE(bytes[offset] == kFreedBlockFill)) continue;
@@ -139,7 +143,7 @@ void* Zone::AllocateChecked() {
 void Zone::FreeChecked(void* block) {
   CheckAndMarkFree(block);  // double free, in every build
   std::memset(block, kFreedBlockFill, region_.block_size());
-  internal::PoisonFreeBlock(block, region_.block_size());
+  internal::BlockFreed(this, block, region_.block_size());
   if (shared_.PushOne(block)) OnNoLongerFull(SlowLock::kNotHeld);
 }
 
@@ -221,8 +225,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
       FreeSlow(block);  // overflow, nullptr, or a foreign pointer (aborts)
       continue;
     }
-    if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    internal::PoisonFreeBlock(block, region_.block_size());
+    MarkFree(block);
     pending[n++] = block;
     if (n == kMaxBatchBlocks) flush();
   }
@@ -421,7 +424,10 @@ void Zone::OnNoLongerFull(SlowLock lock) {
   // seq_cst: after the push's seq_cst CAS, paired with PublishSpareLocked();
   // see "Spare-slab protocol".
   if (!has_spare_.load(std::memory_order_seq_cst)) return;
-  if (lock == SlowLock::kHeld) return ReleaseSpareLocked();
+  if (lock == SlowLock::kHeld) {
+    slow_lock_.AssertHeld();
+    return ReleaseSpareLocked();
+  }
   SpinLockHolder hold(slow_lock_);
   ReleaseSpareLocked();
 }

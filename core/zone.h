@@ -111,9 +111,15 @@
 // shared zone keeps batch lists inside free blocks. In an AddressSanitizer
 // build of the library a free block is poisoned wherever it waits (CPU
 // cache, shared zone, overflow), so such a read or write stops the program
-// with an ASan report. Poisoning happens outside the CPU caches' critical
-// sections: Free() poisons a block before it pushes it, and Allocate()
-// unpoisons it after the pop.
+// with an ASan report. In a build configured with ZONEALLOC_VALGRIND the
+// zone is a Valgrind mempool: a block is allocated for memcheck from
+// Allocate() to Free(), and free wherever it waits, so such a read or write
+// under `valgrind --tool=memcheck` is an "Invalid read"/"Invalid write",
+// and blocks still in use when the program exits (the zone not destroyed)
+// are leaks for --leak-check=full (internal/memcheck_hooks.h).
+// Both happen outside the CPU caches' critical sections: Free() marks a
+// block free before it pushes it, and Allocate() marks it allocated after
+// the pop.
 
 #ifndef ZONEALLOC_CORE_ZONE_H_
 #define ZONEALLOC_CORE_ZONE_H_
@@ -216,6 +222,9 @@ class Zone {
   void Drain();
 
   size_t block_size() const { return region_.block_size(); }
+  // The alignment of every block, permanent or overflow:
+  // max(ZoneOptions::alignment, 8).
+  size_t alignment() const { return alignment_; }
   const std::string& name() const { return name_; }
   // ZoneOptions::debug_checks as resolved (see there).
   bool debug_checks() const { return debug_checks_; }
@@ -238,18 +247,19 @@ class Zone {
   // Whether the calling thread holds slow_lock_ (see "Spare-slab protocol").
   enum class SlowLock { kNotHeld, kHeld };
 
-  // Every permanent block handed out passes here (ASan: unpoisoned).
+  // Every permanent block handed out passes here: for a memory checker it
+  // is the program's from now on (internal/memcheck_hooks.h).
   void* MarkAllocated(void* block) {
     if constexpr (internal::kDebugChecks) MarkAllocatedIndex(region_.IndexOf(block));
-    internal::UnpoisonBlock(block, block_size());
+    internal::BlockHandedOut(this, block, block_size());
     return block;
   }
   // A permanent block about to be freed: the build's double-free check,
-  // then (ASan) poisoned, before the push: once pushed, another thread may
-  // take it.
+  // then free for a memory checker, before the push: once pushed, another
+  // thread may take it.
   void MarkFree(void* block) {
     if constexpr (internal::kDebugChecks) CheckAndMarkFree(block);
-    internal::PoisonFreeBlock(block, block_size());
+    internal::BlockFreed(this, block, block_size());
   }
   // Without caches every block out of the shared zone is in use, so the
   // peak is tracked exactly on the way out.
@@ -262,8 +272,8 @@ class Zone {
   }
 
   // fork() support, called by ZoneService's handlers (lock order above).
-  void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(slow_lock_);
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(slow_lock_);
 
   ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
   ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
@@ -303,7 +313,7 @@ class Zone {
   void MaybeDrainIdleCaches(int64_t now_ns);
   uint64_t PermanentBytes(size_t blocks) const;
   // Blocks [first, first + n) of a new segment, before the shared zone gets
-  // them: filled in a debug-checked zone, poisoned in ASan builds.
+  // them: filled in a debug-checked zone, free for a memory checker.
   void PrepareFreshBlocks(size_t first, size_t n) const;
 
   void MarkAllocatedIndex(uint32_t index);
@@ -315,6 +325,7 @@ class Zone {
   const std::string name_;
   const bool debug_checks_;
   const size_t extension_blocks_;
+  const size_t alignment_;
   ZoneService& service_;
   PageSource& pages_;
   internal::BlockRegion region_;
