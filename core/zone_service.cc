@@ -17,6 +17,8 @@
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/internal/env.h>
+#include <zonealloc/internal/stats_at_exit.h>
+#include <zonealloc/stats_export.h>
 #include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_sizing.h>
@@ -68,8 +70,10 @@ ZoneService& ZoneService::Default() {
       if (bytes.ok() && *bytes == 0) return absl::InvalidArgumentError("a budget of 0 bytes");
       return bytes;
     };
-    return new ZoneService("default",
-                           internal::ReadEnv(budget_variable, parse_budget).value_or(detected));
+    auto* created = new ZoneService(
+        "default", internal::ReadEnv(budget_variable, parse_budget).value_or(detected));
+    internal::WriteStatsAtExitIfAsked(*created);
+    return created;
   }();
   return *service;
 }
@@ -81,7 +85,7 @@ struct ForkHandlers {
     static SpinLock* const registry_lock = new SpinLock();
     return *registry_lock;
   }
-  static std::vector<ZoneService*>& services() {
+  static std::vector<ZoneService*>& services() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock()) {
     static auto* const live = new std::vector<ZoneService*>();
     return *live;
   }
@@ -103,6 +107,8 @@ struct ForkHandlers {
 
   // Takes every lock in the documented order: the registry, then each
   // service's lock and its zones' slow-path locks and per-CPU lock words.
+  // Unchecked, as is Release(): the analysis cannot name locks taken in a
+  // loop over services and zones, nor a lock held across two functions.
   static void Prepare() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     lock().Lock();
     for (ZoneService* service : services()) {
@@ -197,6 +203,20 @@ void ZoneService::Unregister(const Zone* zone) {
   SpinLockHolder lock(mu_);
   auto it = std::find(zones_.begin(), zones_.end(), zone);
   if (it != zones_.end()) zones_.erase(it);
+  if (keep_destroyed_) {
+    // The zone is whole until its destructor returns (zone.cc unregisters
+    // first), and mu_ before its locks is the order Snapshot() takes too.
+    destroyed_.push_back(zone->Stats());
+    if (destroyed_.size() > kMaxDestroyedZones) {
+      destroyed_.pop_front();
+      ++destroyed_dropped_;
+    }
+  }
+}
+
+void ZoneService::KeepDestroyedZoneStats() {
+  SpinLockHolder lock(mu_);
+  keep_destroyed_ = true;
 }
 
 ServiceSnapshot ZoneService::Snapshot() const {
@@ -204,7 +224,15 @@ ServiceSnapshot ZoneService::Snapshot() const {
   SpinLockHolder lock(mu_);
   snapshot.permanent_bytes = permanent_bytes();
   for (const Zone* zone : zones_) snapshot.zones.push_back(zone->Stats());
+  snapshot.destroyed_zones.assign(destroyed_.begin(), destroyed_.end());
+  snapshot.destroyed_zones_dropped = destroyed_dropped_;
   return snapshot;
+}
+
+std::string ZoneService::ToJson() const { return SnapshotToJson(Snapshot()); }
+
+std::string ZoneService::ToPrometheusText() const {
+  return SnapshotToPrometheusText(Snapshot());
 }
 
 std::string ZoneService::DumpText() const {
@@ -218,7 +246,7 @@ std::string ZoneService::DumpText() const {
       snapshot.zones.size(), "name", "tag", "bsize", "capacity", "in_use", "peak", "ovf_use",
       "slabs", "slab_bytes", "created", "released", "unmap_fails", "ext", "ext_refused",
       "failed", "perm_bytes");
-  for (const ZoneStats& z : snapshot.zones) {
+  const auto append_row = [&text](const ZoneStats& z) {
     absl::StrAppendFormat(
         &text, "  %-16s %-32s %6d %9d %9d %9d %7d %6d %11d %8d %8d %11d %5d %11d %6d %12d\n",
         absl::CEscape(z.name), absl::CEscape(z.tag), z.block_size, z.capacity_blocks,
@@ -226,6 +254,12 @@ std::string ZoneService::DumpText() const {
         z.overflow_mapped_bytes, z.overflow_slabs_created, z.overflow_slabs_released,
         z.overflow_unmap_failures, z.extensions, z.extension_refusals, z.allocation_failures,
         z.permanent_bytes);
+  };
+  for (const ZoneStats& z : snapshot.zones) append_row(z);
+  if (!snapshot.destroyed_zones.empty()) {
+    absl::StrAppendFormat(&text, "# destroyed zones, final stats (%d older not kept):\n",
+                          snapshot.destroyed_zones_dropped);
+    for (const ZoneStats& z : snapshot.destroyed_zones) append_row(z);
   }
   // The CPU caches of each zone that has them, CPUs that saw no use left out.
   for (const ZoneStats& z : snapshot.zones) {

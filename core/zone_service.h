@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,10 @@ struct ServiceSnapshot {
   uint64_t budget_bytes = 0;
   uint64_t permanent_bytes = 0;  // charged to the budget now
   std::vector<ZoneStats> zones;  // in creation order
+  // Once KeepDestroyedZoneStats() was called: the final stats of zones
+  // destroyed since, oldest first, and how many older ones were dropped.
+  std::vector<ZoneStats> destroyed_zones;
+  uint64_t destroyed_zones_dropped = 0;
 };
 
 class ZoneService {
@@ -64,6 +69,12 @@ class ZoneService {
   // DefaultPermanentBudgetBytes(SystemProfile::Current()). A ZONEALLOC_BUDGET
   // that is not a byte count, or is 0, is ignored with a warning on stderr
   // (see internal/env.h) and the default used. Never destroyed.
+  //
+  // ZONEALLOC_STATS=stderr|PATH: at exit() (or return from main) of the
+  // process that created it, this service's DumpText() goes to stderr or
+  // to the file PATH (ToJson() where PATH ends in ".json"), zones destroyed
+  // before then included (see KeepDestroyedZoneStats()). A failed write is
+  // reported on stderr. See internal/stats_at_exit.h.
   static ZoneService& Default();
 
   ~ZoneService();
@@ -83,8 +94,24 @@ class ZoneService {
 
   ServiceSnapshot Snapshot() const;
 
-  // One row per zone, with its overflow tag, like /proc/slabinfo.
+  // One row per zone, with its overflow tag, like /proc/slabinfo, then a
+  // row per destroyed zone kept (KeepDestroyedZoneStats()) and the CPU
+  // caches that saw use.
   std::string DumpText() const;
+
+  // Snapshot() for programs: every field of every zone, per-CPU rows and
+  // the budget, as one JSON object, or in the Prometheus text format. The
+  // names are listed in stats_export.h.
+  std::string ToJson() const;
+  std::string ToPrometheusText() const;
+
+  // From now on, a zone of this service records its final stats when it is
+  // destroyed, and Snapshot() lists them in destroyed_zones (the latest
+  // kMaxDestroyedZones; older ones are counted in destroyed_zones_dropped),
+  // so a report made at exit still shows zones destroyed before it. Off
+  // unless called: ZONEALLOC_STATS calls it for Default().
+  void KeepDestroyedZoneStats();
+  static constexpr size_t kMaxDestroyedZones = 1024;
 
  private:
   friend class Zone;
@@ -104,9 +131,13 @@ class ZoneService {
   const uint64_t budget_bytes_;
   std::atomic<uint64_t> permanent_bytes_{0};
   // A spinlock rather than a mutex so fork() can take and release it
-  // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot().
+  // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot() and
+  // in Unregister() when destroyed zones are kept.
   mutable SpinLock mu_;
   std::vector<Zone*> zones_ ABSL_GUARDED_BY(mu_);
+  bool keep_destroyed_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<ZoneStats> destroyed_ ABSL_GUARDED_BY(mu_);
+  uint64_t destroyed_dropped_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Parses a byte count: digits with an optional K, M, G or T suffix (powers

@@ -48,6 +48,10 @@ std::string NormalizeEnvValue(std::string_view value) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(ToAbsl(value)));
 }
 
+std::string TrimEnvValue(std::string_view value) {
+  return std::string(absl::StripAsciiWhitespace(ToAbsl(value)));
+}
+
 void WarnIgnoredEnvOnce(const EnvVariable& variable, std::string_view value) {
   WarnedVariables& warned = Warned();
   {

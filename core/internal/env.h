@@ -1,8 +1,9 @@
 // The one policy for zonealloc's environment variables (ZONEALLOC_BUDGET,
-// ZONEALLOC_CPU_CACHE, ZONEALLOC_ROLE, ZONEALLOC_DEBUG):
+// ZONEALLOC_CPU_CACHE, ZONEALLOC_ROLE, ZONEALLOC_DEBUG, ZONEALLOC_STATS):
 //
 //   - the value is trimmed of surrounding whitespace and matched ignoring
-//     case (the parser sees it in lowercase);
+//     case (the parser sees it in lowercase; a variable whose value may be
+//     a file path, ZONEALLOC_STATS, sets keep_case and sees it as written);
 //   - unset and empty (or all whitespace) mean the same: the default;
 //   - a value that does not parse is ignored, so the default is used, and
 //     one line on stderr says so, once per variable per process:
@@ -41,6 +42,9 @@ struct EnvVariable {
   std::string_view name;      // "ZONEALLOC_CPU_CACHE"
   std::string_view expected;  // "a CPU cache mode (use rseq, fallback or off)"
   std::string_view instead;   // what a bad value gives way to: "the default"
+  // The parser sees the trimmed value with its case kept, not lowercased:
+  // for values that may be file paths.
+  bool keep_case = false;
 };
 
 // The value of `name` through `getenv` (::getenv when null), as set:
@@ -49,6 +53,9 @@ std::optional<std::string> GetEnv(std::string_view name, const Getenv& getenv);
 
 // The value as parsers see it: trimmed and in lowercase.
 std::string NormalizeEnvValue(std::string_view value);
+
+// The value as parsers of keep_case variables see it: trimmed.
+std::string TrimEnvValue(std::string_view value);
 
 // Writes "zonealloc: ignoring NAME="value": not <expected>; using <instead>"
 // to stderr, unless it was written for this variable already. The value is
@@ -60,8 +67,9 @@ void ResetEnvWarningsForTesting();
 
 // Reads `variable` under the policy above: the parsed value, or std::nullopt
 // when the caller should use its default (unset, empty, or bad: warned).
-// `parse` takes the normalized value and returns absl::StatusOr<T>; its
-// error message is not shown, `variable.expected` says what was wanted.
+// `parse` takes the normalized (with keep_case, the trimmed) value and
+// returns absl::StatusOr<T>; its error message is not shown,
+// `variable.expected` says what was wanted.
 //
 //   std::optional<CpuCacheMode> mode = ReadEnv(kCpuCacheVariable, ParseCpuCacheMode);
 template <typename Parse,
@@ -70,7 +78,7 @@ std::optional<T> ReadEnv(const EnvVariable& variable, Parse&& parse,
                          const Getenv& getenv = nullptr) {
   const std::optional<std::string> raw = GetEnv(variable.name, getenv);
   if (!raw) return std::nullopt;
-  const std::string value = NormalizeEnvValue(*raw);
+  const std::string value = variable.keep_case ? TrimEnvValue(*raw) : NormalizeEnvValue(*raw);
   if (value.empty()) return std::nullopt;
   absl::StatusOr<T> parsed = parse(std::string_view(value));
   if (parsed.ok()) return *std::move(parsed);
