@@ -1,0 +1,28 @@
+// The one rule the standard-library adapters (ZoneResource, ZoneAllocator)
+// route by: a request goes to the zone when one block can hold it, and to
+// the adapter's upstream otherwise. Deallocation applies the same rule to the
+// same size and alignment, so memory always goes back where it came from.
+
+#ifndef ZONEALLOC_CORE_INTERNAL_ADAPTER_ROUTING_H_
+#define ZONEALLOC_CORE_INTERNAL_ADAPTER_ROUTING_H_
+
+#include <cstddef>
+
+#include <zonealloc/zone.h>
+
+namespace zonealloc::internal {
+
+// The alignment every block of every Zone has, permanent or overflow,
+// whatever ZoneOptions::alignment was: Zone::alignment() is
+// max(ZoneOptions::alignment, 8).
+inline constexpr size_t kZoneBlockAlignment = 8;
+
+// True when one of `zone`'s blocks holds `bytes` bytes aligned to
+// `alignment`.
+inline bool ZoneServes(const Zone& zone, size_t bytes, size_t alignment) {
+  return bytes <= zone.block_size() && alignment <= zone.alignment();
+}
+
+}  // namespace zonealloc::internal
+
+#endif  // ZONEALLOC_CORE_INTERNAL_ADAPTER_ROUTING_H_
