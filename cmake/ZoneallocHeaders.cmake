@@ -4,6 +4,8 @@
 #   core/NAME.h           -> <zonealloc/NAME.h>
 #   core/internal/NAME.h  -> <zonealloc/internal/NAME.h>
 #   concurrency/NAME.h    -> <zonealloc/concurrency/NAME.h>
+#   core/testing/NAME.h   -> <zonealloc/testing/NAME.h>  (tests only: never installed)
+# cmake/ZoneallocInstall.cmake installs the same folders, less testing/.
 
 set(ZONEALLOC_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/include")
 
@@ -19,6 +21,12 @@ endfunction()
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc")
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/internal" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/internal")
 _zonealloc_link_headers("${PROJECT_SOURCE_DIR}/concurrency" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/concurrency")
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/testing" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/testing")
+
+# <zonealloc/version.h>: project(zonealloc VERSION ...) as macros a program
+# can test with #if.
+configure_file("${PROJECT_SOURCE_DIR}/cmake/version.h.in"
+               "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/version.h" @ONLY)
 
 # <zonealloc/config.h>: settings fixed when the library is configured, so the
 # inline code in a program's translation units and the compiled library agree
@@ -43,6 +51,23 @@ if(ZONEALLOC_SANITIZER STREQUAL "address")
   set(ZONEALLOC_CONFIG_ASAN 1)
 else()
   set(ZONEALLOC_CONFIG_ASAN 0)
+endif()
+# Valgrind's memcheck is told which blocks are free (mempool client
+# requests), in the library and the inline code of every program built
+# against it. cmake/valgrind.sh builds and checks it.
+option(ZONEALLOC_VALGRIND "Tell Valgrind's memcheck about zone blocks (needs valgrind/memcheck.h)" OFF)
+if(ZONEALLOC_VALGRIND)
+  if(NOT ZONEALLOC_SANITIZER STREQUAL "")
+    message(FATAL_ERROR "ZONEALLOC_VALGRIND=ON cannot be combined with ZONEALLOC_SANITIZER=${ZONEALLOC_SANITIZER}: Valgrind does not run sanitizer builds")
+  endif()
+  include(CheckIncludeFileCXX)
+  check_include_file_cxx("valgrind/memcheck.h" ZONEALLOC_HAVE_VALGRIND_MEMCHECK_H)
+  if(NOT ZONEALLOC_HAVE_VALGRIND_MEMCHECK_H)
+    message(FATAL_ERROR "ZONEALLOC_VALGRIND=ON needs <valgrind/memcheck.h>, which was not found (Debian: apt-get install valgrind)")
+  endif()
+  set(ZONEALLOC_CONFIG_VALGRIND 1)
+else()
+  set(ZONEALLOC_CONFIG_VALGRIND 0)
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/config.h.in"
                "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/config.h" @ONLY)

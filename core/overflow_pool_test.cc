@@ -9,7 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/testing/counting_page_source.h>
 
 namespace zonealloc {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
-#include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/testing/counting_page_source.h>
 
 namespace zonealloc {
 namespace {

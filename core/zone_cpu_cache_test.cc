@@ -16,9 +16,9 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
-#include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/testing/counting_page_source.h>
 #include <zonealloc/internal/env.h>
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/env.h>
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_options.h>

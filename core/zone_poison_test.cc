@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include <zonealloc/internal/checks.h>
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>

@@ -11,8 +11,8 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
-#include <zonealloc/internal/counting_page_source.h>
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/counting_page_source.h>
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone_sizing.h>
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/zone_testing.h>
 
 namespace zonealloc::stress {
 namespace {

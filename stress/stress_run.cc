@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include <zonealloc/internal/zone_testing.h>
+#include <zonealloc/testing/zone_testing.h>
 #include "stress/drain_and_stats_caller.h"
 #include "stress/fork_checker.h"
 #include "stress/progress_line.h"

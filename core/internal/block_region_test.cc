@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include <zonealloc/internal/counting_page_source.h>
+#include <zonealloc/testing/counting_page_source.h>
 
 namespace zonealloc::internal {
 namespace {

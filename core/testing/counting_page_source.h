@@ -1,5 +1,6 @@
 // CountingPageSource wraps another PageSource for tests: it counts every call
 // and the bytes outstanding, and fails chosen calls on demand.
+// A test helper, so never installed (see zone_testing.h).
 //
 //   CountingPageSource pages;
 //   pages.FailNext(PageCall::kMap);   // the next Map() returns nullptr
@@ -7,8 +8,8 @@
 //   ... create zones with ZoneOptions{.page_source = &pages} ...
 //   EXPECT_EQ(pages.outstanding_mappings(), 0);
 
-#ifndef ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_
-#define ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_
+#ifndef ZONEALLOC_CORE_TESTING_COUNTING_PAGE_SOURCE_H_
+#define ZONEALLOC_CORE_TESTING_COUNTING_PAGE_SOURCE_H_
 
 #include <array>
 #include <atomic>
@@ -83,4 +84,4 @@ class CountingPageSource final : public PageSource {
 
 }  // namespace zonealloc::internal
 
-#endif  // ZONEALLOC_CORE_INTERNAL_COUNTING_PAGE_SOURCE_H_
+#endif  // ZONEALLOC_CORE_TESTING_COUNTING_PAGE_SOURCE_H_

@@ -1,7 +1,9 @@
 // Test helpers for Zone, shared by the zone tests and the stress tests.
+// core/testing/ is <zonealloc/testing/...> in the build tree only: never
+// installed (cmake/ZoneallocInstall.cmake; checked by cmake/consumer_test.sh).
 
-#ifndef ZONEALLOC_CORE_INTERNAL_ZONE_TESTING_H_
-#define ZONEALLOC_CORE_INTERNAL_ZONE_TESTING_H_
+#ifndef ZONEALLOC_CORE_TESTING_ZONE_TESTING_H_
+#define ZONEALLOC_CORE_TESTING_ZONE_TESTING_H_
 
 #include <sched.h>
 #include <signal.h>
@@ -71,4 +73,4 @@ class ScopedPinToCurrentCpu {
 
 }  // namespace zonealloc::internal
 
-#endif  // ZONEALLOC_CORE_INTERNAL_ZONE_TESTING_H_
+#endif  // ZONEALLOC_CORE_TESTING_ZONE_TESTING_H_
