@@ -8,6 +8,7 @@
 //   zonealloc_bench --full      every scenario, size and thread count
 //   zonealloc_bench --smoke     every scenario once, tiny; exit 1 on a failed self-check
 //   zonealloc_bench --scenarios=larson --threads=1,8 --allocators=zone,glibc
+//   zonealloc_bench --publish_dir=bench/results   also refresh bench/README.md's figures
 //
 // Progress goes to stderr, the table to stdout. Everything else lands in
 // --out_dir/<date-time>/ (and --out_dir/latest): summary.json, table.txt,
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -39,6 +41,7 @@
 #include "bench/plots.h"
 #include "bench/report.h"
 #include "bench/run_record.h"
+#include "bench/versions.h"
 
 ABSL_FLAG(bool, full, false, "run the full matrix (all scenarios, sizes 16..1024, 1..4x CPUs)");
 ABSL_FLAG(bool, smoke, false, "run every scenario once, tiny, 1 repetition (CI)");
@@ -50,6 +53,9 @@ ABSL_FLAG(std::vector<std::string>, allocators, {}, "only these contenders, e.g.
 ABSL_FLAG(std::vector<std::string>, scenarios, {}, "only these scenarios");
 ABSL_FLAG(std::vector<std::string>, threads, {}, "these thread counts instead");
 ABSL_FLAG(std::vector<std::string>, block_sizes, {}, "these block sizes instead");
+ABSL_FLAG(std::string, publish_dir, "",
+          "also copy the pair, batch and burst plots, table.md and summary.json here "
+          "(bench/results: the figures bench/README.md shows)");
 
 namespace zonealloc::bench {
 namespace {
@@ -93,15 +99,11 @@ absl::StatusOr<MatrixOverrides> OverridesFromFlags() {
   return overrides;
 }
 
-std::vector<Contender> ChosenContenders() {
-  const std::vector<std::string> only = absl::GetFlag(FLAGS_allocators);
-  std::vector<Contender> chosen;
-  for (Contender& contender : AllContenders()) {
-    if (only.empty() || std::find(only.begin(), only.end(), contender.label) != only.end()) {
-      chosen.push_back(std::move(contender));
-    }
-  }
-  return chosen;
+// zone_debug and other on-request contenders join the full and smoke
+// matrices, or any matrix that names them in --allocators.
+std::vector<Contender> ChosenContenders(MatrixKind kind) {
+  return ChooseContenders(absl::GetFlag(FLAGS_allocators),
+                          /*on_request_too=*/kind != MatrixKind::kDefault, DebianLibraryDir());
 }
 
 // The worker beside this binary, unless --worker says otherwise.
@@ -234,8 +236,10 @@ void WriteOutputs(const std::vector<Row>& rows, const ReportHeading& heading,
                   const Settings& settings) {
   const std::string dir = settings.run_dir;
   for (const absl::Status& status :
-       {WriteFile(dir + "/table.txt", FormatTable(rows, TableStyle::kText)),
-        WriteFile(dir + "/table.md", FormatTable(rows, TableStyle::kMarkdown)),
+       {WriteFile(dir + "/table.txt", FormatHeading(heading, TableStyle::kText) + "\n" +
+                                          FormatTable(rows, TableStyle::kText)),
+        WriteFile(dir + "/table.md", FormatHeading(heading, TableStyle::kMarkdown) + "\n" +
+                                         FormatTable(rows, TableStyle::kMarkdown)),
         WriteFile(dir + "/summary.json", SummaryJson(rows, heading))}) {
     if (!status.ok()) std::fprintf(stderr, "zonealloc_bench: %s\n", status.ToString().c_str());
   }
@@ -250,6 +254,41 @@ void WriteOutputs(const std::vector<Row>& rows, const ReportHeading& heading,
     std::fprintf(stderr, "zonealloc_bench: plots: %s\n", pngs.status().ToString().c_str());
   } else {
     std::fprintf(stderr, "zonealloc_bench: %zu plots in %s\n", pngs->size(), dir.c_str());
+  }
+}
+
+// Copies the figures bench/README.md shows into `publish_dir` under fixed
+// names (pair.png, batch.png, burst.png: throughput at 64 B; burst_rss.png:
+// RSS at the most threads), with the table and summary they come from.
+void Publish(const std::vector<Row>& rows, const std::string& run_dir,
+             const std::string& publish_dir) {
+  int most_burst_threads = 0;
+  for (const Row& row : rows) {
+    if (row.cell.scenario == "burst" && row.cell.block_size == 64) {
+      most_burst_threads = std::max(most_burst_threads, row.cell.threads_used);
+    }
+  }
+  const std::pair<std::string, std::string> copies[] = {
+      {"throughput_pair_64B.png", "pair.png"},
+      {"throughput_batch_64B.png", "batch.png"},
+      {"throughput_burst_64B.png", "burst.png"},
+      {absl::StrFormat("burst_rss_t%d_64B.png", most_burst_threads), "burst_rss.png"},
+      {"table.md", "table.md"},
+      {"summary.json", "summary.json"},
+  };
+  std::error_code error;
+  fs::create_directories(publish_dir, error);
+  for (const auto& [from, to] : copies) {
+    const fs::path source = fs::path(run_dir) / from;
+    if (!fs::exists(source, error)) {
+      std::fprintf(stderr, "zonealloc_bench: --publish_dir: no %s in this run\n", from.c_str());
+      continue;
+    }
+    fs::copy_file(source, fs::path(publish_dir) / to, fs::copy_options::overwrite_existing, error);
+    if (error) {
+      std::fprintf(stderr, "zonealloc_bench: cannot copy %s to %s: %s\n", source.c_str(),
+                   publish_dir.c_str(), error.message().c_str());
+    }
   }
 }
 
@@ -302,7 +341,7 @@ int Main() {
   }
   settings.worker = worker_copy;
 
-  const std::vector<Contender> contenders = ChosenContenders();
+  const std::vector<Contender> contenders = ChosenContenders(settings.kind);
   std::vector<Row> rows =
       PlanRows(BuildMatrix(settings.kind, machine.cpus, *overrides), contenders);
   for (const Contender& contender : contenders) {
@@ -316,23 +355,19 @@ int Main() {
   RunAll(rows, contenders, settings);
 
   const ReportHeading heading{.machine = machine,
+                              .versions = CurrentVersions(DebianLibraryDir()),
                               .matrix = MatrixName(settings),
                               .repetitions = settings.repetitions,
                               .duration_ms = settings.duration_ms};
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("zonealloc scenario benchmark: %s matrix, median of %d x %s; %s\n",
-              heading.matrix.c_str(), settings.repetitions,
-              settings.kind == MatrixKind::kSmoke
-                  ? "tiny runs"
-                  : absl::StrFormat("%d ms", settings.duration_ms).c_str(),
-              machine.OneLine().c_str());
-  std::printf(
-      "Mops/s = million blocks allocated and freed per second; latency = one allocate + one free, "
-      "sampled\n\n");
+  std::printf("%s\n", FormatHeading(heading, TableStyle::kText).c_str());
   std::printf("%s\n", FormatTable(rows, TableStyle::kText).c_str());
   WriteOutputs(rows, heading, settings);
   LinkLatest(settings);
+  if (const std::string publish_dir = absl::GetFlag(FLAGS_publish_dir); !publish_dir.empty()) {
+    Publish(rows, settings.run_dir, publish_dir);
+  }
   std::printf("ran in %.0f s; results in %s\n", seconds, settings.run_dir.c_str());
 
   const bool any_failed = std::any_of(rows.begin(), rows.end(), [](const Row& row) {

@@ -214,9 +214,28 @@ std::string FormatTable(const std::vector<Row>& rows, TableStyle style) {
   return text;
 }
 
+std::string FormatHeading(const ReportHeading& heading, TableStyle style) {
+  const std::string runs = heading.matrix == "smoke"
+                               ? std::string("tiny runs")
+                               : absl::StrFormat("%d ms", heading.duration_ms);
+  const std::vector<std::string> lines = {
+      absl::StrFormat("zonealloc scenario benchmark: %s matrix, median of %d x %s; %s",
+                      heading.matrix, heading.repetitions, runs, heading.machine.OneLine()),
+      heading.versions.OneLine(),
+      "Mops/s = million blocks allocated and freed per second; latency = one allocate + one "
+      "free, sampled"};
+  return absl::StrJoin(lines, style == TableStyle::kMarkdown ? "  \n" : "\n") + "\n";
+}
+
 std::string SummaryJson(const std::vector<Row>& rows, const ReportHeading& heading) {
   JsonWriter json;
   json.BeginObject();
+  json.Key("zonealloc_commit").String(heading.versions.zonealloc_commit);
+  json.Key("libraries").BeginObject();
+  for (const LibraryVersion& library : heading.versions.libraries) {
+    json.Key(library.library).String(library.version);
+  }
+  json.EndObject();
   json.Key("machine").BeginObject();
   json.Key("cpus").Int(heading.machine.cpus).Key("cpu_model").String(heading.machine.cpu_model);
   json.Key("kernel").String(heading.machine.kernel);
@@ -260,6 +279,12 @@ std::string SummaryJson(const std::vector<Row>& rows, const ReportHeading& headi
       json.Key("mops_per_repetition").BeginArray();
       for (const RunRecord& run : row.runs) json.Double(run.mops);
       json.EndArray();
+      if (!row.runs.empty()) {  // the spread the plots' error bars show
+        const auto [low, high] = std::minmax_element(
+            row.runs.begin(), row.runs.end(),
+            [](const RunRecord& a, const RunRecord& b) { return a.mops < b.mops; });
+        json.Key("mops_min").Double(low->mops).Key("mops_max").Double(high->mops);
+      }
     }
     json.EndObject();
   }

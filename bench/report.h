@@ -17,6 +17,7 @@
 #include "bench/machine_info.h"
 #include "bench/matrix.h"
 #include "bench/run_record.h"
+#include "bench/versions.h"
 
 namespace zonealloc::bench {
 
@@ -55,18 +56,24 @@ struct Row {
 // REQUIRES: row.runs is not empty.
 void FinishRow(Row& row);
 
+enum class TableStyle { kText, kMarkdown };
+
 // Within each cell: x_glibc and x_best_peer of every measured row. The best
 // peer is the fastest measured contender that is not zonealloc.
 void FillRatios(std::vector<Row>& rows);
 
 struct ReportHeading {
   MachineInfo machine;
+  Versions versions;   // the zonealloc commit and the peers' libraries
   std::string matrix;  // "default", "full", "smoke" or "custom"
   int repetitions = 0;
   int64_t duration_ms = 0;
 };
 
-enum class TableStyle { kText, kMarkdown };
+// The lines above the table: matrix and settings, machine, the zonealloc
+// commit and the peer libraries' versions, and what the units mean. In
+// Markdown they end in two spaces, so each stays on its own line.
+std::string FormatHeading(const ReportHeading& heading, TableStyle style);
 
 std::string FormatTable(const std::vector<Row>& rows, TableStyle style);
 

@@ -97,5 +97,33 @@ TEST(ReportTest, TheTableShowsZoneEventsForZonesAndADashForPeers) {
   EXPECT_THAT(json, HasSubstr("\"zone_events_per_mop\":null"));
 }
 
+TEST(ReportTest, TheSummaryNamesTheCommitAndEachLibrarysVersion) {
+  const ReportHeading heading{
+      .versions = {.zonealloc_commit = "463d5bf1c0de",
+                   .libraries = {{"glibc", "2.36-9+deb12u14"}, {"jemalloc", "5.3.0-1"}}},
+      .matrix = "default",
+      .repetitions = 3};
+  const std::string json = SummaryJson({MeasuredRow("glibc", false, {30, 10, 20})}, heading);
+  EXPECT_THAT(json, HasSubstr("\"zonealloc_commit\":\"463d5bf1c0de\""));
+  EXPECT_THAT(json,
+              HasSubstr("\"libraries\":{\"glibc\":\"2.36-9+deb12u14\",\"jemalloc\":\"5.3.0-1\"}"));
+  // The spread of the repetitions, which the plots draw as error bars.
+  EXPECT_THAT(json,
+              HasSubstr("\"mops_per_repetition\":[30,10,20],\"mops_min\":10,\"mops_max\":30"));
+}
+
+TEST(ReportTest, TheHeadingNamesTheCommitAndTheLibraries) {
+  const ReportHeading heading{
+      .versions = {.zonealloc_commit = "unknown", .libraries = {{"jemalloc", "5.3.0-1"}}},
+      .matrix = "default",
+      .repetitions = 3,
+      .duration_ms = 250};
+  const std::string text = FormatHeading(heading, TableStyle::kText);
+  EXPECT_THAT(text, HasSubstr("default matrix, median of 3 x 250 ms; "));
+  EXPECT_THAT(text, HasSubstr("\nzonealloc unknown; jemalloc 5.3.0-1\n"));
+  EXPECT_THAT(FormatHeading(heading, TableStyle::kMarkdown),
+              HasSubstr("  \nzonealloc unknown; jemalloc 5.3.0-1  \n"));
+}
+
 }  // namespace
 }  // namespace zonealloc::bench

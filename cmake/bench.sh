@@ -6,6 +6,7 @@
 #   bash cmake/bench.sh --full        # every scenario, size and thread count
 #   bash cmake/bench.sh --smoke       # every scenario once, tiny
 #   bash cmake/bench.sh --help        # all flags
+#   bash cmake/bench.sh --publish_dir=bench/results   # also refresh bench/README.md's plots
 # Results: build/bench-results/latest/ (JSON, tables, PNG plots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
