@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bench/allocator_under_test.h"
 
 #include <cstdio>

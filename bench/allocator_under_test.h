@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AllocatorUnderTest is what a scenario allocates from: for each block size
 // the scenario uses, a BlockSource with Allocate() and Free(void*). It hides
 // whether the blocks come from a zonealloc zone, malloc (glibc, or jemalloc,

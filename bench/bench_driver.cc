@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zonealloc_bench, the scenario benchmark (README command 1, via
 // cmake/bench.sh): runs every contender (zonealloc's zones, glibc, jemalloc,
 // tcmalloc, mimalloc, tbbmalloc, a TBB pool, the std::pmr pools) through a

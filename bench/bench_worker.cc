@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zonealloc_bench_worker runs one scenario against one allocator, prints one
 // result line (see run_record.h) and, with --json_out, writes the run as
 // JSON. The driver (zonealloc_bench) runs it once per cell and repetition,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockOps is one scenario thread's way to allocate and free blocks. Around
 // each Allocate() and Free() it does the work every scenario shares, so that
 // a broken allocator cannot post a fast time:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RunChildProcess starts the worker binary for one run, with LD_PRELOAD set
 // to one library (or removed), collects what it prints on stdout, and kills
 // it if it outlives its time limit: a broken allocator may hang, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The contenders of a scenario-benchmark run: zonealloc's two zones and the
 // peers they are measured against, each with how the driver runs it.
 //

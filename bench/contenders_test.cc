@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The contender list: zone_debug only on request, and every contender's
 // worker allocator one the worker knows.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FastRandom picks slots and shuffles inside the timed loops: a SplitMix64
 // generator, a few cycles per number, so the scenarios measure the
 // allocator and not the random number generator (std::mt19937_64 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JsonWriter builds one JSON document in a string, for the benchmark's
 // result files. It exists because the project has no JSON library and needs
 // only to write: objects, arrays, strings, numbers, booleans, null. Commas are

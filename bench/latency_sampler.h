@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LatencySampler keeps a bounded, evenly spread subset of one thread's
 // latency samples, and SummarizeLatency turns the samples of all threads
 // into percentiles.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MachineInfo says what a benchmark ran on, for the table's heading, the
 // summary JSON and bench/README.md: numbers mean little without the CPU,
 // its count, the kernel and the date.

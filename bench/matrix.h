@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The matrix of a scenario-benchmark run: which scenarios, thread counts and
 // block sizes the driver runs every contender in, and the worker flags for
 // one cell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PNG plots of a benchmark run, drawn by gnuplot when it is installed:
 //
 //   throughput_<scenario>_<block>.png  Mops/s against threads, a line per

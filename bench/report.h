@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scenario benchmark's report: the runs of each contender in each cell
 // reduced to one row (medians of the repetitions), compared with glibc and
 // with the best peer, and written as the stdout table, a Markdown table (for

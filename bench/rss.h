@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resident memory of this process, read from /proc: how much memory an
 // allocator really holds, which its own statistics may not say. The current
 // RSS comes from /proc/self/statm (one short read, cheap enough to sample

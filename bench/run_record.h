@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RunRecord is the outcome of one worker run (one allocator, one scenario),
 // and the one-line text form in which the worker prints it and the driver
 // reads it back:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bench/scenarios.h"
 
 #include <zonealloc/concurrency/cache_aligned.h>

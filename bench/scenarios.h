@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scenarios of the scenario benchmark: each is one way a program uses a
 // fixed-size allocator, run on a team of threads for a duration (or an
 // operation count) against one AllocatorUnderTest.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each scenario, run tiny, against real allocators and against broken ones:
 // the self-check passes for the first and names the fault for the second.
 

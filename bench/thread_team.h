@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RunTeam runs a scenario's threads so that they start together and stop
 // together, and measures the time between. Without it each scenario would
 // repeat the same start gate, stop flag and timing, and get them subtly

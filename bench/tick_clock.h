@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TickClock times one Allocate() or Free() call, which takes nanoseconds:
 // too short for a steady-clock read (about 20 ns through the vDSO) to time
 // without swamping it. On x86-64 it reads the time-stamp counter between two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Versions says which code a benchmark measured: the zonealloc commit and
 // the version of each peer library, for the table's heading and
 // summary.json. A figure from a different jemalloc, or from a zonealloc

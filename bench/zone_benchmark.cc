@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Micro-benchmarks of one allocate+free pair: Zone, UnsynchronizedZone and
 // malloc, on 1 and 2 threads. The scenario benchmark (README command 1) is
 // the one to compare allocators with; these isolate the fast paths.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libFuzzer targets (ZONEALLOC_BUILD_FUZZERS=ON; clang only). cmake/fuzz.sh
 # configures such a build with ASan + UBSan and runs them for a bounded time.
 #   zone_fuzzer                 core/zone_fuzzer.cc: a Zone against a model

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Public headers are included as <zonealloc/...> both in this tree and by
 # users. The sources keep the project layout (core/zone.h beside zone.cc and
 # zone_test.cc); this maps them into an include tree of symbolic links:

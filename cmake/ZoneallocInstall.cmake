@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install`: what a program needs to build against zonealloc without
 # its sources (cmake/consumer/ builds one each way; cmake/consumer_test.sh):
 #   include/zonealloc/...                   the public headers, as in the build tree

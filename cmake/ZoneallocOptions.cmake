@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Compiler flags shared by every zonealloc target: warnings and sanitizers.
 # Applied per target (zonealloc_configure_target) so a parent project's own
 # flags are left alone.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # README command 1: installs what is missing, builds the Release benchmark and
 # runs zonealloc's scenario benchmark against glibc, jemalloc, tcmalloc,
 # mimalloc, tbbmalloc, tbb::memory_pool and the std::pmr pools. Prints the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Uses zonealloc as a project outside this tree would, and fails on any
 # failure. Builds and installs zonealloc (Release, no tests or benchmarks)
 # into a temporary prefix, static and then shared, and checks what was

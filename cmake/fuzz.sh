@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds zonealloc's libFuzzer targets with clang, ASan and UBSan (debug
 # checks on) in build/fuzz, runs zone_fuzzer (core/zone_fuzzer.cc: a Zone
 # against a model) for a bounded time from core/zone_fuzzer_corpus, then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages zonealloc needs to build, test and benchmark.
 # Does nothing when all are present. Run as root (or with sudo available).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # README command 2: installs what is missing, then builds and runs every test
 # in the release, debug (-O0), asan (ASan + UBSan), tsan and clang-tsa
 # (clang's thread-safety analysis, -Wthread-safety -Werror) builds. Fails on

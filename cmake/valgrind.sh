@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Valgrind's memcheck against a build configured with ZONEALLOC_VALGRIND=ON
 # (zones are mempools; see core/internal/memcheck_hooks.h). cmake/test.sh
 # runs it after the presets; about 2 to 3 minutes on 2 cores.

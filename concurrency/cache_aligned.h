@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cache-line alignment for hot shared words.
 //
 // Two atomics written by different threads must not share a cache line, or

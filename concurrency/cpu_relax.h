@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CpuRelax() tells the processor that the caller is spinning on a shared
 // word, so it can save power and leave the core's resources to a sibling
 // hyperthread. Used by the spinlock and by any loop that waits for another

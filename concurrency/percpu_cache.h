@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PerCpuCache is the front end of a zone: each CPU keeps a small stack of
 // free block pointers, so the common Allocate() and Free() touch only the
 // current CPU's cache line and do no atomic read-modify-write.

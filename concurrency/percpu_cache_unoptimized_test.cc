@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Programs built at -O0 must link and run the rseq critical sections: this
 // test and its peer file are compiled without optimisation, so each keeps an
 // out-of-line copy of TryPush/Pop and the linker discards one of them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How many slots a structure indexed by CPU id needs: the highest CPU id the
 // kernel may ever report, plus one.
 //

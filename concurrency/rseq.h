@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Access to the restartable-sequences (rseq) area that glibc 2.35 and later
 // registers for every thread, and to the membarrier fence that interrupts
 // rseq critical sections running on another CPU.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SpinLock guards zonealloc's slow paths: draining CPU caches, creating and
 // releasing overflow slabs, and extending a zone. Most of those critical
 // sections are a few hundred nanoseconds; the rare ones that map or unmap a

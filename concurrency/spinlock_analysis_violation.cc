@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Must not compile: the check that clang's thread-safety analysis is on and
 // sees SpinLock's annotations. Built only by the ctest
 // SpinLockAnalysis.RejectsAWriteWithoutTheLock (ZONEALLOC_THREAD_SAFETY_ANALYSIS

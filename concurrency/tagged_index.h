@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TaggedIndex is the head word of a lock-free free list: a 32-bit block index
 // and a 32-bit version tag packed into one 64-bit value, so both are read and
 // compare-and-swapped together by ordinary 64-bit atomics.

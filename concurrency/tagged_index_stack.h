@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TaggedIndexStack is the shared free list of an interlocked zone: a
 // lock-free LIFO (Treiber stack) of block indices whose head carries a
 // version tag, so it is safe against ABA.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ExtensionPolicy is the NT guidelines' rule for ExExtendZone, on its own so
 // it can be read and tested apart from the zone's locking:
 //

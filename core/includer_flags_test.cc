@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A program whose NDEBUG differs from the library's must still work: this
 // file is built twice, with -DNDEBUG (includer_ndebug_test) and with
 // -UNDEBUG (includer_assert_test), and linked against the library as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // memcheck_use_after_free: misuses a zone in one chosen way, for
 // cmake/valgrind.sh to run under `valgrind --tool=memcheck` in a build
 // configured with ZONEALLOC_VALGRIND=ON, where each misuse must be reported

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObjectZone<T> is a zone of T objects: it owns a Zone whose blocks have T's
 // size and alignment, and constructs and destroys T in them, so callers
 // need no placement new or explicit destructor calls:

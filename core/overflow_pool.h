@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OverflowPool is a zone's temporary overflow memory: the guidelines'
 // ExAllocatePoolWithTag when the zone is full, and ExFreePool once the zone
 // has free blocks again.

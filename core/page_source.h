@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PageSource is where a zone's memory comes from: address-space reservations
 // for its permanent segments, and whole mappings for overflow slabs and CPU
 // caches.

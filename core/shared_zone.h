@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SharedZone is a Zone's middle tier: the permanent blocks no CPU cache
 // holds, behind a narrow interface (take up to n, put n back), as
 // tcmalloc's transfer cache sits between its CPU caches and its central

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Formats a ServiceSnapshot for programs that read metrics: JSON for scripts
 // and dashboards, and the Prometheus text exposition format (version 0.0.4)
 // for a scraper. ZoneService::ToJson() and ToPrometheusText() call these;

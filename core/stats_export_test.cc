@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the metrics formats (stats_export.h) and of ZONEALLOC_STATS
 // (internal/stats_at_exit.h). What is printed is parsed back: JSON by a
 // strict RFC 8259 parser, Prometheus text line by line against the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SystemProfile describes the machine a zone is sized for, in the terms of
 // the NT zone-buffer guidelines: how much memory is available (the memory
 // class that MmQuerySystemSize reports) and whether the machine plays a

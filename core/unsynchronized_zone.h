@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UnsynchronizedZone is a zone for one owning thread (the guidelines'
 // ExAllocateFromZone / ExFreeToZone): the same API as Zone, no atomics.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Zone is an interlocked pool of equal-size blocks (the NT guidelines'
 // ExInterlocked...Zone): any thread may allocate a block and any thread may
 // free it, with no lock on the common path, and the guidelines' rules for a

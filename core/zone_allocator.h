@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneAllocator<T> is an STL allocator that puts a node container's nodes
 // (std::list, std::map/set, std::unordered_map/set) in a Zone:
 //

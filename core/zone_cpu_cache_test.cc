@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-CPU cache front end of Zone. ctest runs this binary once per mode
 // (ZONEALLOC_CPU_CACHE=rseq|fallback|off); tests about caches skip "off".
 

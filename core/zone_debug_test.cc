@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneOptions::debug_checks and ZONEALLOC_DEBUG (write after free, double
 // free, in every build), and the leak report of a zone destroyed with blocks
 // in use. Registered in every CPU cache mode.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fork() while other threads allocate: the child must find every zone
 // usable, as it finds malloc. Before the fork handlers, the child inherited
 // a slow-path or per-CPU lock held by a thread that does not exist there and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zone_fuzzer is a libFuzzer target that drives one Zone through a sequence
 // of operations decoded from the input and, after every step, checks what
 // the zone shows (its blocks, Owns(), Stats()) against a small model of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneOptions configures one zone. Only block_size is required; everything
 // else has a default sized from the machine (see zone_sizing.h).
 

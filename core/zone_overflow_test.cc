@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The guidelines' rules for a full zone, as Zone applies them: temporary
 // overflow, rare permanent extension, and the budget that bounds it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AddressSanitizer builds of the library poison free blocks (see
 // internal/checks.h): wherever a freed block waits, a read or write through
 // the freed pointer is an ASan report. Registered in every CPU cache mode.

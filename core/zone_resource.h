@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneResource is a std::pmr::memory_resource over a Zone, so pmr containers
 // (std::pmr::list, std::pmr::map, ...) take their nodes from the zone:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/zone_resource.h>
 
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneService owns the zones of a process or subsystem and the permanent
 // memory budget they share: the guidelines' nonpaged pool, which a driver
 // that extends its zone on every full zone would exhaust.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Default sizes, from the machine's SystemProfile: the guidelines' "modestly
 // sized zone buffer", large enough for average demand on a typical machine
 // of its class rather than for the worst case on a high-end one, and the

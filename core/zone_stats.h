@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZoneStats is a snapshot of one zone's counters. Each counter is read on its
 // own, so while other threads allocate and free the fields need not be from
 // the same instant, and in_use_blocks, computed from two counters read one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A server's connection pool on a zone: one ZoneService for the server's
 // zones (its own permanent-memory budget), one zone of Connection blocks,
 // placement new and an explicit destructor around Allocate() and Free(),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A std::map whose nodes are blocks of a zone: ZoneAllocator routes each
 // node to the zone, and the zone's Stats() show it served them. The zone's
 // blocks must hold the map's node, which is bigger than its value; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metrics for a scraper: a zone does some work, and the service's figures
 // are printed in the Prometheus text format, as a /metrics handler would
 // serve them (ToJson() gives the same figures as JSON).

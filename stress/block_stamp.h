@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockStamp is what the stress tool writes into every block it holds: who
 // allocated it, that owner's sequence number for it, and the zone. It exists
 // so that a free can tell whether the block's memory still says what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "stress/drain_and_stats_caller.h"
 
 #include <chrono>

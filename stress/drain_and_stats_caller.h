@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DrainAndStatsCaller calls Drain(), Stats() and the service's Snapshot() on
 // a thread of its own while the workers run: those callers take the
 // slow-path lock and empty other CPUs' caches, and must be safe at any

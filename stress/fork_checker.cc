@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "stress/fork_checker.h"
 
 #include <signal.h>

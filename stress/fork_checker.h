@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ForkChecker forks the process periodically while the workers run, to check
 // zonealloc's promise that a child forked from a busy multithreaded process
 // can use every zone. Each child allocates and frees a few stamped blocks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HandoffQueue carries live blocks from the thread that allocated them to
 // whichever worker pops them next, so most frees are cross-thread. Bounded,
 // so a burst cannot park unbounded blocks in it, and non-blocking

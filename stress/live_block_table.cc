@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "stress/live_block_table.h"
 
 namespace zonealloc::stress {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LiveBlockTable is the stress tool's side table of every block it holds,
 // keyed by address, with the stamp written at allocation. It exists because a
 // stamp inside the block alone cannot prove a block was handed out twice:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ProgressLine prints one line a second while a stress run goes: ops/s,
 // live blocks, overflow slabs, extensions, permanent bytes against the
 // budget, and the process's RSS, so a long run shows whether it still moves

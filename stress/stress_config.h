@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StressConfig is one stress run's settings, filled from the command-line
 // flags (zone_stress.cc), so the pieces of the run take plain values and do
 // not each read flags.

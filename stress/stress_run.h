@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RunStress runs one stress run in one CPU cache mode, start to end: makes a
 // ZoneService with its own budget and the zones, starts the workers, the
 // Drain()/Stats() caller, the forker and the progress line, replaces workers

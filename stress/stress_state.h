@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StressState is what every thread of one stress run shares: the service and
 // its zones under test, the side table of live blocks, the handoff queue,
 // the counters and the violations. It exists so the workers, the forker,

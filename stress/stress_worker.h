@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StressWorker is one of the many threads of a stress run: it allocates in
 // small rounds and, now and then, in a burst big enough to run a zone full
 // (overflow, then extension); stamps every block and records it in the side

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Violations collects every broken invariant the stress tool finds, from any
 // thread: it prints what and where at once (the first kMaxPrinted of them)
 // and counts all, so the run ends with a non-zero exit status however many

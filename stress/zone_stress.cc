@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zone_stress: the stress tool of issue 11. Many threads (default 4 x CPUs)
 // allocate, hand over and free stamped blocks of small zones in each CPU
 // cache mode, while threads come and go and move between CPUs, Drain() and

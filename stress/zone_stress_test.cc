@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stress: many more threads than CPUs churn one small zone through full,
 // overflow, extension and drain, migrating between CPUs, passing blocks to each other through a shared queue so most
 // frees are cross-thread. Each block carries its owner's stamp and a

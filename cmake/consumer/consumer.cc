@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A program built against zonealloc from outside its tree, as a user builds
 // one: cmake/consumer_test.sh builds it against an installed prefix
 // (find_package and pkg-config) and against the source tree

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A library of the consumer project that uses zonealloc in its own code, as
 // most users will: the project exports it (ZONEALLOC_CONSUMER_EXPORT), and
 // CMake then asks that zonealloc be exported too.

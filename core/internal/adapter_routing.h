@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one rule the standard-library adapters (ZoneResource, ZoneAllocator)
 // route by: a request goes to the zone when one block can hold it, and to
 // the adapter's upstream otherwise. Deallocation applies the same rule to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockRegion holds a zone's permanent blocks: one virtual address range,
 // reserved at creation for the zone's largest size (max_blocks), of which a
 // prefix is committed: the initial segment, then each permanent extension.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/internal/checks.h>
 
 #include <cstdio>

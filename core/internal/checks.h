@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two tiers of misuse checks: always-on checks for broken invariants
 // that would corrupt memory, and debug-only checks for the expensive ones
 // (double free). Both print what and where, then abort.

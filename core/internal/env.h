@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one policy for zonealloc's environment variables (ZONEALLOC_BUDGET,
 // ZONEALLOC_CPU_CACHE, ZONEALLOC_ROLE, ZONEALLOC_DEBUG, ZONEALLOC_STATS):
 //

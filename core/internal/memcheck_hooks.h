@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hooks that tell a memory checker which bytes of a zone a program may touch,
 // so a read or write through a freed block pointer is reported:
 // AddressSanitizer (ZONEALLOC_CONFIG_ASAN, from ZONEALLOC_SANITIZER=address)

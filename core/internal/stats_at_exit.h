@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZONEALLOC_STATS: where the default service's stats go when the process
 // exits, for a look at a program's zones without changing it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CountingPageSource wraps another PageSource for tests: it counts every call
 // and the bytes outstanding, and fails chosen calls on demand.
 // A test helper, so never installed (see zone_testing.h).

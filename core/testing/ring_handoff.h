@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test driver for the adapters' multi-thread tests: threads in a ring
 // that each fill a container and hand it to the next thread, which frees it,
 // while its own next container is being filled. So blocks are allocated on

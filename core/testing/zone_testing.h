@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for Zone, shared by the zone tests and the stress tests.
 // core/testing/ is <zonealloc/testing/...> in the build tree only: never
 // installed (cmake/ZoneallocInstall.cmake; checked by cmake/consumer_test.sh).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian's Abseil is built with its own absl::string_view, distinct from
 // std::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), so the two are
 // converted where kvserver's std::string_view meets an Abseil string API.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs redis-benchmark against kvserver on loopback, once per memory
 # configuration, in one go, and prints one Markdown table: requests per
 # second, p50/p99 latency (redis-benchmark --csv) and the server's peak and

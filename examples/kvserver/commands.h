@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command table: what each command the server knows does, and how it
 // answers. RunCommand() looks the name up (case-insensitively), checks the
 // argument count and runs the handler, which writes exactly one reply.

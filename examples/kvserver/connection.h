@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connection is one client's socket and its two buffers: it reads bytes,
 // runs the complete commands they hold, and writes the replies back. The
 // event loop decides when; Connection does the I/O and the parsing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starts the kvserver binary on a free loopback port and talks to it: each
 // command's answer, malformed and oversized input, pipelining, clients
 // that vanish mid-request, keys shared across event loops, and a bounded

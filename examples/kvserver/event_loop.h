@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EventLoop is one server thread: an epoll set holding its own listening
 // socket (SO_REUSEPORT, see listener.h), the server-wide stop eventfd and
 // the connections it accepted. Each connection stays on the loop that

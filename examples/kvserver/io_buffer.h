@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IoBuffer is a connection's read or write buffer: bytes appended at the
 // tail and consumed from the head.
 //

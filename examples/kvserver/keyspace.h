@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keyspace is the server's one database: string keys to string values,
 // shared by every connection on every thread.
 //

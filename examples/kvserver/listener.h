@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenListener makes one of the server's listening sockets: TCP, bound to
 // address:port, non-blocking, with SO_REUSEPORT so that every event loop
 // can have its own socket on the same port and the kernel spreads incoming

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kvserver: a Redis-protocol key-value server whose connections, buffers,
 // hash-table nodes and small values come from zonealloc zones (or, with
 // --allocator=malloc, from malloc, for comparison). See README.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MemorySource is the server's allocator switch: every fixed-size object
 // (connections, I/O buffer chunks, hash-table nodes) and every small value
 // comes from here, out of a zonealloc::Zone per kind, or out of plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reply encodes the server's answers in RESP2 at the tail of a
 // connection's write buffer.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "resp_parser.h"
 
 #include "absl/strings/ascii.h"

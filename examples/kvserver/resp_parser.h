@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ParseCommand reads one client command in the Redis protocol (RESP2) from
 // the front of a byte stream: a multibulk array of bulk strings
 // ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), or an inline command ("GET k\r\n", as

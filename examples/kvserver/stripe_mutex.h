@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StripeMutex is a std::mutex with Abseil's thread-safety annotations, for
 // the keyspace's stripes.
 //

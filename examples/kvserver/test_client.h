@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TestClient is a blocking Redis-protocol client for the end-to-end test:
 // it sends raw bytes and reads back whole RESP replies, as raw bytes, so a
 // test states exactly what the server must answer.
