@@ -121,16 +121,27 @@ void* Zone::HandOut(void* block, bool filled) {
   return MarkAllocated(block);
 }
 
-void Zone::VerifyFill(const void* block) const {
+void Zone::VerifyFill(const void* block, size_t from_offset) const {
   internal::UnpoisonBlock(block, region_.block_size());  // the fill is defined
   const auto* bytes = static_cast<const unsigned char*>(block);
-  for (size_t offset = 0; offset < region_.block_size(); ++offset) {
+  for (size_t offset = from_offset; offset < region_.block_size(); ++offset) {
     if (ABSL_PREDICT_TRUE(bytes[offset] == kFreedBlockFill)) continue;
     internal::Crash(absl::StrFormat(
         "zone '%s': block %p was written after it was freed: byte at offset %d is 0x%02x, "
         "not the fill 0x%02x",
         name_, block, offset, bytes[offset], kFreedBlockFill));
   }
+}
+
+// An overflow block's first word holds its slab's free-list link while it
+// is free, and a block of a new slab was never filled: past the first word,
+// the block must be all fill, or all zero (never handed out).
+void Zone::VerifyOverflowFill(const void* block) const {
+  internal::UnpoisonBlock(block, region_.block_size());
+  const auto* bytes = static_cast<const unsigned char*>(block);
+  const bool untouched = std::all_of(bytes + sizeof(void*), bytes + region_.block_size(),
+                                     [](unsigned char byte) { return byte == 0; });
+  if (!untouched) VerifyFill(block, sizeof(void*));
 }
 
 void* Zone::AllocateChecked() {
@@ -337,6 +348,7 @@ void* Zone::AllocateSlow() {
     ++allocation_failures_;
     return nullptr;
   }
+  if (debug_checks_) VerifyOverflowFill(block);
   policy_.OnOverflowAllocated();
   // relaxed: a statistic, read by the fast path's peak check.
   overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
@@ -394,6 +406,9 @@ void* Zone::ExtendLocked() {
 void Zone::FreeSlow(void* block) {
   if (block == nullptr) return;  // as free(NULL)
   SpinLockHolder hold(slow_lock_);
+  if (debug_checks_ && overflow_.Owns(block)) {
+    std::memset(block, kFreedBlockFill, region_.block_size());  // before Free() may unmap it
+  }
   if (!overflow_.Free(block, /*zone_has_free_blocks=*/!shared_.Empty())) CrashOnForeignFree(block);
   policy_.OnOverflowFreed();
   // relaxed: a statistic, read by the fast path's peak check.

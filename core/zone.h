@@ -289,7 +289,10 @@ class Zone {
   // block allocated and, when it comes from the shared zone (`filled`),
   // verifies its fill.
   void* HandOut(void* block, bool filled);
-  void VerifyFill(const void* block) const;
+  // Crashes, naming the byte, unless block[from_offset, block_size()) holds
+  // the fill of a freed block.
+  void VerifyFill(const void* block, size_t from_offset = 0) const;
+  void VerifyOverflowFill(const void* block) const;
 
   // SharedZone::Take() and Put(), and the zone's reaction when a push found
   // the shared zone empty (OnNoLongerFull).

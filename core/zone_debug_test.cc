@@ -184,6 +184,32 @@ TEST(ZoneDebugChecksTest, WriteAfterFreeIsReportedWithZoneBlockAndOffset) {
       expected);
 }
 
+// An overflow block's first word is its slab's free-list link while free;
+// the rest is checked like a zone block.
+TEST(ZoneDebugChecksTest, WriteAfterFreeOfAnOverflowBlockIsReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 1,
+                        .max_blocks = 1, .debug_checks = true});
+  void* kept = zone->Allocate();  // the zone is full from here
+  char* block = static_cast<char*>(zone->Allocate());
+  ASSERT_EQ(zone->Stats().overflow_blocks_in_use, 1u);
+  zone->Free(block);  // its slab stays, as the spare, while the zone is full
+  const std::string expected =
+      "zone 'dbg': block 0x[0-9a-f]+ was written after it was freed: byte at offset 37 is "
+      "0x7f, not the fill 0xdb";
+  EXPECT_DEATH(
+      {
+        internal::UnpoisonBlock(block, kBlockSize);
+        block[37] = 0x7f;
+        zone->Allocate();
+      },
+      expected);
+  void* again = zone->Allocate();  // unwritten: handed out, verified
+  EXPECT_EQ(again, block);
+  zone->Free(again);
+  zone->Free(kept);
+}
+
 TEST(ZoneDebugChecksTest, DoubleFreeIsReportedInEveryBuild) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 8,

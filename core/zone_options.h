@@ -111,22 +111,24 @@ struct ZoneOptions {
   PageSource* page_source = nullptr;
 
   // Zone only. Checks for misuse at run time, whatever the build:
-  //   - a freed permanent block is filled with kFreedBlockFill, verified
-  //     when the block is handed out again, so a write after free aborts
-  //     with the zone's name, the block's address and the offset written;
+  //   - a freed block is filled with kFreedBlockFill, verified when the
+  //     block is handed out again, so a write after free aborts with the
+  //     zone's name, the block's address and the offset written (an
+  //     overflow block's first 8 bytes hold its slab's free-list link and
+  //     are not checked);
   //   - a double free aborts, naming the zone and the block.
   // (Foreign pointers abort in every zone.) The price: a debug-checked zone
   // runs without CPU caches (cpu_cache is forced to kOff), so every
   // Allocate() and Free() takes the out-of-line checked path, and its
   // initial segment and extensions are filled when created. Zones with
   // caches pay nothing for the option; zones without pay one predictable
-  // branch. Overflow blocks are not filled. std::nullopt: ZONEALLOC_DEBUG
+  // branch. std::nullopt: ZONEALLOC_DEBUG
   // (1/0, on/off, true/false, yes/no) if set, else off; a bad value is
   // ignored with a warning on stderr (see internal/env.h).
   std::optional<bool> debug_checks;
 };
 
-// The byte a debug-checked zone fills its free permanent blocks with.
+// The byte a debug-checked zone fills its free blocks with.
 inline constexpr unsigned char kFreedBlockFill = 0xDB;
 
 // Parses ZONEALLOC_DEBUG's values: 1, on, true, yes or 0, off, false, no,
