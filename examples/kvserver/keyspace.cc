@@ -99,8 +99,8 @@ Keyspace::Result Keyspace::Set(std::string_view key, std::string_view value, int
   if (payload == nullptr) return Result::kOutOfMemory;
   const uint64_t hash = Hash(key);
   Stripe& s = StripeFor(hash);
-  char* old_payload = nullptr;
-  size_t old_bytes = 0;
+  Node old{};
+  Result result;
   {
     StripeLock lock(&s.mu);
     if (!GrowIfNeededLocked(s)) {
@@ -108,21 +108,26 @@ Keyspace::Result Keyspace::Set(std::string_view key, std::string_view value, int
       return Result::kOutOfMemory;
     }
     Node** link = FindLocked(s, key, hash, now_ms);
-    if (*link != nullptr) {
-      Node* node = *link;
-      old_payload = node->payload;
-      old_bytes = size_t{node->key_bytes} + node->value_bytes;
-      node->payload = payload;
-      node->value_bytes = static_cast<uint32_t>(value.size());
-      node->expire_at_ms = expire_at_ms;
-    } else {
-      if (!InsertLocked(s, hash, payload, key.size(), value.size(), expire_at_ms)) {
-        memory_.FreePayload(payload, key.size() + value.size());
-        return Result::kOutOfMemory;
-      }
-    }
+    result = StoreLocked(s, *link, hash, key.size(), payload, value.size(), expire_at_ms, &old);
   }
-  if (old_payload != nullptr) memory_.FreePayload(old_payload, old_bytes);
+  if (old.payload != nullptr) memory_.FreePayload(old.payload, size_t{old.key_bytes} + old.value_bytes);
+  return result;
+}
+
+Keyspace::Result Keyspace::StoreLocked(Stripe& s, Node* node, uint64_t hash, size_t key_bytes,
+                                       char* payload, size_t value_bytes,
+                                       std::optional<int64_t> expire_at_ms, Node* old) {
+  if (node == nullptr) {
+    if (InsertLocked(s, hash, payload, key_bytes, value_bytes, expire_at_ms.value_or(kNoExpiry))) {
+      return Result::kOk;
+    }
+    memory_.FreePayload(payload, key_bytes + value_bytes);
+    return Result::kOutOfMemory;
+  }
+  *old = *node;
+  node->payload = payload;
+  node->value_bytes = static_cast<uint32_t>(value_bytes);
+  if (expire_at_ms.has_value()) node->expire_at_ms = *expire_at_ms;
   return Result::kOk;
 }
 
@@ -158,8 +163,8 @@ bool Keyspace::Exists(std::string_view key, int64_t now_ms) {
 Keyspace::Result Keyspace::Incr(std::string_view key, int64_t now_ms, int64_t* value) {
   const uint64_t hash = Hash(key);
   Stripe& s = StripeFor(hash);
-  char* old_payload = nullptr;
-  size_t old_bytes = 0;
+  Node old{};
+  Result result;
   {
     StripeLock lock(&s.mu);
     if (!GrowIfNeededLocked(s)) return Result::kOutOfMemory;
@@ -178,20 +183,11 @@ Keyspace::Result Keyspace::Incr(std::string_view key, int64_t now_ms, int64_t* v
     const std::string_view text(digits, static_cast<size_t>(end - digits));
     char* payload = NewPayload(key, text);
     if (payload == nullptr) return Result::kOutOfMemory;
-    if (node != nullptr) {
-      old_payload = node->payload;
-      old_bytes = size_t{node->key_bytes} + node->value_bytes;
-      node->payload = payload;
-      node->value_bytes = static_cast<uint32_t>(text.size());
-    } else {
-      if (!InsertLocked(s, hash, payload, key.size(), text.size(), kNoExpiry)) {
-        memory_.FreePayload(payload, key.size() + text.size());
-        return Result::kOutOfMemory;
-      }
-    }
+    // INCR keeps the key's expiry, as Redis does.
+    result = StoreLocked(s, node, hash, key.size(), payload, text.size(), std::nullopt, &old);
   }
-  if (old_payload != nullptr) memory_.FreePayload(old_payload, old_bytes);
-  return Result::kOk;
+  if (old.payload != nullptr) memory_.FreePayload(old.payload, size_t{old.key_bytes} + old.value_bytes);
+  return result;
 }
 
 void Keyspace::FlushAll() {

@@ -28,6 +28,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
@@ -101,6 +102,14 @@ class Keyspace {
   // REQUIRES: s.bucket_count > 0 (GrowIfNeededLocked succeeded).
   bool InsertLocked(Stripe& s, uint64_t hash, char* payload, size_t key_bytes, size_t value_bytes,
                     int64_t expire_at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  // Puts `payload` (key then a value of value_bytes) in `node`, or in a new
+  // node when node is nullptr; a new expiry only when expire_at_ms is set.
+  // The payload it replaces goes to *old (nullptr if none) for the caller to
+  // free after the lock. kOutOfMemory, with payload freed, when no node.
+  // REQUIRES: s.bucket_count > 0 (GrowIfNeededLocked succeeded).
+  Result StoreLocked(Stripe& s, Node* node, uint64_t hash, size_t key_bytes, char* payload,
+                     size_t value_bytes, std::optional<int64_t> expire_at_ms, Node* old)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
   void UnlinkLocked(Stripe& s, Node** link) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
   // False if the bucket array could not grow (it then stays as it is).
   bool GrowIfNeededLocked(Stripe& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
