@@ -410,13 +410,20 @@ TEST(StatsExportTest, JsonEscapesNamesAndReplacesBytesThatAreNotUtf8) {
   EXPECT_EQ(json["zones"].array[1]["name"].string, "bad\xEF\xBF\xBD\xEF\xBF\xBD") << "U+FFFD each";
 }
 
-TEST(StatsExportTest, JsonHasARowPerCpuCacheThatSawUse) {
-  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
-  auto zone = *service->CreateZone({.name = "cached", .block_size = 64, .initial_blocks = 256,
-                                    .cpu_cache = CpuCacheMode::kFallback, .cpu_cache_blocks = 8});
+// A zone "cached" of `service` whose CPU cache (fallback mode, 8 blocks)
+// missed and flushed: 40 blocks allocated, then freed.
+std::unique_ptr<Zone> CachedZoneThatMissedAndFlushed(ZoneService& service) {
+  auto zone = *service.CreateZone({.name = "cached", .block_size = 64, .initial_blocks = 256,
+                                   .cpu_cache = CpuCacheMode::kFallback, .cpu_cache_blocks = 8});
   std::vector<void*> blocks;
   for (int i = 0; i < 40; ++i) blocks.push_back(zone->Allocate());
   for (void* block : blocks) zone->Free(block);
+  return zone;
+}
+
+TEST(StatsExportTest, JsonHasARowPerCpuCacheThatSawUse) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = CachedZoneThatMissedAndFlushed(*service);
   const ZoneStats stats = zone->Stats();
   const Json json = ParseJsonOrFail(service->ToJson());
   ASSERT_EQ(json["zones"].array.size(), 1u);
@@ -716,11 +723,7 @@ TEST(StatsExportTest, PrometheusEscapesLabelValuesAndTellsZonesOfOneNameApart) {
 
 TEST(StatsExportTest, PrometheusHasPerCpuSeriesWithACpuLabel) {
   auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
-  auto zone = *service->CreateZone({.name = "cached", .block_size = 64, .initial_blocks = 256,
-                                    .cpu_cache = CpuCacheMode::kFallback, .cpu_cache_blocks = 8});
-  std::vector<void*> blocks;
-  for (int i = 0; i < 40; ++i) blocks.push_back(zone->Allocate());
-  for (void* block : blocks) zone->Free(block);
+  auto zone = CachedZoneThatMissedAndFlushed(*service);
   const ZoneStats stats = zone->Stats();
   const Exposition prom = ParsePrometheusOrFail(service->ToPrometheusText());
   size_t rows = 0;
