@@ -56,8 +56,8 @@ namespace zonealloc {
 // std::unordered_set/map whose value_type is Value, in libstdc++ (the tests
 // check list, map and unordered_map) and, by its node layouts, libc++: the
 // value plus four pointers (a tree node's three links and colour; a
-// hash node's link and cached hash; a list node's two links). Nodes of an
-// over-aligned Value (alignof > 8) never go to a zone (see
+// hash node's link and cached hash; a list node's two links). Nodes aligned
+// to more than the zone's alignment() go upstream (see
 // internal/adapter_routing.h).
 template <typename Value>
 constexpr size_t NodeBlockSize() {
