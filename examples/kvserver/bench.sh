@@ -97,7 +97,8 @@ for name in zone glibc jemalloc tcmalloc mimalloc; do
   server_pid=$!
   port=""
   for _ in $(seq 300); do
-    port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$out")
+    # The server's shell may not have created $out yet.
+    port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$out" 2>/dev/null || true)
     [[ -n "$port" ]] && break
     if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
     sleep 0.1
