@@ -32,12 +32,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_format.h"
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_options.h>
 #include <zonealloc/zone_service.h>
 
 namespace zonealloc {
+namespace internal {
+
+// InvalidArgument naming the zone and both sizes: options.block_size is
+// below object_size. Out of line, so this header needs no Abseil formatting.
+absl::Status ObjectBlockSizeError(const ZoneOptions& options, size_t object_size);
+
+}  // namespace internal
 
 template <typename T>
 class ObjectZone {
@@ -67,9 +73,7 @@ class ObjectZone {
   static absl::StatusOr<ObjectZone> Create(ZoneService& service, ZoneOptions options) {
     if (options.block_size == 0) options.block_size = sizeof(T);
     if (options.block_size < sizeof(T)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "ObjectZone '%s': ZoneOptions.block_size must be 0 or at least sizeof(T) = %d, got %d",
-          ZoneDisplayName(options), sizeof(T), options.block_size));
+      return internal::ObjectBlockSizeError(options, sizeof(T));
     }
     options.alignment = std::max(options.alignment, alignof(T));
     absl::StatusOr<std::unique_ptr<Zone>> zone = service.CreateZone(options);
@@ -91,12 +95,12 @@ class ObjectZone {
   T* New(Args&&... args) {
     void* block = zone_->Allocate();
     if (block == nullptr) return nullptr;
-    try {
-      return ::new (block) T(std::forward<Args>(args)...);
-    } catch (...) {
-      zone_->Free(block);
-      throw;
-    }
+    // Frees the block if T's constructor throws; no try/catch, so a program
+    // built with -fno-exceptions can include this header.
+    FreeUnlessKept guard{zone_.get(), block};
+    T* object = ::new (block) T(std::forward<Args>(args)...);
+    guard.block = nullptr;
+    return object;
   }
 
   // Runs ~T() and frees the block. Delete(nullptr) does nothing.
@@ -116,6 +120,14 @@ class ObjectZone {
   Zone& zone() const { return *zone_; }
 
  private:
+  struct FreeUnlessKept {
+    Zone* zone;
+    void* block;
+    ~FreeUnlessKept() {
+      if (block != nullptr) zone->Free(block);
+    }
+  };
+
   explicit ObjectZone(std::unique_ptr<Zone> zone) : zone_(std::move(zone)) {}
 
   std::unique_ptr<Zone> zone_;

@@ -84,7 +84,7 @@ class ZoneAllocator {
   T* allocate(size_t n) {
     if (!ServedByZone(n)) return std::allocator<T>().allocate(n);
     void* block = zone_->Allocate();
-    if (ABSL_PREDICT_FALSE(block == nullptr)) throw std::bad_alloc();
+    if (ABSL_PREDICT_FALSE(block == nullptr)) internal::ThrowBadAlloc();
     return static_cast<T*>(block);
   }
 

@@ -58,7 +58,7 @@ class ZoneResource final : public std::pmr::memory_resource {
   void* do_allocate(size_t bytes, size_t alignment) override {
     if (!ServedByZone(bytes, alignment)) return upstream_->allocate(bytes, alignment);
     void* block = zone_->Allocate();
-    if (ABSL_PREDICT_FALSE(block == nullptr)) throw std::bad_alloc();
+    if (ABSL_PREDICT_FALSE(block == nullptr)) internal::ThrowBadAlloc();
     return block;
   }
 
@@ -71,12 +71,9 @@ class ZoneResource final : public std::pmr::memory_resource {
   // over the same zone whose upstream is equal to this one's: both route a
   // request by the same rule, zone blocks go back to the same zone, and
   // upstream memory to an equal upstream, which pmr says may free it.
-  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
-    if (this == &other) return true;
-    const auto* resource = dynamic_cast<const ZoneResource*>(&other);
-    return resource != nullptr && resource->zone_ == zone_ &&
-           resource->upstream_->is_equal(*upstream_);
-  }
+  // Out of line (zone_resource.cc), so its dynamic_cast compiles in the
+  // library and a program built with -fno-rtti can include this header.
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override;
 
   Zone* zone_;
   std::pmr::memory_resource* upstream_;

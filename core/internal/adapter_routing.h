@@ -13,16 +13,16 @@
 
 namespace zonealloc::internal {
 
-// The alignment every block of every Zone has, permanent or overflow,
-// whatever ZoneOptions::alignment was: Zone::alignment() is
-// max(ZoneOptions::alignment, 8).
-inline constexpr size_t kZoneBlockAlignment = 8;
-
 // True when one of `zone`'s blocks holds `bytes` bytes aligned to
 // `alignment`.
 inline bool ZoneServes(const Zone& zone, size_t bytes, size_t alignment) {
   return bytes <= zone.block_size() && alignment <= zone.alignment();
 }
+
+// Throws std::bad_alloc: out of line, in the library (built with
+// exceptions), so the adapters' headers compile under -fno-exceptions too;
+// there an exhausted zone terminates the program.
+[[noreturn]] void ThrowBadAlloc();
 
 }  // namespace zonealloc::internal
 
