@@ -2,7 +2,7 @@
 # `cmake --install`: what a program needs to build against zonealloc without
 # its sources (cmake/consumer/ builds one each way; cmake/consumer_test.sh):
 #   include/zonealloc/...                   the public headers, as in the build tree
-#   lib/libzonealloc.a (or .so.0)           the library
+#   lib/libzonealloc.a (or .so.0.1)         the library
 #   lib/cmake/zonealloc/                    find_package(zonealloc): zonealloc::zonealloc
 #   lib/pkgconfig/zonealloc.pc              pkg-config --cflags --libs zonealloc
 # Included from CMakeLists.txt after core/ and concurrency/ have added their
@@ -34,10 +34,11 @@ install(EXPORT zonealloc-targets NAMESPACE zonealloc:: DESTINATION "${ZONEALLOC_
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/zonealloc-config.cmake.in"
                               "${PROJECT_BINARY_DIR}/zonealloc-config.cmake"
                               INSTALL_DESTINATION "${ZONEALLOC_INSTALL_CMAKEDIR}")
-# SameMajorVersion: find_package(zonealloc 0.1) accepts 0.1.0 and any later
-# 0.x, and refuses 1.x.
+# ZONEALLOC_COMPATIBILITY (CMakeLists.txt), as the soname: before 1.0,
+# SameMinorVersion: find_package(zonealloc 0.1) accepts 0.1.x and refuses
+# 0.2; from 1.0, SameMajorVersion.
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/zonealloc-config-version.cmake"
-                                 COMPATIBILITY SameMajorVersion)
+                                 COMPATIBILITY ${ZONEALLOC_COMPATIBILITY})
 install(FILES "${PROJECT_BINARY_DIR}/zonealloc-config.cmake"
               "${PROJECT_BINARY_DIR}/zonealloc-config-version.cmake"
         DESTINATION "${ZONEALLOC_INSTALL_CMAKEDIR}")

@@ -22,6 +22,16 @@ else
 fi
 jobs=$(nproc)
 version=$(sed -n 's/^project(zonealloc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+IFS=. read -r major minor _ <<<"$version"
+# As CMakeLists.txt: before 1.0 the soname and compatibility follow
+# major.minor, from 1.0 the major version.
+if ((major == 0)); then
+  soversion=$major.$minor
+  incompatible=$major.$((minor + 1))
+else
+  soversion=$major
+  incompatible=$((major + 1)).0
+fi
 [[ -n "$version" ]] || { echo "consumer_test: no version in CMakeLists.txt" >&2; exit 1; }
 
 fail() { echo "consumer_test: FAIL: $*" >&2; exit 1; }
@@ -63,8 +73,8 @@ for linkage in static shared; do
   export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
   libdir=$(pkg-config --variable=libdir zonealloc)
   if [[ "$linkage" == shared ]]; then
-    readelf -d "$libdir/libzonealloc.so.$version" | grep -q 'SONAME.*\[libzonealloc\.so\.0\]' ||
-      fail "shared: libzonealloc.so.$version has no soname libzonealloc.so.0"
+    readelf -d "$libdir/libzonealloc.so.$version" | grep -qF "[libzonealloc.so.$soversion]" ||
+      fail "shared: libzonealloc.so.$version has no soname libzonealloc.so.$soversion"
   else
     # Every installed header compiles on its own against the installed tree.
     cflags=$(pkg-config --cflags zonealloc)
@@ -76,14 +86,13 @@ for linkage in static shared; do
   fi
 
   # 1. find_package(zonealloc 0.1 CONFIG REQUIRED), and a request for the
-  #    next major version refused.
+  #    next incompatible version refused.
   configure_consumer "$work/$linkage/package" -DCMAKE_PREFIX_PATH="$prefix"
   cmake --build "$work/$linkage/package" >/dev/null
   run_consumer "$linkage: find_package" "$work/$linkage/package/consumer"
-  next_major=$((${version%%.*} + 1)).0
   if cmake -S cmake/consumer -B "$work/$linkage/refused" -DCMAKE_PREFIX_PATH="$prefix" \
-       -DZONEALLOC_CONSUMER_VERSION="$next_major" >/dev/null 2>&1; then
-    fail "$linkage: find_package(zonealloc $next_major) accepted version $version"
+       -DZONEALLOC_CONSUMER_VERSION="$incompatible" >/dev/null 2>&1; then
+    fail "$linkage: find_package(zonealloc $incompatible) accepted version $version"
   fi
 
   # 2. pkg-config, through CMake's PkgConfig module and on a g++ line.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include <zonealloc/object_zone.h>
 #include <zonealloc/zone.h>
 
 bool AllocateAndFreeOneBlock() {
@@ -28,5 +29,25 @@ bool AllocateAndFreeOneBlock() {
     return false;
   }
   std::printf("allocated and freed one %zu-byte block\n", (*zone)->Stats().block_size);
+
+  // The inline templates link too: ObjectZone's Create and New.
+  struct Pair {
+    int first;
+    int second;
+  };
+  auto pairs = zonealloc::ObjectZone<Pair>::Create({.name = "consumer-pairs"});
+  if (!pairs.ok()) {
+    std::fprintf(stderr, "ObjectZone::Create: %s\n", pairs.status().ToString().c_str());
+    return false;
+  }
+  auto pair = pairs->MakeUnique(Pair{1, 2});
+  if (pair == nullptr || pair->second != 2) {
+    std::fprintf(stderr, "ObjectZone::MakeUnique failed\n");
+    return false;
+  }
+  if (zonealloc::ObjectZone<Pair>::Create({.name = "too-small", .block_size = 4}).ok()) {
+    std::fprintf(stderr, "ObjectZone::Create accepted a block_size below sizeof(T)\n");
+    return false;
+  }
   return true;
 }
