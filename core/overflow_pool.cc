@@ -138,6 +138,13 @@ OverflowPool::Slab* OverflowPool::SlabOf(const void* p) const {
 
 bool OverflowPool::Owns(const void* p) const { return SlabOf(p) != nullptr; }
 
+bool OverflowPool::IsHandedOut(const void* p) const {
+  Slab* slab = SlabOf(p);
+  if (slab == nullptr || slab->magic != Slab::kMagic) return false;
+  const size_t index = IndexOf(slab, p);
+  return (InUseBitmap(slab)[index / 64] >> (index % 64) & 1) != 0;
+}
+
 OverflowPool::Slab* OverflowPool::MapSlab() {
   const size_t bytes = std::clamp(stats_.mapped_bytes, base_slab_bytes_, max_slab_bytes_);
   void* memory = pages_.Map(bytes, PageSize(), tag_);

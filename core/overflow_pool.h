@@ -97,6 +97,9 @@ class OverflowPool {
   void ReleaseSpare();
 
   bool Owns(const void* p) const;
+  // True when p is a block of this pool that Allocate() handed out and
+  // Free() has not taken back.
+  bool IsHandedOut(const void* p) const;
   bool has_spare() const { return spare_ != nullptr; }
   // Blocks in the base slab, the first one mapped: at least the slab_blocks
   // asked for, more when they leave room in the slab's last page. Later slabs

@@ -77,6 +77,19 @@ TEST(OverflowPoolTest, NeverKeepsMoreThanOneSpare) {
   EXPECT_TRUE(pool.has_spare());
 }
 
+TEST(OverflowPoolTest, IsHandedOutFollowsAllocateAndFree) {
+  OverflowPool pool(DefaultPageSource(), "t", 64, 16, 8, 0);
+  void* kept = pool.Allocate();
+  void* block = pool.Allocate();
+  EXPECT_TRUE(pool.IsHandedOut(block));
+  EXPECT_TRUE(pool.Free(block, /*zone_has_free_blocks=*/false));
+  EXPECT_TRUE(pool.Owns(block));
+  EXPECT_FALSE(pool.IsHandedOut(block));
+  int on_stack = 0;
+  EXPECT_FALSE(pool.IsHandedOut(&on_stack));
+  EXPECT_TRUE(pool.Free(kept, /*zone_has_free_blocks=*/true));
+}
+
 TEST(OverflowPoolTest, CapReturnsNullptr) {
   OverflowPool pool(DefaultPageSource(), "t", 64, 16, 8, /*max_blocks_in_use=*/2);
   void* a = pool.Allocate();

@@ -142,6 +142,8 @@ void Zone::VerifyOverflowFill(const void* block) const {
   const bool untouched = std::all_of(bytes + sizeof(void*), bytes + region_.block_size(),
                                      [](unsigned char byte) { return byte == 0; });
   if (!untouched) VerifyFill(block, sizeof(void*));
+  // OverflowPool::Allocate() handed the block out undefined; so it stays.
+  internal::ForgetContents(block, region_.block_size());
 }
 
 void* Zone::AllocateChecked() {
@@ -406,8 +408,10 @@ void* Zone::ExtendLocked() {
 void Zone::FreeSlow(void* block) {
   if (block == nullptr) return;  // as free(NULL)
   SpinLockHolder hold(slow_lock_);
-  if (debug_checks_ && overflow_.Owns(block)) {
-    std::memset(block, kFreedBlockFill, region_.block_size());  // before Free() may unmap it
+  // Filled before Free() may unmap it, and only if handed out: a double free
+  // must reach Free()'s check with the slab's free-list link intact.
+  if (debug_checks_ && overflow_.IsHandedOut(block)) {
+    std::memset(block, kFreedBlockFill, region_.block_size());
   }
   if (!overflow_.Free(block, /*zone_has_free_blocks=*/!shared_.Empty())) CrashOnForeignFree(block);
   policy_.OnOverflowFreed();

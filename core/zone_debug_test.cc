@@ -222,6 +222,22 @@ TEST(ZoneDebugChecksTest, DoubleFreeIsReportedInEveryBuild) {
   zone->Free(kept);
 }
 
+// The fill is written only into a block handed out, so a double free of an
+// overflow block reaches the slab's own check.
+TEST(ZoneDebugChecksTest, DoubleFreeOfAnOverflowBlockIsReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 1,
+                        .max_blocks = 1, .debug_checks = true});
+  void* kept = zone->Allocate();
+  void* held = zone->Allocate();  // keeps the slab mapped
+  void* block = zone->Allocate();
+  ASSERT_EQ(zone->Stats().overflow_blocks_in_use, 2u);
+  zone->Free(block);
+  EXPECT_DEATH(zone->Free(block), "a block freed twice or never handed out");
+  zone->Free(held);
+  zone->Free(kept);
+}
+
 TEST(ZoneDebugChecksTest, ForeignPointersAreReported) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 8,

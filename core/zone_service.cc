@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -201,23 +203,40 @@ void ZoneService::Refund(uint64_t bytes) {
 }
 
 void ZoneService::Unregister(const Zone* zone) {
+  // The zone's final stats, taken before mu_ (Stats() allocates, and mu_ is
+  // held briefly): ~Zone calls this before any member is destroyed. A
+  // record that cannot be allocated is dropped and counted, not thrown out
+  // of a destructor.
+  std::optional<ZoneStats> final_stats;
+  bool dropped = false;
+  // relaxed: a switch set once; the stats are this thread's own.
+  if (keep_destroyed_.load(std::memory_order_relaxed)) {
+    try {
+      final_stats = zone->Stats();
+    } catch (const std::bad_alloc&) {
+      dropped = true;
+    }
+  }
   SpinLockHolder lock(mu_);
   auto it = std::find(zones_.begin(), zones_.end(), zone);
   if (it != zones_.end()) zones_.erase(it);
-  if (keep_destroyed_) {
-    // The zone is whole until its destructor returns (zone.cc unregisters
-    // first), and mu_ before its locks is the order Snapshot() takes too.
-    destroyed_.push_back(zone->Stats());
-    if (destroyed_.size() > kMaxDestroyedZones) {
-      destroyed_.pop_front();
-      ++destroyed_dropped_;
-    }
+  if (dropped) ++destroyed_dropped_;
+  if (!final_stats.has_value()) return;
+  try {
+    destroyed_.push_back(*std::move(final_stats));
+  } catch (const std::bad_alloc&) {
+    ++destroyed_dropped_;
+    return;
+  }
+  if (destroyed_.size() > kMaxDestroyedZones) {
+    destroyed_.pop_front();
+    ++destroyed_dropped_;
   }
 }
 
 void ZoneService::KeepDestroyedZoneStats() {
-  SpinLockHolder lock(mu_);
-  keep_destroyed_ = true;
+  // relaxed: see Unregister().
+  keep_destroyed_.store(true, std::memory_order_relaxed);
 }
 
 ServiceSnapshot ZoneService::Snapshot() const {

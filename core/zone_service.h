@@ -132,11 +132,11 @@ class ZoneService {
   const uint64_t budget_bytes_;
   std::atomic<uint64_t> permanent_bytes_{0};
   // A spinlock rather than a mutex so fork() can take and release it
-  // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot() and
-  // in Unregister() when destroyed zones are kept.
+  // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot().
   mutable SpinLock mu_;
   std::vector<Zone*> zones_ ABSL_GUARDED_BY(mu_);
-  bool keep_destroyed_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once, by KeepDestroyedZoneStats(); read without mu_ by Unregister().
+  std::atomic<bool> keep_destroyed_{false};
   std::deque<ZoneStats> destroyed_ ABSL_GUARDED_BY(mu_);
   uint64_t destroyed_dropped_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -23,6 +23,8 @@
 //                          free-list links, debug fill)
 //   PoisonFreeBlock        ... ends; fresh blocks that      poison    MAKE_MEM_NOACCESS
 //                          join a free list
+//   ForgetContents         a handed-out block's old bytes   -         MAKE_MEM_UNDEFINED
+//                          were read (overflow debug fill)
 //   HideUntouchedBlocks    blocks the allocator hands out   -         MAKE_MEM_NOACCESS
 //                          in address order, untouched
 //   UnpoisonBeforeUnmap    memory is about to be unmapped   unpoison  -
@@ -147,6 +149,17 @@ inline void UnpoisonBlock(const void* p, size_t bytes) {
 inline void HideUntouchedBlocks(const void* p, size_t bytes) {
 #if ZONEALLOC_CONFIG_VALGRIND
   VALGRIND_MAKE_MEM_NOACCESS(p, bytes);
+#endif
+  static_cast<void>(p);
+  static_cast<void>(bytes);
+}
+
+// A block just handed out whose old contents the allocator read (a debug
+// fill check after BlockHandedOut): to the program its bytes are undefined
+// again, as BlockHandedOut left them (memcheck only).
+inline void ForgetContents(const void* p, size_t bytes) {
+#if ZONEALLOC_CONFIG_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED(p, bytes);
 #endif
   static_cast<void>(p);
   static_cast<void>(bytes);
