@@ -107,7 +107,8 @@
 // blocks always aborts with a message (it would corrupt the free list).
 // Freeing a block twice aborts in debug builds (see internal/checks.h), and
 // in any build for a zone with ZoneOptions::debug_checks, which also
-// catches a write into a freed permanent block when it is handed out again.
+// catches a write into a freed block when it is handed out again (past the
+// first 8 bytes of an overflow block: its slab's free-list link).
 // Writing into a block after freeing it is undefined, as with malloc: the
 // shared zone keeps batch lists inside free blocks. In an AddressSanitizer
 // build of the library a free block is poisoned wherever it waits (CPU

@@ -62,7 +62,13 @@ namespace zonealloc {
 template <typename Value>
 constexpr size_t NodeBlockSize() {
   constexpr size_t kAlign = alignof(Value) > alignof(void*) ? alignof(Value) : alignof(void*);
-  return (sizeof(Value) + 4 * sizeof(void*) + kAlign - 1) / kAlign * kAlign;
+  constexpr auto round_up = [](size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; };
+  // Links before the value (a tree node: three links and a colour; a list
+  // node: two links), or one link before it and the cached hash after (a
+  // hash node), each padded to the value's alignment.
+  constexpr size_t kLinksFirst = round_up(round_up(4 * sizeof(void*)) + sizeof(Value));
+  constexpr size_t kHashNode = round_up(round_up(sizeof(void*)) + sizeof(Value) + sizeof(size_t));
+  return kLinksFirst > kHashNode ? kLinksFirst : kHashNode;
 }
 
 template <typename T>

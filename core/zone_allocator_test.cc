@@ -73,6 +73,28 @@ TEST(ZoneAllocatorTest, UnorderedMapNodesAreZoneBlocks) {
   EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
 }
 
+// An over-aligned value: a hash node pads before it and caches the hash
+// after it, a tree node pads its links to the value's alignment.
+TEST(ZoneAllocatorTest, NodeBlockSizeHoldsNodesOfOverAlignedValues) {
+  struct alignas(32) Wide {
+    int64_t lanes[4];
+  };
+  using Value = std::pair<const int, Wide>;
+  auto zone = MakeZone({.name = "wide", .block_size = NodeBlockSize<Value>(), .alignment = 32});
+  {
+    std::unordered_map<int, Wide, std::hash<int>, std::equal_to<int>, ZoneAllocator<Value>> hash{
+        ZoneAllocator<Value>(*zone)};
+    std::map<int, Wide, std::less<int>, ZoneAllocator<Value>> tree{ZoneAllocator<Value>(*zone)};
+    for (int i = 0; i < 1000; ++i) {
+      hash.emplace(i, Wide{{i}});
+      tree.emplace(i, Wide{{i}});
+    }
+    EXPECT_EQ(zone->Stats().in_use_blocks, hash.size() + tree.size());
+    EXPECT_EQ(hash.at(7).lanes[0], 7);
+  }
+  EXPECT_EQ(zone->Stats().in_use_blocks, 0u);
+}
+
 // Nodes too big for the zone's blocks, or (NodeBlockSize's claim) of an
 // over-aligned value, come from ::operator new, and the container works.
 TEST(ZoneAllocatorTest, NodesThatDoNotFitComeFromOperatorNew) {
