@@ -8,15 +8,12 @@
 namespace zonealloc::stress {
 
 DrainAndStatsCaller::DrainAndStatsCaller(StressState& state)
-    : state_(state), thread_([this] { Run(); }) {}
+    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
 
-DrainAndStatsCaller::~DrainAndStatsCaller() {
-  stop_.store(true, std::memory_order_relaxed);
-  thread_.join();
-}
+DrainAndStatsCaller::~DrainAndStatsCaller() = default;
 
-void DrainAndStatsCaller::Run() {
-  for (uint64_t i = 0; !stop_.load(std::memory_order_relaxed); ++i) {
+void DrainAndStatsCaller::Run(const std::atomic<bool>& stop) {
+  for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
     for (const auto& zone : state_.zones) {
       zone->Drain();
       const ZoneStats stats = zone->Stats();

@@ -9,8 +9,8 @@
 #define ZONEALLOC_STRESS_DRAIN_AND_STATS_CALLER_H_
 
 #include <atomic>
-#include <thread>
 
+#include "stress/stoppable_thread.h"
 #include "stress/stress_state.h"
 
 namespace zonealloc::stress {
@@ -24,11 +24,10 @@ class DrainAndStatsCaller {
   DrainAndStatsCaller& operator=(const DrainAndStatsCaller&) = delete;
 
  private:
-  void Run();
+  void Run(const std::atomic<bool>& stop);
 
   StressState& state_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  StoppableThread thread_;  // last: stops first
 };
 
 }  // namespace zonealloc::stress

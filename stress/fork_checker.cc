@@ -46,17 +46,15 @@ int UseZonesInChild(StressState& state) {
 
 }  // namespace
 
-ForkChecker::ForkChecker(StressState& state) : state_(state), thread_([this] { Run(); }) {}
+ForkChecker::ForkChecker(StressState& state)
+    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
 
-ForkChecker::~ForkChecker() {
-  stop_.store(true, std::memory_order_relaxed);
-  thread_.join();
-}
+ForkChecker::~ForkChecker() = default;
 
-void ForkChecker::Run() {
+void ForkChecker::Run(const std::atomic<bool>& stop) {
   const auto period = std::chrono::milliseconds(state_.config.fork_every_ms);
   auto next = steady_clock::now() + period;
-  while (!stop_.load(std::memory_order_relaxed)) {
+  while (!stop.load(std::memory_order_relaxed)) {
     if (steady_clock::now() < next) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;

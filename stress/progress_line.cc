@@ -20,19 +20,17 @@ uint64_t CurrentRssBytes() {
   return pages_resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-ProgressLine::ProgressLine(StressState& state) : state_(state), thread_([this] { Run(); }) {}
+ProgressLine::ProgressLine(StressState& state)
+    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
 
-ProgressLine::~ProgressLine() {
-  stop_.store(true, std::memory_order_relaxed);
-  thread_.join();
-}
+ProgressLine::~ProgressLine() = default;
 
-void ProgressLine::Run() {
+void ProgressLine::Run(const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   Clock::time_point last = start;
   uint64_t last_ops = 0;
-  while (!stop_.load(std::memory_order_relaxed)) {
+  while (!stop.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const Clock::time_point now = Clock::now();
     if (now - last < std::chrono::seconds(1)) continue;

@@ -9,8 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
+#include "stress/stoppable_thread.h"
 #include "stress/stress_state.h"
 
 namespace zonealloc::stress {
@@ -26,11 +26,10 @@ class ProgressLine {
   ProgressLine& operator=(const ProgressLine&) = delete;
 
  private:
-  void Run();
+  void Run(const std::atomic<bool>& stop);
 
   StressState& state_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  StoppableThread thread_;  // last: stops first
 };
 
 }  // namespace zonealloc::stress
