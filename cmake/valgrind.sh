@@ -87,6 +87,8 @@ expect_report unsync_write_after_free off "Invalid write of size 1" \
 expect_report unsync_read_untouched off "Invalid read of size 1"
 expect_report uninitialised fallback \
   "Conditional jump or move depends on uninitialised value(s)"
+expect_report debug_overflow_uninitialised fallback \
+  "Conditional jump or move depends on uninitialised value(s)"
 expect_report leak fallback "64 bytes in 1 blocks are definitely lost" \
   "BlockHandedOut (memcheck_hooks.h" "zonealloc::Zone::Allocate()"
 

@@ -19,6 +19,10 @@
 //                                               out: "Invalid read"
 //   memcheck_use_after_free uninitialised       a decision on a recycled block's
 //                                               old bytes: "uninitialised value"
+//   memcheck_use_after_free debug_overflow_uninitialised
+//                                               a decision on the old bytes of an
+//                                               overflow block a debug-checked zone
+//                                               verified: "uninitialised value"
 //   memcheck_use_after_free leak                blocks of a live zone dropped:
 //                                               "definitely lost"
 //   memcheck_use_after_free clean               correct use, overflow, bulk calls
@@ -106,6 +110,25 @@ int Run(std::string_view mode) {
     void* again = zone->Allocate();  // this CPU's cache: the same block
     if (Bytes(again)[0] == 7) std::printf("old contents\n");
     zone->Free(again);
+  } else if (mode == "debug_overflow_uninitialised") {
+    // The zone reads the block's fill before handing it out again; to the
+    // program the bytes are as undefined as any recycled block's.
+    absl::StatusOr<std::unique_ptr<Zone>> checked = service->CreateZone(
+        {.name = "memcheck-debug", .block_size = kBlockSize, .initial_blocks = kBlocks,
+         .max_blocks = kBlocks, .debug_checks = true});
+    if (!checked.ok()) return 2;
+    std::vector<void*> permanent;
+    for (size_t i = 0; i < kBlocks; ++i) permanent.push_back((*checked)->Allocate());
+    void* kept = (*checked)->Allocate();  // overflow; keeps the slab mapped
+    void* block = (*checked)->Allocate();
+    (*checked)->Free(block);
+    void* again = (*checked)->Allocate();  // the slab's free list: the same block
+    if (Bytes(again)[kBlockSize - 1] == static_cast<char>(kFreedBlockFill)) {
+      std::printf("old contents\n");
+    }
+    (*checked)->Free(again);
+    (*checked)->Free(kept);
+    for (void* p : permanent) (*checked)->Free(p);
   } else if (mode == "leak") {
     // The zone lives on past exit and three of its blocks are dropped.
     // Memcheck finds them "definitely lost", but for one the zone's own
