@@ -10,7 +10,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include <set>
@@ -58,17 +62,27 @@ inline int WaitOrKill(pid_t child, std::chrono::seconds limit) {
 class ScopedPinToCurrentCpu {
  public:
   ScopedPinToCurrentCpu() {
-    sched_getaffinity(0, sizeof(saved_), &saved_);
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(sched_getcpu(), &one);
-    sched_setaffinity(0, sizeof(one), &one);
+    if (sched_getaffinity(0, sizeof(saved_), &saved_) != 0 ||
+        sched_setaffinity(0, sizeof(one), &one) != 0) {
+      Fail("pin the thread");
+    }
   }
-  ~ScopedPinToCurrentCpu() { sched_setaffinity(0, sizeof(saved_), &saved_); }
+  ~ScopedPinToCurrentCpu() {
+    if (sched_setaffinity(0, sizeof(saved_), &saved_) != 0) Fail("restore the affinity");
+  }
   ScopedPinToCurrentCpu(const ScopedPinToCurrentCpu&) = delete;
   ScopedPinToCurrentCpu& operator=(const ScopedPinToCurrentCpu&) = delete;
 
  private:
+  // A test that cannot pin would check nothing: stop it, saying why.
+  [[noreturn]] static void Fail(const char* what) {
+    std::fprintf(stderr, "ScopedPinToCurrentCpu: cannot %s: %s\n", what, std::strerror(errno));
+    std::abort();
+  }
+
   cpu_set_t saved_;
 };
 
