@@ -133,6 +133,12 @@ class PerCpuCache {
     return ABSL_PREDICT_TRUE(mode_ == Mode::kRseq) ? TryPushRseq(block) : TryPushLocked(block);
   }
 
+  // Pop() and TryPush() of a kRseq cache, for a caller that keeps the mode
+  // test itself (Zone, beside the fields its fast path reads anyway).
+  // REQUIRES: mode() == kRseq.
+  void* PopRseq();
+  bool TryPushRseq(void* block);
+
   // Moves up to `max` blocks of the current CPU's cache into out[0, n), the
   // most recently pushed last, and returns n: one critical section (or one
   // lock hold) and one commit for the whole batch. 0 when the cache is
@@ -226,8 +232,6 @@ class PerCpuCache {
     counter.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void* PopRseq();
-  bool TryPushRseq(void* block);
   uint32_t PopBatchRseq(void** out, uint32_t max);
   uint32_t PushBatchRseq(void* const* blocks, uint32_t n);
   // The fallback, out of line: the rseq fast path inlines without it.

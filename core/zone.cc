@@ -54,6 +54,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
       service_(service),
       pages_(*resolved.page_source),
       region_(std::move(region)),
+      rseq_cache_(cache_memory != nullptr && resolved.cpu_cache == CpuCacheMode::kRseq),
       cache_memory_(cache_memory),
       cache_bytes_(cache_bytes),
       shared_(region_,
@@ -144,6 +145,36 @@ void Zone::VerifyOverflowFill(const void* block) const {
   if (!untouched) VerifyFill(block, sizeof(void*));
   // OverflowPool::Allocate() handed the block out undefined; so it stays.
   internal::ForgetContents(block, region_.block_size());
+}
+
+void* Zone::AllocateWithoutRseq() {
+  if (cache_.has_value()) {
+    void* block = cache_->Pop();
+    return block != nullptr ? MarkAllocated(block) : AllocateMiss();
+  }
+  if (debug_checks_) return AllocateChecked();
+  int64_t blocks_out;
+  void* block = shared_.PopOne(&blocks_out);
+  if (block == nullptr) return AllocateSlow();
+  NotePeakWithoutCaches(blocks_out);
+  return MarkAllocated(block);
+}
+
+void Zone::FreeWithoutRseq(void* block) {
+  if (cache_.has_value()) {
+    MarkFree(block);
+    if (!cache_->TryPush(block)) FreeMiss(block);
+    return;
+  }
+  if (debug_checks_) return FreeChecked(block);
+  MarkFree(block);
+  if (shared_.PushOne(block)) OnNoLongerFull(SlowLock::kNotHeld);
+}
+
+void Zone::NotePeakWithoutCaches(int64_t shared_out) {
+  // relaxed: statistics.
+  const int64_t in_use = shared_out + overflow_in_use_.load(std::memory_order_relaxed);
+  if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
 }
 
 void* Zone::AllocateChecked() {

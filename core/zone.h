@@ -173,17 +173,12 @@ class Zone {
   // max_overflow_blocks and every extension limit, or when the page source
   // fails.
   void* Allocate() {
-    if (ABSL_PREDICT_TRUE(cache_.has_value())) {
-      void* block = cache_->Pop();
+    if (ABSL_PREDICT_TRUE(rseq_cache_)) {
+      void* block = cache_->PopRseq();
       if (ABSL_PREDICT_TRUE(block != nullptr)) return MarkAllocated(block);
       return AllocateMiss();
     }
-    if (ABSL_PREDICT_FALSE(debug_checks_)) return AllocateChecked();
-    int64_t blocks_out;
-    void* block = shared_.PopOne(&blocks_out);
-    if (ABSL_PREDICT_FALSE(block == nullptr)) return AllocateSlow();
-    NotePeakWithoutCaches(blocks_out);
-    return MarkAllocated(block);
+    return AllocateWithoutRseq();
   }
 
   // Returns `block` to the zone. Any thread may free any block of this zone.
@@ -192,14 +187,12 @@ class Zone {
   // not yet freed.
   void Free(void* block) {
     if (ABSL_PREDICT_FALSE(!region_.Contains(block))) return FreeSlow(block);
-    if (ABSL_PREDICT_TRUE(cache_.has_value())) {
+    if (ABSL_PREDICT_TRUE(rseq_cache_)) {
       MarkFree(block);
-      if (ABSL_PREDICT_TRUE(cache_->TryPush(block))) return;
+      if (ABSL_PREDICT_TRUE(cache_->TryPushRseq(block))) return;
       return FreeMiss(block);
     }
-    if (ABSL_PREDICT_FALSE(debug_checks_)) return FreeChecked(block);
-    MarkFree(block);
-    if (ABSL_PREDICT_FALSE(shared_.PushOne(block))) OnNoLongerFull(SlowLock::kNotHeld);
+    return FreeWithoutRseq(block);
   }
 
   // Fills `blocks` and returns how many it filled: all of them unless a cap
@@ -265,18 +258,17 @@ class Zone {
   }
   // Without caches every block out of the shared zone is in use, so the
   // peak is tracked exactly on the way out.
-  void NotePeakWithoutCaches(int64_t shared_out) {
-    // relaxed: statistics.
-    const int64_t in_use = shared_out + overflow_in_use_.load(std::memory_order_relaxed);
-    if (ABSL_PREDICT_FALSE(in_use > peak_in_use_.load(std::memory_order_relaxed))) {
-      RaisePeak(in_use);
-    }
-  }
+  void NotePeakWithoutCaches(int64_t shared_out);
 
   // fork() support, called by ZoneService's handlers (lock order above).
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(slow_lock_);
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(slow_lock_);
 
+  // Allocate() and Free() for every zone but one with rseq caches: the
+  // fallback caches, no caches, debug checks. Out of line, so the rseq path
+  // inlined into callers is only a few instructions, with no frame to set up.
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateWithoutRseq();
+  ABSL_ATTRIBUTE_NOINLINE void FreeWithoutRseq(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
   ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow();
@@ -334,6 +326,8 @@ class Zone {
   ZoneService& service_;
   PageSource& pages_;
   internal::BlockRegion region_;
+  // cache_ is in kRseq mode: the one test on the fast path.
+  const bool rseq_cache_;
   void* const cache_memory_;
   const size_t cache_bytes_;
   // In the zone itself, not behind a pointer: one dependent load fewer on

@@ -70,7 +70,6 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       block_divisor_(other.block_divisor_),
       max_blocks_(other.max_blocks_),
       // relaxed: a moved-from region is not shared with other threads.
-      committed_bytes_(other.committed_bytes_.load(std::memory_order_relaxed)),
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
 
 BlockRegion::~BlockRegion() {
@@ -106,9 +105,8 @@ bool BlockRegion::Grow(size_t blocks) {
   // representation of std::atomic<uint32_t>(0) (as folly's IndexedMemPool
   // relies on too), and writing them would touch every link page of a
   // large segment before any block is used.
-  // relaxed: see Contains().
-  committed_bytes_.store(new_count * block_size_, std::memory_order_relaxed);
-  // release: pairs with committed_blocks()'s acquire.
+  // release: pairs with committed_blocks()'s acquire (Contains() reads it
+  // relaxed, see there).
   committed_blocks_.store(new_count, std::memory_order_release);
   return true;
 }

@@ -42,16 +42,17 @@ inline constexpr size_t kMaxRegionBytes = size_t{1} << 40;      // 1 TiB
 inline constexpr size_t kMaxBlocks = (size_t{1} << 32) - 3;     // < kNoIndex and markers
 
 // Division of 64-bit values by a fixed d = m * 2^k (m odd) without a divide
-// instruction (Hacker's Delight, 10-17): n is a multiple of d exactly when
-// rotr(n * inverse(m) mod 2^64, k) <= (2^64 - 1) / d, and for a multiple,
-// n * inverse(m) mod 2^64 is (n / d) * 2^k exactly. One multiply each, where
-// a reciprocal needs a 128-bit multiply and a check multiplies back.
+// instruction (Hacker's Delight, 10-17): q = rotr(n * inverse(m) mod 2^64, k)
+// is n / d exactly when d divides n, and above (2^64 - 1) / d otherwise. So
+// one multiply and one compare, q < count, ask both "is n a multiple of d"
+// and "is n / d below count" (for any count <= (2^64 - 1) / d + 1), where a
+// reciprocal needs a 128-bit multiply and a check multiplies back.
 struct ExactDivisor {
   static ExactDivisor For(uint64_t d);  // REQUIRES: d > 0
 
-  bool Divides(uint64_t n) const { return std::rotr(n * odd_inverse, shift) <= max_quotient; }
-  // REQUIRES: Divides(n).
-  uint64_t QuotientOfMultiple(uint64_t n) const { return (n * odd_inverse) >> shift; }
+  // n / d when d divides n; above max_quotient when it does not.
+  uint64_t QuotientOrAboveMax(uint64_t n) const { return std::rotr(n * odd_inverse, shift); }
+  bool Divides(uint64_t n) const { return QuotientOrAboveMax(n) <= max_quotient; }
 
   uint64_t odd_inverse;   // m * odd_inverse == 1 mod 2^64
   int shift;              // k
@@ -85,13 +86,16 @@ class BlockRegion {
     return committed_blocks_.load(std::memory_order_acquire);
   }
 
-  // True when p is the start of a committed block.
+  // True when p is the start of a committed block. One compare: a pointer
+  // between blocks, or below the region (its offset wraps around), has a
+  // quotient above max_quotient, past any block count (kMaxRegionBytes
+  // keeps committed blocks * block_size below 2^64).
   bool Contains(const void* p) const {
     const uintptr_t offset = reinterpret_cast<uintptr_t>(p) - blocks_begin_;
     // relaxed: a pointer in a new segment reaches a caller only through the
     // free list, whose acquire already ordered the Grow() that made it.
-    return offset < committed_bytes_.load(std::memory_order_relaxed) &&
-           block_divisor_.Divides(offset);
+    return block_divisor_.QuotientOrAboveMax(offset) <
+           committed_blocks_.load(std::memory_order_relaxed);
   }
 
   // True when p lies anywhere in the reserved block range.
@@ -106,7 +110,7 @@ class BlockRegion {
   // REQUIRES: Contains(p).
   uint32_t IndexOf(const void* p) const {
     return static_cast<uint32_t>(
-        block_divisor_.QuotientOfMultiple(reinterpret_cast<uintptr_t>(p) - blocks_begin_));
+        block_divisor_.QuotientOrAboveMax(reinterpret_cast<uintptr_t>(p) - blocks_begin_));
   }
 
   std::atomic<uint32_t>* links() const { return links_; }
@@ -136,7 +140,6 @@ class BlockRegion {
   size_t block_size_;
   ExactDivisor block_divisor_;
   size_t max_blocks_;
-  std::atomic<uint64_t> committed_bytes_{0};  // committed_blocks_ * block_size_
   std::atomic<size_t> committed_blocks_{0};
 };
 

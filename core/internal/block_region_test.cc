@@ -41,6 +41,8 @@ TEST(BlockRegionTest, ContainsOnlyBlockStarts) {
   ASSERT_TRUE(region.ok());
   const char* first = static_cast<const char*>(region->BlockAt(0));
   EXPECT_TRUE(region->Contains(first + 48));
+  EXPECT_TRUE(region->Contains(first + 3 * 48)) << "the last committed block";
+  EXPECT_FALSE(region->Contains(first + 4 * 48)) << "a block start past the committed ones";
   EXPECT_FALSE(region->Contains(first + 8));
   EXPECT_FALSE(region->Contains(first - 48));
   int on_stack = 0;
@@ -62,7 +64,9 @@ TEST(BlockRegionTest, ExactDivisorAgreesWithDivision) {
         ASSERT_EQ(divisor.Divides(offset), offset % block_size == 0)
             << "block_size " << block_size << " offset " << offset;
         if (within == 0) {
-          ASSERT_EQ(divisor.QuotientOfMultiple(offset), index);
+          ASSERT_EQ(divisor.QuotientOrAboveMax(offset), index);
+        } else {
+          ASSERT_GT(divisor.QuotientOrAboveMax(offset), max_index);
         }
       }
     }
