@@ -23,6 +23,7 @@ PerCpuCache::PerCpuCache(Mode mode, void* memory, int num_cpus, Depth depth)
     : mode_(mode),
       depth_(depth),
       total_capacity_(uint64_t{depth.initial} * static_cast<uint64_t>(num_cpus)),
+      total_bound_(depth.total_bound),
       geometry_{static_cast<char*>(memory), static_cast<uint32_t>(num_cpus)} {
   for (int cpu = 0; cpu < num_cpus; ++cpu) {
     CpuHeader* header = new (&Header(cpu)) CpuHeader();
@@ -38,10 +39,11 @@ bool PerCpuCache::Grow(int cpu, uint32_t by) {
   if (current == 0 || current >= depth_.max) return false;
   const uint32_t grown = std::min(depth_.max, current + by);
   const uint64_t delta = grown - current;
+  const uint64_t bound = total_bound();
   // relaxed: a first look, so a cache at the bound does not bounce the line.
-  if (total_capacity_.load(std::memory_order_relaxed) + delta > depth_.total_bound) return false;
+  if (total_capacity_.load(std::memory_order_relaxed) + delta > bound) return false;
   // relaxed: a bound on a count; the limit's CAS or the lock orders the cache.
-  if (total_capacity_.fetch_add(delta, std::memory_order_relaxed) + delta > depth_.total_bound) {
+  if (total_capacity_.fetch_add(delta, std::memory_order_relaxed) + delta > bound) {
     total_capacity_.fetch_sub(delta, std::memory_order_relaxed);
     return false;
   }
@@ -57,6 +59,11 @@ bool PerCpuCache::Grow(int cpu, uint32_t by) {
   }
   if (!grew) total_capacity_.fetch_sub(delta, std::memory_order_relaxed);
   return grew;
+}
+
+void PerCpuCache::RaiseTotalBound(uint64_t bound) {
+  // relaxed: a bound on a count (see Grow); the owner serializes raises.
+  if (bound > total_bound()) total_bound_.store(bound, std::memory_order_relaxed);
 }
 
 int PerCpuCache::CurrentCpu() const {

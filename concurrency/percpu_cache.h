@@ -61,9 +61,10 @@
 // lookaside lists' ExAdjustLookasideDepth): each CPU's capacity starts at
 // the initial capacity and grows by Grow() while its owner keeps missing or
 // flushing, up to max_capacity, as long as the capacities of all CPUs
-// together stay within total_bound (total_capacity_, an atomic sum: Grow
-// adds before it CASes limit and takes back on failure). Drain() shrinks a
-// CPU back to the initial capacity; the owner drains idle CPUs.
+// together stay within the total bound (total_capacity_, an atomic sum: Grow
+// adds before it CASes limit and takes back on failure). The owner may
+// raise the bound (a zone does as it extends), never lower it. Drain()
+// shrinks a CPU back to the initial capacity; the owner drains idle CPUs.
 //
 // Not for use alone: Zone owns one, supplies its memory and refills and
 // drains it under its own slow-path lock.
@@ -176,6 +177,12 @@ class PerCpuCache {
   // meanwhile). Any thread may call it for any CPU.
   bool Grow(int cpu, uint32_t by);
 
+  // Lets all CPUs' capacities together reach `bound`, when that is above
+  // the current bound (it never goes down: a cache already deeper than a
+  // lower bound would have to be drained). REQUIRES: serialized by the
+  // owner, as Drain().
+  void RaiseTotalBound(uint64_t bound);
+
   // fork() support (kLocked): takes every CPU's lock word, in CPU order, so
   // no cache is mid-update when the process forks; the parent and the child
   // release them after. No-ops for kRseq, whose sections hold no lock.
@@ -194,10 +201,15 @@ class PerCpuCache {
   Mode mode() const { return mode_; }
   int num_cpus() const { return static_cast<int>(geometry_.num_cpus); }
   uint32_t max_capacity() const { return depth_.max; }
-  // All CPUs' capacities together now; at most depth.total_bound.
+  // All CPUs' capacities together now; at most total_bound().
   uint64_t total_capacity() const {
     // relaxed: a statistic.
     return total_capacity_.load(std::memory_order_relaxed);
+  }
+  // depth.total_bound, or what RaiseTotalBound() raised it to.
+  uint64_t total_bound() const {
+    // relaxed: a bound Grow() checks against a relaxed sum anyway.
+    return total_bound_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -251,6 +263,7 @@ class PerCpuCache {
   const Mode mode_;
   const Depth depth_;
   std::atomic<uint64_t> total_capacity_;
+  std::atomic<uint64_t> total_bound_;
   const Geometry geometry_;
 };
 

@@ -160,6 +160,22 @@ TEST_P(PerCpuCacheTest, GrowsWithinItsBoundsAndADrainShrinksIt) {
   EXPECT_EQ(f.cache.PushBatch(in, 12), 4u);
 }
 
+TEST_P(PerCpuCacheTest, ARaisedTotalBoundLetsCachesGrowFurtherAndNeverFalls) {
+  const int cpus = PerCpuCache::PossibleCpus();
+  CacheFixture f(GetParam(), PerCpuCache::Depth{.initial = 4, .max = 64,
+                                                .total_bound = uint64_t{4} * cpus});
+  PinToCpu pin(FirstAllowedCpu());
+  const int cpu = f.cache.CurrentCpu();
+  EXPECT_FALSE(f.cache.Grow(cpu, 8)) << "at the first bound";
+  f.cache.RaiseTotalBound(uint64_t{4} * cpus + 8);
+  EXPECT_EQ(f.cache.total_bound(), uint64_t{4} * cpus + 8);
+  EXPECT_TRUE(f.cache.Grow(cpu, 8));
+  EXPECT_EQ(f.cache.StatsOf(cpu).capacity, 12u);
+  f.cache.RaiseTotalBound(1);
+  EXPECT_EQ(f.cache.total_bound(), uint64_t{4} * cpus + 8) << "a lower bound is ignored";
+  EXPECT_FALSE(f.cache.Grow(cpu, 1));
+}
+
 TEST_P(PerCpuCacheTest, NeverDeeperThanItsMaximum) {
   CacheFixture f(GetParam(), PerCpuCache::Depth{.initial = 4, .max = 10, .total_bound = 1000});
   PinToCpu pin(FirstAllowedCpu());

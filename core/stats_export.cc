@@ -164,6 +164,7 @@ void AppendZoneJson(JsonWriter& json, const ZoneStats& z) {
       .Field("permanent_bytes", z.permanent_bytes)
       .Field("cpu_cache_mode", z.cpu_cache_mode)
       .Field("cached_blocks", z.cached_blocks)
+      .Field("cpu_cache_bound_blocks", z.cpu_cache_bound_blocks)
       .BeginArray("cpu_caches");
   for (size_t cpu = 0; cpu < z.cpu_caches.size(); ++cpu) {
     const CpuCacheStats& c = z.cpu_caches[cpu];
@@ -226,6 +227,9 @@ constexpr ZoneFamily kZoneFamilies[] = {
      [](const ZoneStats& z) -> uint64_t { return z.permanent_bytes; }},
     {"zonealloc_zone_cached_blocks", "gauge", "Free blocks sitting in CPU caches.",
      [](const ZoneStats& z) -> uint64_t { return z.cached_blocks; }},
+    {"zonealloc_zone_cpu_cache_bound_blocks", "gauge",
+     "The most all CPU caches together may hold now.",
+     [](const ZoneStats& z) -> uint64_t { return z.cpu_cache_bound_blocks; }},
     {"zonealloc_zone_allocation_failures_total", "counter",
      "Allocations that returned nullptr: past every cap, or the page source failed.",
      [](const ZoneStats& z) -> uint64_t { return z.allocation_failures; }},

@@ -14,7 +14,7 @@
 //    "zones": [ZONE...], "destroyed_zones": [ZONE...],
 //    "destroyed_zones_dropped": N}
 // where each ZONE has every ZoneStats field under its C++ name (name, tag,
-// block_size, ..., cpu_cache_mode, cached_blocks) and "cpu_caches": the
+// block_size, ..., cached_blocks, cpu_cache_bound_blocks) and "cpu_caches": the
 // CPUs whose cache saw use, [{"cpu": N, "misses": N, "refills": N,
 // "flushes": N, "drains": N, "batch_moves": N, "blocks": N,
 // "capacity": N}...], "capacity" being the CPU's current depth.
@@ -36,6 +36,7 @@
 //   zonealloc_zone_peak_in_use_blocks          gauge    peak_in_use_blocks
 //   zonealloc_zone_permanent_bytes             gauge    permanent_bytes
 //   zonealloc_zone_cached_blocks               gauge    cached_blocks
+//   zonealloc_zone_cpu_cache_bound_blocks      gauge    cpu_cache_bound_blocks
 //   zonealloc_zone_allocation_failures_total   counter  allocation_failures
 //   zonealloc_zone_slow_path_entries_total     counter  slow_path_entries
 //   zonealloc_zone_cache_drains_total          counter  cache_drains

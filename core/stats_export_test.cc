@@ -317,7 +317,8 @@ void ExpectZoneJsonIs(const Json& json, const ZoneStats& z) {
   EXPECT_EQ(json["permanent_bytes"].Uint(), z.permanent_bytes);
   EXPECT_EQ(json["cpu_cache_mode"].string, z.cpu_cache_mode);
   EXPECT_EQ(json["cached_blocks"].Uint(), z.cached_blocks);
-  EXPECT_EQ(json.keys.size(), 23u) << "a member this test does not check";
+  EXPECT_EQ(json["cpu_cache_bound_blocks"].Uint(), z.cpu_cache_bound_blocks);
+  EXPECT_EQ(json.keys.size(), 24u) << "a member this test does not check";
   // The CPUs that saw use, each once, in order.
   std::vector<size_t> used;
   for (size_t cpu = 0; cpu < z.cpu_caches.size(); ++cpu) {
@@ -676,6 +677,8 @@ TEST_F(TwoZones, PrometheusTextParsesAndCarriesTheFigures) {
     EXPECT_EQ(prom.Value("zonealloc_zone_peak_in_use_blocks", labels), z.peak_in_use_blocks);
     EXPECT_EQ(prom.Value("zonealloc_zone_permanent_bytes", labels), z.permanent_bytes);
     EXPECT_EQ(prom.Value("zonealloc_zone_cached_blocks", labels), z.cached_blocks);
+    EXPECT_EQ(prom.Value("zonealloc_zone_cpu_cache_bound_blocks", labels),
+              z.cpu_cache_bound_blocks);
     EXPECT_EQ(prom.Value("zonealloc_zone_allocation_failures_total", labels), z.allocation_failures);
     EXPECT_EQ(prom.Value("zonealloc_zone_slow_path_entries_total", labels), z.slow_path_entries);
     EXPECT_EQ(prom.Value("zonealloc_zone_cache_drains_total", labels), z.cache_drains);

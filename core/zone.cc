@@ -423,6 +423,9 @@ void* Zone::ExtendLocked() {
   }
   PrepareFreshBlocks(old_blocks + 1, blocks - 1);
   shared_.AddFresh(fresh.data(), fresh.size());  // the spare goes back below
+  // Demand outgrew the zone, so let the caches keep more of it: up to half
+  // the capacity (see ZoneOptions::cpu_cache_max_blocks).
+  if (cache_.has_value()) cache_->RaiseTotalBound((old_blocks + blocks) / 2);
   shared_.CountOut(1);                            // the caller's block
   NotePeakLocked();
   // An extension of one block hands it to the caller and leaves the zone
@@ -548,6 +551,7 @@ ZoneStats Zone::Stats() const {
     }
   }
   stats.cached_blocks = cached;
+  if (cache_.has_value()) stats.cpu_cache_bound_blocks = cache_->total_bound();
   SpinLockHolder hold(slow_lock_);
   // relaxed: statistics.
   const int64_t taken = shared_.blocks_out();

@@ -259,6 +259,31 @@ TEST_F(ZoneCpuCacheTest, ABusyCpusCacheDeepensAndADrainPutsItBack) {
   EXPECT_EQ(zone->Stats().cpu_caches[cpu].capacity, 16u);
 }
 
+// The bound on all caches together follows the zone as it extends: more
+// threads than its first size foresaw get deeper caches.
+TEST_F(ZoneCpuCacheTest, AnExtendedZonesCachesMayHoldHalfItsCapacity) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .extension_blocks = 1024,
+                        .cpu_cache_blocks = 8, .cpu_cache_max_blocks = 4096});
+  const uint64_t first_bound = std::max<uint64_t>(8 * PerCpuCache::PossibleCpus(), 64);
+  EXPECT_EQ(zone->Stats().cpu_cache_bound_blocks, first_bound);
+  const int cpu = AllowedCpus().front();
+  RunOnCpu(cpu, [&] {
+    std::vector<void*> blocks(3000);
+    for (void*& block : blocks) block = zone->Allocate();
+    for (void* block : blocks) zone->Free(block);
+  });
+  const ZoneStats stats = zone->Stats();
+  ASSERT_GT(stats.extensions, 0u);
+  EXPECT_EQ(stats.cpu_cache_bound_blocks,
+            std::max<uint64_t>(first_bound, stats.capacity_blocks / 2));
+  EXPECT_GT(stats.cpu_caches[cpu].capacity, first_bound) << "deeper than the first bound";
+  EXPECT_LE(stats.cpu_caches[cpu].capacity, stats.cpu_cache_bound_blocks);
+  zone->Drain();
+  EXPECT_EQ(zone->Stats().cpu_cache_bound_blocks, stats.cpu_cache_bound_blocks)
+      << "a drain shrinks the caches, not the bound";
+}
+
 TEST_F(ZoneCpuCacheTest, CountersShowMissesRefillsAndFlushes) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16,

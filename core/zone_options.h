@@ -96,10 +96,12 @@ struct ZoneOptions {
   // working set fits the zone runs from its CPU's cache alone. Set it to
   // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
   // caches together hold at most max(CPUs x cpu_cache_blocks,
-  // initial_blocks) blocks. What they hold is never lost to other CPUs: a
-  // CPU that finds the shared zone empty drains them when they hold a batch,
-  // and always before the zone would extend, so cached blocks never cause an
-  // extension.
+  // initial_blocks, half the capacity) blocks (ZoneStats::
+  // cpu_cache_bound_blocks): the half counts once the zone has extended, so
+  // more threads than its first size foresaw get deeper caches. What they
+  // hold is never lost to other CPUs: a CPU that finds the shared zone
+  // empty drains them when they hold a batch, and always before the zone
+  // would extend, so cached blocks never cause an extension.
   size_t cpu_cache_max_blocks = 0;
 
   // Blocks moved between a CPU's cache and the shared zone at once (a
