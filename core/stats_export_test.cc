@@ -697,7 +697,7 @@ TEST_F(TwoZones, PrometheusTextParsesAndCarriesTheFigures) {
   EXPECT_EQ(prom.Value("zonealloc_overflow_in_use_blocks", grows), 68u);
   EXPECT_EQ(prom.Value("zonealloc_zone_extensions_total", grows), 1u);
   EXPECT_EQ(prom.Value("zonealloc_zone_allocation_failures_total", capped), 1u);
-  EXPECT_EQ(prom.types.size(), 3u + 1u + 19u + 7u) << "every family of stats_export.h's table";
+  EXPECT_EQ(prom.types.size(), 3u + 1u + 20u + 7u) << "every family of stats_export.h's table";
   // CPU caches off: the per-CPU families have their header and no series.
   EXPECT_EQ(prom.Count("zonealloc_cpu_cache_misses_total"), 0u);
   EXPECT_THAT(text, HasSubstr("# TYPE zonealloc_cpu_cache_misses_total counter\n"));
