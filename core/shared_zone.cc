@@ -19,13 +19,24 @@ void CopyWords(const char* from, uint32_t* to, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) std::memcpy(&to[i], from + i * sizeof(uint32_t), sizeof(uint32_t));
 }
 
+// Nodes of a batch in the directory layout (see WriteBatch): k nodes list
+// k * words_per_node + 1 blocks (node 0 lists the other k - 1, everything
+// else is an entry), so k = ceil((batch_blocks - 1) / words_per_node), at
+// least 1. 0 when node 0 cannot hold the other k - 1: the chain layout.
+uint32_t DirectoryNodes(uint32_t batch_blocks, uint32_t words_per_node) {
+  const uint32_t k = std::max<uint32_t>(1, (batch_blocks - 1 + words_per_node - 1) / words_per_node);
+  return k - 1 <= words_per_node ? k : 0;
+}
+
 }  // namespace
 
 SharedZone::SharedZone(const internal::BlockRegion& region, uint32_t batch_blocks,
                        bool use_batches)
     : region_(region),
       batch_blocks_(batch_blocks),
-      node_entries_(static_cast<uint32_t>(region.block_size() / sizeof(uint32_t) - 1)),
+      words_per_node_(static_cast<uint32_t>(
+          std::min<size_t>(region.block_size() / sizeof(uint32_t), kMaxBatchBlocks + 1))),
+      directory_nodes_(DirectoryNodes(batch_blocks, words_per_node_)),
       use_batches_(use_batches),
       free_list_(region.links()),
       batches_(region.links()) {}
@@ -90,45 +101,87 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
   return was_empty;
 }
 
-// A batch lists its blocks inside some of them: a few "node" blocks, each
-// holding [next node's index][up to node_entries_ indices], then the next
-// node. Reading a batch then misses on one cache line per node instead of
-// one per block (a chain through the links would), which matters because
-// the reader usually runs on another CPU than the writer. The blocks are
-// free and the shared zone's, so writing into them races with nothing; the
-// push's release and the pop's acquire order the contents. Blocks on the
-// stacks are free for a memory checker (ASan: poisoned; memcheck: no access;
-// the caller marks them before Put()), so the writer and the reader open a
-// node around their access only (internal/memcheck_hooks.h).
+// A batch lists its blocks inside some of them, its "nodes", each holding
+// up to words_per_node_ block indices. Two layouts, both giving the reader
+// the blocks in the order they were written:
+//   directory  node 0 holds [indices of nodes 1..k-1][entries], nodes
+//              1..k-1 hold [entries]. A reader misses on node 0, then on
+//              all other nodes at once: their addresses are all known.
+//   chain      each node holds [next node's index][entries], so a reader
+//              misses on one node after another. Only where node 0 has no
+//              room for the directory (blocks under 48 bytes with the
+//              default batches).
+// Either way a reader misses on one cache line per node rather than one
+// per block, which matters because it usually runs on another CPU than the
+// writer. The blocks are free and the shared zone's, so writing into them
+// races with nothing; the push's release and the pop's acquire order the
+// contents. Blocks on the stacks are free for a memory checker (ASan:
+// poisoned; memcheck: no access; the caller marks them before Put()), so
+// the writer and the reader open a node around their access only
+// (internal/memcheck_hooks.h).
+void SharedZone::StoreNode(void* node, const uint32_t* words, uint32_t n) const {
+  internal::UnpoisonBlock(node, region_.block_size());
+  CopyWords(words, static_cast<char*>(node), n);
+  internal::PoisonFreeBlock(node, region_.block_size());
+}
+
+void SharedZone::LoadNode(const void* node, uint32_t* words, uint32_t n) const {
+  internal::UnpoisonBlock(node, region_.block_size());
+  CopyWords(static_cast<const char*>(node), words, n);
+  internal::PoisonFreeBlock(node, region_.block_size());
+}
+
 void SharedZone::WriteBatch(void* const* batch) {
   uint32_t words[kMaxBatchBlocks + 1];
-  void* node = batch[0];
-  uint32_t placed = 1;
-  while (true) {
-    const uint32_t entries = std::min(node_entries_, batch_blocks_ - placed);
-    for (uint32_t k = 0; k < entries; ++k) words[1 + k] = region_.IndexOf(batch[placed + k]);
-    placed += entries;
-    void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
-    words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
-    internal::UnpoisonBlock(node, region_.block_size());
-    CopyWords(words, static_cast<char*>(node), 1 + entries);
-    internal::PoisonFreeBlock(node, region_.block_size());
-    if (next == nullptr) return;
-    node = next;
+  if (directory_nodes_ == 0) {  // chain
+    void* node = batch[0];
+    uint32_t placed = 1;
+    while (true) {
+      const uint32_t entries = std::min(words_per_node_ - 1, batch_blocks_ - placed);
+      for (uint32_t k = 0; k < entries; ++k) words[1 + k] = region_.IndexOf(batch[placed + k]);
+      placed += entries;
+      void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
+      words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
+      StoreNode(node, words, 1 + entries);
+      if (next == nullptr) return;
+      node = next;
+    }
+  }
+  uint32_t placed = directory_nodes_;  // batch[0, directory_nodes_) are the nodes
+  for (uint32_t node = 0; node < directory_nodes_; ++node) {
+    uint32_t n = 0;
+    if (node == 0) {
+      for (uint32_t k = 1; k < directory_nodes_; ++k) words[n++] = region_.IndexOf(batch[k]);
+    }
+    while (n < words_per_node_ && placed < batch_blocks_) {
+      words[n++] = region_.IndexOf(batch[placed++]);
+    }
+    StoreNode(batch[node], words, n);
   }
 }
 
 uint32_t SharedZone::ReadBatch(uint32_t head, void** out) const {
   uint32_t words[kMaxBatchBlocks + 1];
   uint32_t n = 0;
-  for (uint32_t node = head; node != kNoIndex; node = words[0]) {
-    out[n++] = region_.BlockAt(node);
-    const uint32_t entries = std::min(node_entries_, batch_blocks_ - n);
-    const void* block = region_.BlockAt(node);
-    internal::UnpoisonBlock(block, region_.block_size());
-    CopyWords(static_cast<const char*>(block), words, 1 + entries);
-    internal::PoisonFreeBlock(block, region_.block_size());
-    for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
+  if (directory_nodes_ == 0) {  // chain
+    for (uint32_t node = head; node != kNoIndex; node = words[0]) {
+      out[n++] = region_.BlockAt(node);
+      const uint32_t entries = std::min(words_per_node_ - 1, batch_blocks_ - n);
+      LoadNode(region_.BlockAt(node), words, 1 + entries);
+      for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
+    }
+    return n;
+  }
+  // Node 0 first: it names the others, which are then read independently.
+  out[0] = region_.BlockAt(head);
+  const uint32_t first_words = std::min(words_per_node_, batch_blocks_ - 1);
+  LoadNode(out[0], words, first_words);
+  for (uint32_t k = 0; k < first_words; ++k) out[1 + k] = region_.BlockAt(words[k]);
+  n = 1 + first_words;
+  for (uint32_t node = 1; node < directory_nodes_; ++node) {
+    const uint32_t entries = std::min(words_per_node_, batch_blocks_ - n);
+    LoadNode(out[node], words, entries);
+    for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[k]);
   }
   return n;
 }

@@ -106,11 +106,15 @@ class SharedZone {
   bool Push(void* const* blocks, size_t n);
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
+  // Copies n words into, or out of, a free block (a batch's node).
+  void StoreNode(void* node, const uint32_t* words, uint32_t n) const;
+  void LoadNode(const void* node, uint32_t* words, uint32_t n) const;
   uint32_t PopBatch(void** out);
 
   const internal::BlockRegion& region_;
   const uint32_t batch_blocks_;
-  const uint32_t node_entries_;  // block indices one block can list in a batch
+  const uint32_t words_per_node_;   // block indices one block can hold in a batch
+  const uint32_t directory_nodes_;  // nodes per batch in the directory layout; 0: chain
   const bool use_batches_;
   // Each word owns its cache line.
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/shared_zone.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -10,10 +11,13 @@
 namespace zonealloc {
 namespace {
 
-// A region of `blocks` blocks of 64 bytes, all handed to a SharedZone.
+// A region of `blocks` blocks of `block_size` bytes, all handed to a
+// SharedZone.
 struct Fixture {
-  explicit Fixture(size_t blocks, uint32_t batch_blocks, bool use_batches = true)
-      : region(*internal::BlockRegion::Create(DefaultPageSource(), "t", 64, blocks, blocks)),
+  explicit Fixture(size_t blocks, uint32_t batch_blocks, bool use_batches = true,
+                   size_t block_size = 64)
+      : region(*internal::BlockRegion::Create(DefaultPageSource(), "t", block_size, blocks,
+                                              blocks)),
         shared(region, batch_blocks, use_batches) {
     std::vector<void*> all(blocks);
     for (size_t i = 0; i < blocks; ++i) all[i] = region.BlockAt(static_cast<uint32_t>(i));
@@ -35,6 +39,30 @@ TEST(SharedZoneTest, TakesWholeBatchesThenSinglesAndCountsThemOut) {
   EXPECT_TRUE(f.shared.Put(out, 20)) << "a put onto an empty zone says so";
   EXPECT_EQ(f.shared.blocks_out(), 0);
   EXPECT_FALSE(f.shared.Put(nullptr, 0));
+}
+
+// A batch comes back as it was put, in order, whichever layout its nodes
+// use: a directory in node 0 where it fits (48-byte blocks and up for long
+// batches), a chain of nodes in smaller blocks.
+TEST(SharedZoneTest, ABatchComesBackInTheOrderItWasPutInEitherLayout) {
+  for (size_t block_size : {8, 16, 32, 48, 64, 200, 4096}) {
+    for (uint32_t batch_blocks : {1u, 2u, 7u, 17u, 64u, 129u, 256u}) {
+      SCOPED_TRACE(testing::Message() << block_size << " B, batches of " << batch_blocks);
+      Fixture f(/*blocks=*/2 * batch_blocks, batch_blocks, /*use_batches=*/true, block_size);
+      std::vector<void*> taken(2 * batch_blocks);
+      bool refilled_empty = false;
+      ASSERT_EQ(f.shared.Take(taken.data(), 2 * batch_blocks, &refilled_empty), 2 * batch_blocks);
+      // Put back in a shuffled order, then take one batch.
+      std::vector<void*> put(taken.rbegin(), taken.rend());
+      std::swap(put[0], put[put.size() / 2]);
+      f.shared.Put(put.data(), put.size());
+      std::vector<void*> batch(batch_blocks);
+      ASSERT_EQ(f.shared.Take(batch.data(), batch_blocks, &refilled_empty), batch_blocks);
+      const bool first = batch.front() == put.front();
+      const auto expected = first ? put.begin() : put.begin() + batch_blocks;
+      EXPECT_TRUE(std::equal(batch.begin(), batch.end(), expected)) << "one batch, in order";
+    }
+  }
 }
 
 TEST(SharedZoneTest, BreaksUpABatchWhenNoSingleIsLeft) {
