@@ -102,7 +102,9 @@ class PerCpuCache {
   enum class Mode { kRseq, kLocked };
 
   // Room for the header and kMaxCapacity slots.
-  static constexpr int kStrideShift = 16;
+  // 256 KiB of address space per CPU: up to 32760 slots; pages are touched
+  // only as deep as a cache grows.
+  static constexpr int kStrideShift = 18;
   static constexpr uint32_t kMaxCapacity = ((1u << kStrideShift) - 64) / sizeof(void*);
   static size_t BytesFor(int num_cpus) { return static_cast<size_t>(num_cpus) << kStrideShift; }
   // CPUs the cache must cover: every CPU id the kernel may report.

@@ -74,7 +74,6 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
         cache_memory_, PerCpuCache::PossibleCpus(), CacheDepth(resolved));
     SpinLockHolder hold(slow_lock_);
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
-    drain_buffer_.resize(cache_->max_capacity());
   }
   // Hand the initial segment to the shared zone.
   std::vector<void*> blocks(region_.committed_blocks());
@@ -283,6 +282,11 @@ bool Zone::IsFull() const {
 }
 
 void Zone::DrainCpuLocked(int cpu) {
+  // A CPU caches at most its capacity, and all capacities together stay
+  // within the total bound: the buffer grows with the bound, not to the
+  // largest depth any cache could reach.
+  const size_t most = std::min<uint64_t>(cache_->max_capacity(), cache_->total_bound());
+  if (drain_buffer_.size() < most) drain_buffer_.resize(most);
   ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()),
                  SlowLock::kHeld);
 }

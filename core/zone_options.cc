@@ -22,7 +22,7 @@ constexpr size_t kMinBlockSize = 8;  // room for a free-list link
 constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
 constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
 constexpr size_t kDefaultCpuCacheBytes = 16 << 10;
-static_assert(kMaxCpuCacheBlocks <= PerCpuCache::kMaxCapacity);
+static_assert(kMaxCpuCacheBlocks == PerCpuCache::kMaxCapacity);
 
 // Debian's Abseil keeps its own absl::string_view, distinct from the
 // std::string_view of the public API; this converts at that boundary.
@@ -103,8 +103,7 @@ absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& pr
   if (resolved.cpu_cache_blocks == 0) resolved.cpu_cache = CpuCacheMode::kOff;
   if (resolved.cpu_cache == CpuCacheMode::kOff) resolved.cpu_cache_blocks = 0;
   if (resolved.cpu_cache_max_blocks == 0) {
-    resolved.cpu_cache_max_blocks = std::clamp(resolved.initial_blocks,
-                                               resolved.cpu_cache_blocks, kMaxCpuCacheBlocks);
+    resolved.cpu_cache_max_blocks = kMaxCpuCacheBlocks;
   } else if (resolved.cpu_cache_max_blocks < resolved.cpu_cache_blocks ||
              resolved.cpu_cache_max_blocks > kMaxCpuCacheBlocks) {
     return Invalid(options, absl::StrFormat(

@@ -37,7 +37,7 @@ absl::StatusOr<CpuCacheMode> ParseCpuCacheMode(std::string_view text);
 // cpu_cache_blocks' default: sized by ResolveZoneOptions.
 inline constexpr size_t kDefaultCpuCacheBlocks = SIZE_MAX;
 // Limits on the cache sizes (a batch is staged on the stack).
-inline constexpr size_t kMaxCpuCacheBlocks = 4096;
+inline constexpr size_t kMaxCpuCacheBlocks = 32760;  // a CPU's 256 KiB less its header
 inline constexpr size_t kMaxCpuCacheBatchBlocks = 256;
 
 struct ZoneOptions {
@@ -91,8 +91,8 @@ struct ZoneOptions {
 
   // How deep one CPU's cache may grow while it keeps missing or flushing
   // (adaptive depth; a drain, e.g. of an idle CPU, puts it back to
-  // cpu_cache_blocks). 0: the default, initial_blocks, at least
-  // cpu_cache_blocks and at most kMaxCpuCacheBlocks, so a thread whose
+  // cpu_cache_blocks). 0: the default, kMaxCpuCacheBlocks, leaving the
+  // bound on all caches together (below) to limit one CPU, so a thread whose
   // working set fits the zone runs from its CPU's cache alone. Set it to
   // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
   // caches together hold at most max(CPUs x cpu_cache_blocks,

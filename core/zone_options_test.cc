@@ -101,6 +101,27 @@ TEST(ZoneOptionsTest, ExtensionAndOverflowDefaults) {
   EXPECT_EQ(resolved->overflow_slab_blocks, 4u) << "at least 4 blocks per slab";
 }
 
+TEST(ZoneOptionsTest, CacheDepthDefaultsAndLimits) {
+  auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->cpu_cache_max_blocks, kMaxCpuCacheBlocks)
+      << "the bound on all caches together limits one CPU, not a per-CPU default";
+  resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100, .cpu_cache_blocks = 16,
+                                 .cpu_cache_max_blocks = kMaxCpuCacheBlocks + 1},
+                                kMediumWorkstation);
+  EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(resolved.status().message().find("cpu_cache_max_blocks = 32761"), std::string::npos)
+      << resolved.status();
+  resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100, .cpu_cache_blocks = 16,
+                                 .cpu_cache_max_blocks = 8},
+                                kMediumWorkstation);
+  EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument) << "below the initial depth";
+  resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100, .cpu_cache = CpuCacheMode::kOff},
+                                kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->cpu_cache_max_blocks, 0u) << "no caches, no depth";
+}
+
 TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
   EXPECT_THAT(ErrorFor({.block_size = 64, .initial_blocks = 4,
                         .extend_after_overflow_allocations = 0})
