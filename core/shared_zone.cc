@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include <zonealloc/internal/checks.h>
 
 namespace zonealloc {
@@ -60,14 +61,48 @@ uint32_t SharedZone::Take(void** out, uint32_t max, bool* refilled_empty) {
   }
   if (use_batches_ && n < max) {  // still short: break up a batch
     void* batch[kMaxBatchBlocks];
-    const uint32_t taken = PopBatch(batch);
-    const uint32_t used = std::min(taken, max - n);
-    std::copy(batch, batch + used, out + n);
-    n += used;
-    *refilled_empty = Push(batch + used, taken - used);
+    if (const uint32_t taken = PopBatch(batch); taken > 0) {
+      const uint32_t used = std::min(taken, max - n);
+      std::copy(batch, batch + used, out + n);
+      n += used;
+      *refilled_empty = Push(batch + used, taken - used);
+    }
   }
+  if (n < max) n += TakeFresh(out + n, max - n);  // recycled blocks first
   if (n > 0) CountOut(n);
   return n;
+}
+
+uint32_t SharedZone::TakeFresh(void** out, uint32_t max) {
+  // acquire: pairs with AddFresh(), which follows the segment's commit.
+  uint64_t range = fresh_->load(std::memory_order_acquire);
+  uint32_t next;
+  uint32_t n;
+  do {
+    next = static_cast<uint32_t>(range);
+    n = std::min(max, static_cast<uint32_t>(range >> 32) - next);
+    if (n == 0) return 0;
+    // acquire: as the load. next + n <= end, so the low half never carries.
+  } while (!fresh_->compare_exchange_weak(range, range + n, std::memory_order_acquire,
+                                          std::memory_order_acquire));
+  for (uint32_t k = 0; k < n; ++k) out[k] = region_.BlockAt(next + k);
+  return n;
+}
+
+void* SharedZone::PopFresh(int64_t* blocks_out) {
+  void* block;
+  if (TakeFresh(&block, 1) == 0) return nullptr;
+  *blocks_out = CountOut(1);
+  return block;
+}
+
+void SharedZone::AddFresh(uint32_t first, uint32_t n) {
+  // seq_cst: published as a push would be (see Empty()).
+  const uint64_t old = fresh_->exchange(uint64_t{first} | (uint64_t{first + n} << 32));
+  if (static_cast<uint32_t>(old >> 32) != static_cast<uint32_t>(old)) {
+    internal::Crash(absl::StrFormat("zonealloc: a new segment at block %d replaced %d fresh blocks",
+                                    first, static_cast<uint32_t>(old >> 32) - static_cast<uint32_t>(old)));
+  }
 }
 
 bool SharedZone::Put(void* const* blocks, size_t n) {
@@ -75,8 +110,6 @@ bool SharedZone::Put(void* const* blocks, size_t n) {
   CountOut(-static_cast<int64_t>(n));
   return Push(blocks, n);
 }
-
-bool SharedZone::AddFresh(void* const* blocks, size_t n) { return Push(blocks, n); }
 
 bool SharedZone::Push(void* const* blocks, size_t n) {
   std::atomic<uint32_t>* links = region_.links();

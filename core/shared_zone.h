@@ -11,6 +11,11 @@
 //               refill or flush is one CAS. A batch lists its blocks inside
 //               a few of them (see WriteBatch in shared_zone.cc).
 //   free_list_  single blocks: the path without caches, and remainders.
+// Blocks of a new segment are on neither: fresh_ is the range of them no
+// one has taken yet, taken from the front in address order, after every
+// recycled block, and never written by the zone. So an extension (or a
+// large initial segment) costs no writes into its blocks: their pages are
+// first touched by the thread that uses them, outside the zone's locks.
 // Both stacks link their entries through the region's one link array: a
 // block is on at most one stack at a time, and only a batch's first block
 // is on batches_. A popper that reads a link its block's new owner just
@@ -55,7 +60,7 @@ class SharedZone {
   // none). *blocks_out is the count of blocks out after this one.
   void* PopOne(int64_t* blocks_out) {
     const uint32_t index = free_list_.Pop();
-    if (ABSL_PREDICT_FALSE(index == kNoIndex)) return nullptr;
+    if (ABSL_PREDICT_FALSE(index == kNoIndex)) return PopFresh(blocks_out);
     *blocks_out = CountOut(1);
     return region_.BlockAt(index);
   }
@@ -78,9 +83,10 @@ class SharedZone {
   // from full to not full. REQUIRES: each was taken from here.
   bool Put(void* const* blocks, size_t n);
 
-  // Adds blocks never taken (a new segment), like Put() without counting
-  // them as returned.
-  bool AddFresh(void* const* blocks, size_t n);
+  // Hands over blocks [first, first + n) of a new segment, never taken, as
+  // the fresh range. REQUIRES: calls are serialized (the zone's slow-path
+  // lock), and the previous fresh range is used up (the zone was full).
+  void AddFresh(uint32_t first, uint32_t n);
 
   // Counts n blocks as taken without a stack: an extension hands one out
   // directly. Returns the blocks out after.
@@ -92,7 +98,7 @@ class SharedZone {
   // Both stacks empty right now; racy, a hint (see Zone's protocols).
   // Pushes are seq_cst, so a seq_cst Empty() is ordered against them.
   bool Empty(std::memory_order order = std::memory_order_relaxed) const {
-    return free_list_.Empty(order) && batches_.Empty(order);
+    return free_list_.Empty(order) && batches_.Empty(order) && FreshLeft(order) == 0;
   }
 
   // Blocks taken and not put back: in use, or held by CPU caches.
@@ -110,6 +116,13 @@ class SharedZone {
   void StoreNode(void* node, const uint32_t* words, uint32_t n) const;
   void LoadNode(const void* node, uint32_t* words, uint32_t n) const;
   uint32_t PopBatch(void** out);
+  // Up to `max` blocks from the front of the fresh range; the count.
+  uint32_t TakeFresh(void** out, uint32_t max);
+  ABSL_ATTRIBUTE_NOINLINE void* PopFresh(int64_t* blocks_out);
+  uint32_t FreshLeft(std::memory_order order) const {
+    const uint64_t range = fresh_->load(order);
+    return static_cast<uint32_t>(range >> 32) - static_cast<uint32_t>(range);
+  }
 
   const internal::BlockRegion& region_;
   const uint32_t batch_blocks_;
@@ -120,6 +133,9 @@ class SharedZone {
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
   alignas(kCacheLineSize) TaggedIndexStack<> batches_;
   CacheAligned<std::atomic<int64_t>> blocks_out_{0};
+  // The fresh range [next, end) of block indices, next in the low half and
+  // end in the high half of one word, so one CAS takes from it.
+  CacheAligned<std::atomic<uint64_t>> fresh_{0};
 };
 
 }  // namespace zonealloc

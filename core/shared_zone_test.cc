@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/shared_zone.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -19,16 +23,23 @@ struct Fixture {
       : region(*internal::BlockRegion::Create(DefaultPageSource(), "t", block_size, blocks,
                                               blocks)),
         shared(region, batch_blocks, use_batches) {
-    std::vector<void*> all(blocks);
-    for (size_t i = 0; i < blocks; ++i) all[i] = region.BlockAt(static_cast<uint32_t>(i));
-    shared.AddFresh(all.data(), all.size());
+    shared.AddFresh(0, static_cast<uint32_t>(blocks));
+  }
+  // Takes every block and puts them back: recycled, on the stacks.
+  void Recycle() {
+    std::vector<void*> all(region.committed_blocks());
+    bool refilled_empty = false;
+    EXPECT_EQ(shared.Take(all.data(), static_cast<uint32_t>(all.size()), &refilled_empty),
+              all.size());
+    shared.Put(all.data(), all.size());
   }
   internal::BlockRegion region;
   SharedZone shared;
 };
 
 TEST(SharedZoneTest, TakesWholeBatchesThenSinglesAndCountsThemOut) {
-  Fixture f(/*blocks=*/20, /*batch_blocks=*/8);  // two batches and 4 singles
+  Fixture f(/*blocks=*/20, /*batch_blocks=*/8);
+  f.Recycle();  // two batches and 4 singles
   void* out[32];
   bool refilled_empty = false;
   EXPECT_EQ(f.shared.Take(out, 16, &refilled_empty), 16u) << "two whole batches";
@@ -65,8 +76,47 @@ TEST(SharedZoneTest, ABatchComesBackInTheOrderItWasPutInEitherLayout) {
   }
 }
 
+TEST(SharedZoneTest, FreshBlocksComeInAddressOrderAfterRecycledOnes) {
+  Fixture f(/*blocks=*/16, /*batch_blocks=*/4);
+  void* out[16];
+  bool refilled_empty = false;
+  ASSERT_EQ(f.shared.Take(out, 4, &refilled_empty), 4u);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(out[i], f.region.BlockAt(i)) << "fresh, in order";
+  f.shared.Put(out, 4);
+  ASSERT_EQ(f.shared.Take(out, 8, &refilled_empty), 8u);
+  EXPECT_EQ(std::set<void*>(out, out + 4),
+            std::set<void*>({f.region.BlockAt(0), f.region.BlockAt(1), f.region.BlockAt(2),
+                             f.region.BlockAt(3)}))
+      << "the recycled batch first";
+  for (uint32_t i = 4; i < 8; ++i) EXPECT_EQ(out[i], f.region.BlockAt(i)) << "then fresh ones";
+  EXPECT_EQ(f.shared.blocks_out(), 8);
+  EXPECT_FALSE(f.shared.Empty()) << "8 fresh blocks left";
+}
+
+// Handing a segment over writes nothing into it: its pages stay untouched
+// until a thread uses its blocks.
+TEST(SharedZoneTest, FreshBlocksArePagesNoOneTouched) {
+  const size_t page = PageSize();
+  Fixture f(/*blocks=*/64 * page / 64, /*batch_blocks=*/32);  // 64 pages of blocks
+  auto* first = static_cast<char*>(f.region.BlockAt(0));
+  std::vector<unsigned char> resident(64);
+  ASSERT_EQ(mincore(first, 64 * page, resident.data()), 0) << std::strerror(errno);
+  EXPECT_EQ(std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }),
+            0);
+  void* block;
+  int64_t blocks_out = 0;
+  ASSERT_EQ(block = f.shared.PopOne(&blocks_out), first);
+  EXPECT_EQ(blocks_out, 1);
+}
+
+TEST(SharedZoneDeathTest, ReplacingUnusedFreshBlocksIsAnInternalError) {
+  Fixture f(/*blocks=*/8, /*batch_blocks=*/4);
+  EXPECT_DEATH(f.shared.AddFresh(8, 4), "replaced 8 fresh blocks");
+}
+
 TEST(SharedZoneTest, BreaksUpABatchWhenNoSingleIsLeft) {
-  Fixture f(/*blocks=*/8, /*batch_blocks=*/8);  // one batch, no singles
+  Fixture f(/*blocks=*/8, /*batch_blocks=*/8);
+  f.Recycle();  // one batch, no singles
   void* out[8];
   bool refilled_empty = false;
   ASSERT_EQ(f.shared.Take(out, 3, &refilled_empty), 3u);

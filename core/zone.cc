@@ -76,10 +76,9 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
   }
   // Hand the initial segment to the shared zone.
-  std::vector<void*> blocks(region_.committed_blocks());
-  for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = region_.BlockAt(static_cast<uint32_t>(i));
-  PrepareFreshBlocks(0, blocks.size());
-  shared_.AddFresh(blocks.data(), blocks.size());
+  const size_t initial = region_.committed_blocks();
+  PrepareFreshBlocks(0, initial);
+  shared_.AddFresh(0, static_cast<uint32_t>(initial));
 }
 
 Zone::~Zone() {
@@ -415,18 +414,16 @@ void* Zone::ExtendLocked() {
     ++extension_refusals_;
     return nullptr;
   }
-  std::vector<void*> fresh(blocks - 1);  // before Grow(): nothing to undo if it throws
   if (!region_.Grow(blocks)) {
     service_.Refund(bytes);
     return nullptr;
   }
   ++extensions_;
   policy_.OnExtended();
-  for (size_t i = 1; i < blocks; ++i) {
-    fresh[i - 1] = region_.BlockAt(static_cast<uint32_t>(old_blocks + i));
-  }
   PrepareFreshBlocks(old_blocks + 1, blocks - 1);
-  shared_.AddFresh(fresh.data(), fresh.size());  // the spare goes back below
+  // The zone was full, so no fresh block is left (see AddFresh); the spare
+  // goes back below.
+  shared_.AddFresh(static_cast<uint32_t>(old_blocks + 1), static_cast<uint32_t>(blocks - 1));
   // Demand outgrew the zone, so let the caches keep more of it: up to half
   // the capacity (see ZoneOptions::cpu_cache_max_blocks).
   if (cache_.has_value()) cache_->RaiseTotalBound((old_blocks + blocks) / 2);
