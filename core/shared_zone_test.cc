@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include <zonealloc/internal/block_region.h>
+#include <zonealloc/internal/memcheck_hooks.h>
 
 namespace zonealloc {
 namespace {
@@ -24,6 +25,12 @@ struct Fixture {
                                               blocks)),
         shared(region, batch_blocks, use_batches) {
     shared.AddFresh(0, static_cast<uint32_t>(blocks));
+  }
+  // The region is unmapped next; a later fixture's mapping at the same
+  // addresses must not find the batch nodes' poison (ASan builds).
+  ~Fixture() {
+    internal::UnpoisonBeforeUnmap(region.BlockAt(0),
+                                  region.committed_blocks() * region.block_size());
   }
   // Takes every block and puts them back: recycled, on the stacks.
   void Recycle() {
