@@ -90,7 +90,7 @@ expect_report uninitialised fallback \
 expect_report debug_overflow_uninitialised fallback \
   "Conditional jump or move depends on uninitialised value(s)"
 expect_report leak fallback "64 bytes in 1 blocks are definitely lost" \
-  "BlockHandedOut (memcheck_hooks.h" "zonealloc::Zone::Allocate()"
+  "BlockHandedOut (memcheck_hooks.h" "zonealloc::Zone::AllocateWithoutRseq()"
 
 echo "=== valgrind: correct use reports nothing" >&2
 for cache in fallback off; do
