@@ -169,7 +169,8 @@ class PerCpuCache {
   }
 
   // Moves every block cached on `cpu` into out[0, n) and returns n (at most
-  // max_capacity()), and puts its capacity back to the initial one.
+  // its capacity, so at most min(max_capacity(), total_bound())), and puts
+  // its capacity back to the initial one.
   // REQUIRES: calls to Drain() are serialized by the owner (Zone holds its
   // slow-path lock).
   uint32_t Drain(int cpu, void** out);

@@ -55,9 +55,10 @@ class SharedZone {
 
   static constexpr uint32_t kMaxBatchBlocks = 256;
 
-  // One block, or nullptr when the single-block stack is empty (the batches
-  // are left alone: this is the path of zones without caches, which have
-  // none). *blocks_out is the count of blocks out after this one.
+  // One block from the single-block stack, else from the fresh range;
+  // nullptr when both are empty (the batches are left alone: this is the
+  // path of zones without caches, which have none). *blocks_out is the
+  // count of blocks out after this one.
   void* PopOne(int64_t* blocks_out) {
     const uint32_t index = free_list_.Pop();
     if (ABSL_PREDICT_FALSE(index == kNoIndex)) return PopFresh(blocks_out);
@@ -74,7 +75,8 @@ class SharedZone {
 
   // Moves up to `max` blocks into out[0, n) and returns n: whole batches
   // while max allows, then single blocks, then part of a batch (the rest
-  // goes back; *refilled_empty is set if that push found a stack empty).
+  // goes back; *refilled_empty is set if that push found a stack empty),
+  // then fresh blocks, last.
   // REQUIRES: max <= kMaxBatchBlocks when batches are used.
   uint32_t Take(void** out, uint32_t max, bool* refilled_empty);
 
@@ -95,8 +97,9 @@ class SharedZone {
     return blocks_out_->fetch_add(n, std::memory_order_relaxed) + n;
   }
 
-  // Both stacks empty right now; racy, a hint (see Zone's protocols).
-  // Pushes are seq_cst, so a seq_cst Empty() is ordered against them.
+  // Both stacks and the fresh range empty right now; racy, a hint (see
+  // Zone's protocols). Pushes and AddFresh() are seq_cst, so a seq_cst
+  // Empty() is ordered against them.
   bool Empty(std::memory_order order = std::memory_order_relaxed) const {
     return free_list_.Empty(order) && batches_.Empty(order) && FreshLeft(order) == 0;
   }

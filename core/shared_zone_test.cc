@@ -60,8 +60,8 @@ TEST(SharedZoneTest, TakesWholeBatchesThenSinglesAndCountsThemOut) {
 }
 
 // A batch comes back as it was put, in order, whichever layout its nodes
-// use: a directory in node 0 where it fits (48-byte blocks and up for long
-// batches), a chain of nodes in smaller blocks.
+// use: a directory in node 0 where it fits (64-byte blocks and up for
+// batches of 256, 48 and up for 128), a chain of nodes in smaller blocks.
 TEST(SharedZoneTest, ABatchComesBackInTheOrderItWasPutInEitherLayout) {
   for (size_t block_size : {8, 16, 32, 48, 64, 200, 4096}) {
     for (uint32_t batch_blocks : {1u, 2u, 7u, 17u, 64u, 129u, 256u}) {

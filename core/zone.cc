@@ -28,7 +28,8 @@ constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
 // The caches' depths from the resolved options (see cpu_cache_max_blocks):
-// together at most the initial zone.
+// together at first at most max(CPUs x initial depth, initial_blocks);
+// extensions raise that bound.
 PerCpuCache::Depth CacheDepth(const ZoneOptions& resolved) {
   const auto cpus = static_cast<uint64_t>(PerCpuCache::PossibleCpus());
   return PerCpuCache::Depth{
@@ -74,6 +75,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
         cache_memory_, PerCpuCache::PossibleCpus(), CacheDepth(resolved));
     SpinLockHolder hold(slow_lock_);
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
+    SizeDrainBufferLocked(cache_->total_bound());
   }
   // Hand the initial segment to the shared zone.
   const size_t initial = region_.committed_blocks();
@@ -280,12 +282,15 @@ bool Zone::IsFull() const {
   return shared_.Empty();
 }
 
-void Zone::DrainCpuLocked(int cpu) {
+void Zone::SizeDrainBufferLocked(uint64_t total_bound) {
   // A CPU caches at most its capacity, and all capacities together stay
-  // within the total bound: the buffer grows with the bound, not to the
-  // largest depth any cache could reach.
-  const size_t most = std::min<uint64_t>(cache_->max_capacity(), cache_->total_bound());
+  // within the total bound: the buffer follows the bound, not the largest
+  // depth a cache could ever reach.
+  const size_t most = std::min<uint64_t>(cache_->max_capacity(), total_bound);
   if (drain_buffer_.size() < most) drain_buffer_.resize(most);
+}
+
+void Zone::DrainCpuLocked(int cpu) {
   ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()),
                  SlowLock::kHeld);
 }
@@ -410,6 +415,12 @@ void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
   const uint64_t bytes = PermanentBytes(blocks);
+  // Demand outgrew the zone, so the caches may keep more of it: up to half
+  // the capacity (see ZoneOptions::cpu_cache_max_blocks). The drain buffer
+  // grows first: nothing charged yet if that allocation throws, and no
+  // allocation in DrainCpuLocked(), whose callers hold the spinlock.
+  const uint64_t cache_bound = (old_blocks + blocks) / 2;
+  if (cache_.has_value()) SizeDrainBufferLocked(cache_bound);
   if (blocks == 0 || !service_.TryCharge(bytes)) {
     ++extension_refusals_;
     return nullptr;
@@ -420,13 +431,11 @@ void* Zone::ExtendLocked() {
   }
   ++extensions_;
   policy_.OnExtended();
+  if (cache_.has_value()) cache_->RaiseTotalBound(cache_bound);
   PrepareFreshBlocks(old_blocks + 1, blocks - 1);
   // The zone was full, so no fresh block is left (see AddFresh); the spare
   // goes back below.
   shared_.AddFresh(static_cast<uint32_t>(old_blocks + 1), static_cast<uint32_t>(blocks - 1));
-  // Demand outgrew the zone, so let the caches keep more of it: up to half
-  // the capacity (see ZoneOptions::cpu_cache_max_blocks).
-  if (cache_.has_value()) cache_->RaiseTotalBound((old_blocks + blocks) / 2);
   shared_.CountOut(1);                            // the caller's block
   NotePeakLocked();
   // An extension of one block hands it to the caller and leaves the zone
@@ -471,8 +480,10 @@ void Zone::ReleaseSpareLocked() {
   has_spare_.store(false, std::memory_order_relaxed);
 }
 
-// A push just made the shared zone non-empty: the zone has free blocks
-// again, which ends the full episode and sends any spare slab back.
+// A push found the shared zone's stacks empty: if the zone was full, it has
+// free blocks again, which ends the full episode and sends any spare slab
+// back (with fresh blocks left it was not full, and this costs only the
+// epoch's increment).
 void Zone::OnNoLongerFull(SlowLock lock) {
   // release: see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);

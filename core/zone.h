@@ -24,7 +24,9 @@
 //      reserved address range (BlockRegion) that is never unmapped while
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
 //      indices, one of whole batches (a cache refill or flush is one CAS)
-//      and one of single blocks. Their links live beside the blocks.
+//      and one of single blocks, and the blocks of the newest segment that
+//      no one has taken yet (the fresh range, taken in address order, after
+//      the stacks). Their links live beside the blocks.
 //   3. The slow path, under a spinlock, when the shared zone is empty:
 //      serve temporary overflow (OverflowPool) or extend the zone
 //      permanently by the guidelines' rule (ExtensionPolicy), within
@@ -39,7 +41,7 @@
 // goes back once the zone has free blocks.
 //
 // IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
-// check on its way (an empty cache, then an empty shared stack) before it
+// check on its way (an empty cache, then an empty shared zone) before it
 // takes the slow-path lock, so the lock is taken only when the zone really
 // is full, and then for overflow or extension, never to find nothing.
 //
@@ -48,7 +50,9 @@
 //   idle-cache scan, and serializes region_.Grow() and cache drains.
 //   not_full_epoch_ is bumped (release) whenever the zone is seen to go from
 //   full to not full: a free onto an empty shared stack, a slow path that
-//   finds a block after all, an extension. The slow path reads it (acquire)
+//   finds a block after all, an extension. (A free onto an empty stack
+//   while fresh blocks remain bumps it too, needlessly: the zone was not
+//   full, so no episode is under way.) The slow path reads it (acquire)
 //   before re-checking the shared zone under the lock, so:
 //     Thread 1 (slow path): reads epoch e; finds the shared zone empty.
 //     Thread 2 (Free):      pushes onto the empty stack; epoch e+1.
@@ -69,7 +73,7 @@
 //                           has_spare_? -> take the lock, release the spare.
 //   Of two threads doing that, at least one sees the other's write (the
 //   store-buffering litmus test under seq_cst), so this interleaving
-//     FreeSlow: sees both stacks empty, decides to keep the spare ...
+//     FreeSlow: sees the shared zone empty, decides to keep the spare ...
 //     Pusher:   pushes, reads has_spare_ == false, returns ...
 //     FreeSlow: ... publishes has_spare_ = true
 //   ends with FreeSlow's re-check finding the pushed block. A pusher that
@@ -303,6 +307,9 @@ class Zone {
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Room in drain_buffer_ for the most one CPU may cache under a total
+  // bound of the caches; called before the bound is set or raised.
+  void SizeDrainBufferLocked(uint64_t total_bound) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
   // every millisecond, then scans for idle caches at most every second.

@@ -100,6 +100,29 @@ TEST_F(ZoneOverflowTest, TheGuidelinesExampleStepByStep) {
   EXPECT_EQ(zone.Stats().in_use_blocks, 0u);
 }
 
+// An extension's blocks are a fresh range: handed out after every recycled
+// block, in address order, and the zone is not full while any is left.
+TEST_F(ZoneOverflowTest, AnExtensionsBlocksComeAfterRecycledOnesInAddressOrder) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
+                         .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> first = AllocateN(zone, 16);
+  void* overflow = zone.Allocate();  // full: the rule wants one overflow first
+  void* extended = zone.Allocate();  // then the extension's first block
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  EXPECT_EQ(extended, static_cast<char*>(first.front()) + 16 * 64) << "block 16";
+  EXPECT_FALSE(zone.IsFull()) << "15 fresh blocks left";
+  zone.Free(first[3]);
+  EXPECT_EQ(zone.Allocate(), first[3]) << "a recycled block before any fresh one";
+  for (int i = 17; i < 32; ++i) {
+    EXPECT_EQ(zone.Allocate(), static_cast<char*>(first.front()) + i * 64) << "block " << i;
+  }
+  EXPECT_TRUE(zone.IsFull());
+  zone.Free(overflow);
+  for (int i = 16; i < 32; ++i) zone.Free(static_cast<char*>(first.front()) + i * 64);
+  for (void* block : first) zone.Free(block);
+}
+
 TEST_F(ZoneOverflowTest, ATransientBurstOverflowsAndLeavesNothing) {
   Zone& zone = MakeZone({.name = "burst", .block_size = 64, .initial_blocks = 32});
   std::vector<void*> blocks = AllocateN(zone, 32);

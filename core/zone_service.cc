@@ -284,9 +284,12 @@ std::string ZoneService::DumpText() const {
   // The CPU caches of each zone that has them, CPUs that saw no use left out.
   for (const ZoneStats& z : snapshot.zones) {
     if (z.cpu_caches.empty()) continue;
-    absl::StrAppendFormat(&text, "# %s: %s CPU caches, %d blocks cached\n#   %4s %9s %9s %9s %7s %6s %6s\n",
-                          absl::CEscape(z.name), z.cpu_cache_mode, z.cached_blocks, "cpu", "misses",
-                          "refills", "flushes", "drains", "blocks", "depth");
+    absl::StrAppendFormat(&text,
+                          "# %s: %s CPU caches, %d blocks cached (at most %d together)\n"
+                          "#   %4s %9s %9s %9s %7s %6s %6s\n",
+                          absl::CEscape(z.name), z.cpu_cache_mode, z.cached_blocks,
+                          z.cpu_cache_bound_blocks, "cpu", "misses", "refills", "flushes", "drains",
+                          "blocks", "depth");
     for (size_t cpu = 0; cpu < z.cpu_caches.size(); ++cpu) {
       const CpuCacheStats& c = z.cpu_caches[cpu];
       if (c.misses == 0 && c.drains == 0 && c.blocks == 0) continue;

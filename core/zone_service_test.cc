@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/zone.h>
@@ -79,6 +80,18 @@ TEST(ZoneServiceTest, DumpTextShowsRefusedExtensionsAndFailedAllocationsApart) {
   zone->Free(a);
   zone->Free(b);
   zone->Free(c);
+}
+
+TEST(ZoneServiceTest, DumpTextShowsTheBoundOnAllCpuCachesTogether) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone(
+      {.name = "cached", .block_size = 64, .initial_blocks = 256, .cpu_cache = CpuCacheMode::kFallback});
+  zone->Free(zone->Allocate());
+  const ZoneStats stats = zone->Stats();
+  ASSERT_GT(stats.cpu_cache_bound_blocks, 0u);
+  EXPECT_THAT(service->DumpText(),
+              HasSubstr(absl::StrFormat("# cached: fallback CPU caches, %d blocks cached (at most %d together)",
+                                        stats.cached_blocks, stats.cpu_cache_bound_blocks)));
 }
 
 TEST(ZoneServiceTest, DumpTextHasARowPerZoneWithItsTag) {

@@ -93,7 +93,8 @@ class BlockRegion {
   bool Contains(const void* p) const {
     const uintptr_t offset = reinterpret_cast<uintptr_t>(p) - blocks_begin_;
     // relaxed: a pointer in a new segment reaches a caller only through the
-    // free list, whose acquire already ordered the Grow() that made it.
+    // shared zone (a stack's or the fresh range's acquire), which already
+    // ordered the Grow() that made it.
     return block_divisor_.QuotientOrAboveMax(offset) <
            committed_blocks_.load(std::memory_order_relaxed);
   }
