@@ -148,11 +148,11 @@ void Zone::VerifyOverflowFill(const void* block) const {
 }
 
 void* Zone::AllocateWithoutRseq() {
+  if (debug_checks_) return AllocateChecked();  // never with caches
   if (cache_.has_value()) {
     void* block = cache_->Pop();
     return block != nullptr ? MarkAllocated(block) : AllocateMiss();
   }
-  if (debug_checks_) return AllocateChecked();
   int64_t blocks_out;
   void* block = shared_.PopOne(&blocks_out);
   if (block == nullptr) return AllocateSlow();
@@ -161,14 +161,13 @@ void* Zone::AllocateWithoutRseq() {
 }
 
 void Zone::FreeWithoutRseq(void* block) {
-  if (cache_.has_value()) {
-    MarkFree(block);
-    if (!cache_->TryPush(block)) FreeMiss(block);
-    return;
-  }
-  if (debug_checks_) return FreeChecked(block);
+  if (debug_checks_) return FreeChecked(block);  // never with caches
   MarkFree(block);
-  if (shared_.PushOne(block)) OnNoLongerFull(SlowLock::kNotHeld);
+  if (cache_.has_value()) {
+    if (!cache_->TryPush(block)) FreeMiss(block);
+  } else if (shared_.PushOne(block)) {
+    OnNoLongerFull(SlowLock::kNotHeld);
+  }
 }
 
 void Zone::NotePeakWithoutCaches(int64_t shared_out) {
