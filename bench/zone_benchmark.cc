@@ -96,6 +96,29 @@ void BM_ZoneBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_ZoneBatch)->Threads(1)->Threads(2)->UseRealTime();
 
+// A zone held full at max_blocks: every allocation is served by overflow
+// under the slow-path lock, every free returns it there. What handing
+// overflow blocks out in batches could save (see bench/README.md).
+void BM_ZoneOverflowPair(benchmark::State& state) {
+  auto zone = *Zone::Create({.name = "full", .block_size = kBlockSize, .initial_blocks = 1024,
+                             .max_blocks = 1024});
+  std::vector<void*> held;
+  while (!zone->IsFull()) held.push_back(zone->Allocate());
+  zone->Drain();  // cached blocks too: the shared zone and every cache empty
+  while (!zone->IsFull()) held.push_back(zone->Allocate());
+  for (auto _ : state) {
+    void* block = zone->Allocate();
+    benchmark::DoNotOptimize(block);
+    zone->Free(block);
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (zone->Stats().overflow_allocations < static_cast<size_t>(state.iterations())) {
+    state.SkipWithError("the zone was not full");
+  }
+  for (void* block : held) zone->Free(block);
+}
+BENCHMARK(BM_ZoneOverflowPair);
+
 void BM_MallocBatch(benchmark::State& state) {
   Batch(state, [] { return std::malloc(kBlockSize); }, [](void* p) { std::free(p); });
 }
