@@ -8,12 +8,12 @@
 namespace zonealloc::stress {
 
 DrainAndStatsCaller::DrainAndStatsCaller(StressState& state)
-    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
+    : state_(state), thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 DrainAndStatsCaller::~DrainAndStatsCaller() = default;
 
-void DrainAndStatsCaller::Run(const std::atomic<bool>& stop) {
-  for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+void DrainAndStatsCaller::Run(std::stop_token stop) {
+  for (uint64_t i = 0; !stop.stop_requested(); ++i) {
     for (const auto& zone : state_.zones) {
       zone->Drain();
       const ZoneStats stats = zone->Stats();

@@ -8,9 +8,9 @@
 #ifndef ZONEALLOC_STRESS_DRAIN_AND_STATS_CALLER_H_
 #define ZONEALLOC_STRESS_DRAIN_AND_STATS_CALLER_H_
 
-#include <atomic>
+#include <stop_token>
+#include <thread>
 
-#include "stress/stoppable_thread.h"
 #include "stress/stress_state.h"
 
 namespace zonealloc::stress {
@@ -24,10 +24,10 @@ class DrainAndStatsCaller {
   DrainAndStatsCaller& operator=(const DrainAndStatsCaller&) = delete;
 
  private:
-  void Run(const std::atomic<bool>& stop);
+  void Run(std::stop_token stop);
 
   StressState& state_;
-  StoppableThread thread_;  // last: stops first
+  std::jthread thread_;  // last: asked to stop and joined first
 };
 
 }  // namespace zonealloc::stress

@@ -47,14 +47,14 @@ int UseZonesInChild(StressState& state) {
 }  // namespace
 
 ForkChecker::ForkChecker(StressState& state)
-    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
+    : state_(state), thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 ForkChecker::~ForkChecker() = default;
 
-void ForkChecker::Run(const std::atomic<bool>& stop) {
+void ForkChecker::Run(std::stop_token stop) {
   const auto period = std::chrono::milliseconds(state_.config.fork_every_ms);
   auto next = steady_clock::now() + period;
-  while (!stop.load(std::memory_order_relaxed)) {
+  while (!stop.stop_requested()) {
     if (steady_clock::now() < next) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;

@@ -21,16 +21,16 @@ uint64_t CurrentRssBytes() {
 }
 
 ProgressLine::ProgressLine(StressState& state)
-    : state_(state), thread_([this](const std::atomic<bool>& stop) { Run(stop); }) {}
+    : state_(state), thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 ProgressLine::~ProgressLine() = default;
 
-void ProgressLine::Run(const std::atomic<bool>& stop) {
+void ProgressLine::Run(std::stop_token stop) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   Clock::time_point last = start;
   uint64_t last_ops = 0;
-  while (!stop.load(std::memory_order_relaxed)) {
+  while (!stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const Clock::time_point now = Clock::now();
     if (now - last < std::chrono::seconds(1)) continue;

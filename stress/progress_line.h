@@ -7,10 +7,10 @@
 #ifndef ZONEALLOC_STRESS_PROGRESS_LINE_H_
 #define ZONEALLOC_STRESS_PROGRESS_LINE_H_
 
-#include <atomic>
 #include <cstdint>
+#include <stop_token>
+#include <thread>
 
-#include "stress/stoppable_thread.h"
 #include "stress/stress_state.h"
 
 namespace zonealloc::stress {
@@ -26,10 +26,10 @@ class ProgressLine {
   ProgressLine& operator=(const ProgressLine&) = delete;
 
  private:
-  void Run(const std::atomic<bool>& stop);
+  void Run(std::stop_token stop);
 
   StressState& state_;
-  StoppableThread thread_;  // last: stops first
+  std::jthread thread_;  // last: asked to stop and joined first
 };
 
 }  // namespace zonealloc::stress
