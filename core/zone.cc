@@ -162,12 +162,13 @@ void* Zone::AllocateWithoutRseq() {
 
 void Zone::FreeWithoutRseq(void* block) {
   if (debug_checks_) return FreeChecked(block);  // never with caches
-  MarkFree(block);
   if (cache_.has_value()) {
+    MarkFree(block);
     if (!cache_->TryPush(block)) FreeMiss(block);
-  } else if (shared_.PushOne(block)) {
-    OnNoLongerFull(SlowLock::kNotHeld);
+    return;
   }
+  MarkFree(block);
+  if (shared_.PushOne(block)) OnNoLongerFull(SlowLock::kNotHeld);
 }
 
 void Zone::NotePeakWithoutCaches(int64_t shared_out) {
