@@ -3,9 +3,10 @@
 // lock-free LIFO (Treiber stack) of block indices whose head carries a
 // version tag, so it is safe against ABA.
 //
-// Use it for the permanent blocks of one zone. It stores no blocks itself:
-// the owner supplies `links`, one std::atomic<uint32_t> per block index, and
-// links[i] is the index below block i while i is on the stack.
+// Use it for the permanent blocks of one zone, or for handles of groups of
+// them (SharedZone's batch slots). It stores no entries itself: the owner
+// supplies `links`, one std::atomic<uint32_t> per index, and links[i] is the
+// index below i while i is on the stack.
 //
 // Synchronization protocol
 //   head_     written only by compare-and-swap (or exchange); every successful

@@ -2,6 +2,7 @@
 #include <zonealloc/shared_zone.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -39,12 +40,41 @@ SharedZone::SharedZone(const internal::BlockRegion& region, uint32_t batch_block
           std::min<size_t>(region.block_size() / sizeof(uint32_t), kMaxBatchBlocks + 1))),
       directory_nodes_(DirectoryNodes(batch_blocks, words_per_node_)),
       use_batches_(use_batches),
+      slots_(region.batch_slots()),
+      // A group as large as a batch, so that a batch of consecutive blocks
+      // (a fresh range's, freed in order) mostly has a group to itself.
+      slot_shift_(std::max(static_cast<int>(std::bit_width(internal::BlockRegion::kBlocksPerBatchSlot)),
+                           static_cast<int>(std::bit_width(batch_blocks))) - 1),
       free_list_(region.links()),
-      batches_(region.links()) {}
+      batches_(region.batch_slots()) {}
 
 uint32_t SharedZone::PopBatch(void** out) {
-  const uint32_t head = batches_.Pop();
-  return head == kNoIndex ? 0 : ReadBatch(head, out);
+  const uint32_t slot = batches_.Pop();
+  if (slot == kNoIndex) return 0;
+  // relaxed: the pop's acquire ordered the push that published the slot,
+  // and the claim before it.
+  const uint32_t head = slots_[slot + 1].load(std::memory_order_relaxed) - 1;
+  // release: pairs with ClaimSlot()'s acquire, so the next owner's writes
+  // to the slot follow this pop's reads of it.
+  slots_[slot + 1].store(kFreeSlot, std::memory_order_release);
+  return ReadBatch(head, out);
+}
+
+uint32_t SharedZone::ClaimSlot(void* const* batch) {
+  const uint32_t head = region_.IndexOf(batch[0]);
+  for (uint32_t k = 0; k < batch_blocks_; ++k) {
+    const uint32_t slot = 2 * (region_.IndexOf(batch[k]) >> slot_shift_);
+    std::atomic<uint32_t>& owner = slots_[slot + 1];
+    uint32_t expected = kFreeSlot;
+    // relaxed load: a hint that skips a locked instruction on a taken slot.
+    // acquire: pairs with PopBatch()'s release of the slot.
+    if (owner.load(std::memory_order_relaxed) == kFreeSlot &&
+        owner.compare_exchange_strong(expected, head + 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+      return slot;
+    }
+  }
+  return kNoIndex;
 }
 
 uint32_t SharedZone::Take(void** out, uint32_t max, bool* refilled_empty) {
@@ -116,12 +146,14 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
   bool was_empty = false;
   for (size_t start = 0; start < n; start += batch_blocks_) {
     const size_t count = std::min<size_t>(batch_blocks_, n - start);
-    const uint32_t first = region_.IndexOf(blocks[start]);
-    if (use_batches_ && count == batch_blocks_) {
+    const uint32_t slot =
+        use_batches_ && count == batch_blocks_ ? ClaimSlot(blocks + start) : kNoIndex;
+    if (slot != kNoIndex) {
       WriteBatch(blocks + start);
-      was_empty |= batches_.Push(first);
+      was_empty |= batches_.Push(slot);
       continue;
     }
+    const uint32_t first = region_.IndexOf(blocks[start]);
     uint32_t previous = first;
     for (size_t k = 1; k < count; ++k) {
       const uint32_t index = region_.IndexOf(blocks[start + k]);

@@ -16,10 +16,17 @@
 // recycled block, and never written by the zone. So an extension (or a
 // large initial segment) costs no writes into its blocks: their pages are
 // first touched by the thread that uses them, outside the zone's locks.
-// Both stacks link their entries through the region's one link array: a
-// block is on at most one stack at a time, and only a batch's first block
-// is on batches_. A popper that reads a link its block's new owner just
-// rewrote fails its CAS on the tag, as within one stack.
+// free_list_ links its blocks through the region's per-block links.
+// batches_ holds batch slots instead (the region's batch_slots(), one per
+// group of 2^slot_shift_ >= 8 blocks): a pushed batch claims the slot of
+// one of its blocks' groups and records its first block there. A batch has
+// a block in every group whose slot it holds, so a batch that is a whole
+// group always finds that group's slot free. So a
+// zone whose blocks move in batches touches a slot word per batch and no
+// per-block link (4 MiB of links for a million blocks otherwise, all of it
+// touched). A batch whose every group's slot is taken goes on free_list_
+// as single blocks instead. A popper that reads a link its entry's new
+// owner just rewrote fails its CAS on the tag, as always in those stacks.
 //
 // In AddressSanitizer builds the blocks on the stacks are poisoned: callers
 // poison a block before they put it here and unpoison it once taken (see
@@ -77,7 +84,6 @@ class SharedZone {
   // while max allows, then single blocks, then part of a batch (the rest
   // goes back; *refilled_empty is set if that push found a stack empty),
   // then fresh blocks, last.
-  // REQUIRES: max <= kMaxBatchBlocks when batches are used.
   uint32_t Take(void** out, uint32_t max, bool* refilled_empty);
 
   // Puts blocks[0, n) back, full batches onto batches_ and the rest as
@@ -113,6 +119,10 @@ class SharedZone {
 
  private:
   bool Push(void* const* blocks, size_t n);
+  // Claims the free slot of one of batch[0, batch_blocks_)'s groups, notes
+  // batch[0] in it and returns its index on batches_; kNoIndex when all
+  // those slots are taken.
+  uint32_t ClaimSlot(void* const* batch);
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
   // Copies n words into, or out of, a free block (a batch's node).
@@ -132,6 +142,12 @@ class SharedZone {
   const uint32_t words_per_node_;   // block indices one block can hold in a batch
   const uint32_t directory_nodes_;  // nodes per batch in the directory layout; 0: chain
   const bool use_batches_;
+  // Batch slot g is slots_[2g], its link on batches_, and slots_[2g + 1],
+  // the index + 1 of the first block of the batch it holds, or kFreeSlot.
+  // Its group is the blocks whose index >> slot_shift_ is g.
+  static constexpr uint32_t kFreeSlot = 0;
+  std::atomic<uint32_t>* const slots_;
+  const int slot_shift_;
   // Each word owns its cache line.
   alignas(kCacheLineSize) TaggedIndexStack<> free_list_;
   alignas(kCacheLineSize) TaggedIndexStack<> batches_;

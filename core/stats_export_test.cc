@@ -377,7 +377,7 @@ TEST_F(TwoZones, JsonHasEveryFieldOfEveryZoneAndTheBudget) {
   EXPECT_EQ(json["service"].string, "net");
   EXPECT_EQ(json["budget_bytes"].Uint(), 1u << 20);
   EXPECT_EQ(json["permanent_bytes"].Uint(), service_->permanent_bytes());
-  EXPECT_EQ(json["permanent_bytes"].Uint(), 32u * 68 + 2u * 68) << "blocks and links";
+  EXPECT_EQ(json["permanent_bytes"].Uint(), 32u * 69 + 2u * 69) << "blocks, links and batch slots";
   ASSERT_EQ(json["zones"].array.size(), 2u);
   const Json& grows = json["zones"].array[0];
   const Json& capped = json["zones"].array[1];

@@ -44,7 +44,7 @@ TEST(ZoneOptionsTest, DefaultsComeFromTheProfile) {
   EXPECT_EQ(resolved->initial_blocks, DefaultZoneBlocks(kMediumWorkstation, 64));
   EXPECT_EQ(resolved->max_blocks,
             std::max<size_t>(resolved->initial_blocks * kDefaultMaxBlocksFactor,
-                             DefaultPermanentBudgetBytes(kMediumWorkstation) / (64 + 4)))
+                             DefaultPermanentBudgetBytes(kMediumWorkstation) / (64 + 5)))
       << "what the default budget could pay for";
   EXPECT_EQ(resolved->page_source, &DefaultPageSource());
 }

@@ -4,7 +4,7 @@
 // that extends its zone on every full zone would exhaust.
 //
 // Every zone's permanent memory (its initial segment and its extensions,
-// blocks plus their 4-byte links) is charged to its service. An
+// blocks plus 5 bytes each of link and batch slot) is charged to its service. An
 // extension that would pass the budget is refused and counted, and the zone
 // keeps working on temporary overflow, which is not charged: it is given back.
 //

@@ -21,9 +21,9 @@ TEST(ZoneServiceTest, ChargesInitialSegmentsAndRefundsThemWhenZonesDie) {
   EXPECT_EQ(service->budget_bytes(), 1u << 20);
   auto a = *service->CreateZone({.name = "conn", .block_size = 252, .initial_blocks = 100});
   auto b = *service->CreateZone({.name = "req", .block_size = 60, .initial_blocks = 10});
-  EXPECT_EQ(service->permanent_bytes(), 100u * (256 + 4) + 10u * (64 + 4)) << "blocks and links";
+  EXPECT_EQ(service->permanent_bytes(), 100u * (256 + 5) + 10u * (64 + 5)) << "blocks, links and batch slots";
   a.reset();
-  EXPECT_EQ(service->permanent_bytes(), 10u * (64 + 4));
+  EXPECT_EQ(service->permanent_bytes(), 10u * (64 + 5));
   b.reset();
   EXPECT_EQ(service->permanent_bytes(), 0u);
 }
@@ -33,7 +33,7 @@ TEST(ZoneServiceTest, BudgetSmallerThanTheInitialZonesIsInvalidArgument) {
   auto zone = service->CreateZone({.name = "big", .block_size = 60, .initial_blocks = 100});
   ASSERT_EQ(zone.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(zone.status().message(), HasSubstr("zone 'big'"));
-  EXPECT_THAT(zone.status().message(), HasSubstr("6800 bytes"));
+  EXPECT_THAT(zone.status().message(), HasSubstr("6900 bytes"));
   EXPECT_THAT(zone.status().message(), HasSubstr("service 'tiny'"));
   EXPECT_EQ(service->permanent_bytes(), 0u);
 }
@@ -50,7 +50,7 @@ TEST(ZoneServiceTest, SnapshotListsEveryZoneWithItsStats) {
   EXPECT_EQ(snapshot.zones[0].in_use_blocks, 1u);
   EXPECT_EQ(snapshot.zones[1].name, "req");
   EXPECT_EQ(snapshot.zones[1].capacity_blocks, 8u);
-  EXPECT_EQ(snapshot.permanent_bytes, 4u * 68 + 8u * 132);
+  EXPECT_EQ(snapshot.permanent_bytes, 4u * 69 + 8u * 133);
   conn->Free(block);
 }
 
@@ -114,7 +114,7 @@ TEST(ZoneServiceTest, DumpTextHasARowPerZoneWithItsTag) {
 TEST(ZoneServiceTest, DefaultServiceBacksZoneCreate) {
   const uint64_t before = ZoneService::Default().permanent_bytes();
   auto zone = *Zone::Create({.name = "default-zone", .block_size = 64, .initial_blocks = 10});
-  EXPECT_EQ(ZoneService::Default().permanent_bytes(), before + 10 * 68);
+  EXPECT_EQ(ZoneService::Default().permanent_bytes(), before + 10 * 69);
   EXPECT_GT(ZoneService::Default().budget_bytes(), 0u);
 }
 

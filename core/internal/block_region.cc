@@ -15,6 +15,11 @@ namespace {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// Words of the batch slots that cover `blocks` blocks: two per slot.
+size_t SlotWords(size_t blocks) {
+  return 2 * (RoundUp(blocks, BlockRegion::kBlocksPerBatchSlot) / BlockRegion::kBlocksPerBatchSlot);
+}
+
 }  // namespace
 
 ExactDivisor ExactDivisor::For(uint64_t d) {
@@ -32,7 +37,8 @@ absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_v
                                                 size_t max_blocks) {
   const size_t page = PageSize();
   const size_t links_bytes = RoundUp(max_blocks * sizeof(std::atomic<uint32_t>), page);
-  const size_t bytes = links_bytes + RoundUp(max_blocks * block_size, page);
+  const size_t slots_bytes = RoundUp(SlotWords(max_blocks) * sizeof(std::atomic<uint32_t>), page);
+  const size_t bytes = links_bytes + slots_bytes + RoundUp(max_blocks * block_size, page);
   char* reservation =
       static_cast<char*>(pages.Reserve(bytes, absl::StrFormat("zonealloc:%s", zone_name)));
   if (reservation == nullptr) {
@@ -40,7 +46,7 @@ absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_v
         "zone '%s': cannot reserve %d bytes of address space for %d blocks of %d bytes",
         zone_name, bytes, max_blocks, block_size));
   }
-  BlockRegion region(pages, reservation, bytes, links_bytes, block_size, max_blocks);
+  BlockRegion region(pages, reservation, bytes, links_bytes, slots_bytes, block_size, max_blocks);
   if (!region.Grow(initial_blocks)) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("zone '%s': cannot commit %d initial blocks of %d bytes", zone_name,
@@ -50,12 +56,14 @@ absl::StatusOr<BlockRegion> BlockRegion::Create(PageSource& pages, std::string_v
 }
 
 BlockRegion::BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes,
-                         size_t links_bytes, size_t block_size, size_t max_blocks)
+                         size_t links_bytes, size_t slots_bytes, size_t block_size,
+                         size_t max_blocks)
     : pages_(&pages),
       reservation_(reservation),
       reservation_bytes_(reservation_bytes),
       links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation)),
-      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes),
+      batch_slots_(reinterpret_cast<std::atomic<uint32_t>*>(reservation + links_bytes)),
+      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes + slots_bytes),
       block_size_(block_size),
       block_divisor_(ExactDivisor::For(block_size)),
       max_blocks_(max_blocks) {}
@@ -65,6 +73,7 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       reservation_(std::exchange(other.reservation_, nullptr)),
       reservation_bytes_(other.reservation_bytes_),
       links_(other.links_),
+      batch_slots_(other.batch_slots_),
       blocks_begin_(other.blocks_begin_),
       block_size_(other.block_size_),
       block_divisor_(other.block_divisor_),
@@ -96,15 +105,16 @@ bool BlockRegion::Grow(size_t blocks) {
   if (blocks == 0 || blocks > max_blocks_ - old_count) return false;
   const size_t new_count = old_count + blocks;
   if (!CommitLinks(links_, old_count, new_count) ||
+      !CommitLinks(batch_slots_, SlotWords(old_count), SlotWords(new_count)) ||
       !CommitSpan(blocks_begin_ + old_count * block_size_, blocks_begin_ + new_count * block_size_)) {
     // Pages committed by a half-done Grow() stay committed but unused; the
     // next Grow() commits them again, which is harmless.
     return false;
   }
-  // The links need no stores: freshly committed pages read as zero, the
-  // representation of std::atomic<uint32_t>(0) (as folly's IndexedMemPool
-  // relies on too), and writing them would touch every link page of a
-  // large segment before any block is used.
+  // The links and slots need no stores: freshly committed pages read as
+  // zero, the representation of std::atomic<uint32_t>(0) (as folly's
+  // IndexedMemPool relies on too), and writing them would touch every link
+  // page of a large segment before any block is used.
   // release: pairs with committed_blocks()'s acquire (Contains() reads it
   // relaxed, see there).
   committed_blocks_.store(new_count, std::memory_order_release);

@@ -10,11 +10,17 @@
 // TaggedIndexStack).
 //
 // Layout of the reservation (each part page aligned):
-//   [links: max_blocks x std::atomic<uint32_t>][blocks: max_blocks x block_size]
-// links[i] is block i's link on whichever shared-zone stack holds it (see
-// SharedZone), or its debug-check state while it is off the stacks. Links
-// live beside the blocks, not in them, so user writes into a block never
-// race with a free-list reader.
+//   [links: max_blocks x std::atomic<uint32_t>]
+//   [batch slots: max_blocks / 8 x 2 std::atomic<uint32_t>]
+//   [blocks: max_blocks x block_size]
+// links[i] is block i's link on the shared zone's single-block stack, or its
+// debug-check state while it is off the stacks. The batch slots are the
+// shared zone's handles for whole batches, at most one per 8 blocks (see
+// SharedZone::ClaimSlot); UnsynchronizedZone, which has no batches, never
+// touches them. Links and slots live beside the blocks, not in them, so
+// user writes into a block never race with a free-list reader. Pages of
+// either are first touched when a block or batch uses them: a zone whose
+// blocks move in batches never touches most of its links.
 //
 // Thread safety: Grow() needs external synchronization (the zone's slow-path
 // lock). Everything else may run concurrently with Grow().
@@ -116,19 +122,24 @@ class BlockRegion {
 
   std::atomic<uint32_t>* links() const { return links_; }
 
-  // Permanent bytes of `blocks` committed blocks of `block_size`: each block
-  // and its link.
+  // Blocks per batch slot, at least: slot g (words 2g and 2g + 1) covers
+  // blocks [g * 8, g * 8 + 8), or a power-of-two multiple of that range.
+  static constexpr size_t kBlocksPerBatchSlot = 8;
+  std::atomic<uint32_t>* batch_slots() const { return batch_slots_; }
+
+  // Permanent bytes of `blocks` committed blocks of `block_size`: each block,
+  // its 4-byte link and its 1-byte share of the batch slots.
   static uint64_t PermanentBytes(size_t block_size, size_t blocks) {
-    return uint64_t{blocks} * (block_size + sizeof(std::atomic<uint32_t>));
+    return uint64_t{blocks} * (block_size + sizeof(std::atomic<uint32_t>) +
+                               2 * sizeof(std::atomic<uint32_t>) / kBlocksPerBatchSlot);
   }
 
  private:
   BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes, size_t links_bytes,
-              size_t block_size, size_t max_blocks);
+              size_t slots_bytes, size_t block_size, size_t max_blocks);
 
   // Commits links[old, new) of one link array.
   bool CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count);
-
 
   // Commits the pages covering [begin, end) of the reservation.
   bool CommitSpan(uintptr_t begin, uintptr_t end);
@@ -137,6 +148,7 @@ class BlockRegion {
   char* reservation_;
   size_t reservation_bytes_;
   std::atomic<uint32_t>* links_;
+  std::atomic<uint32_t>* batch_slots_;
   uintptr_t blocks_begin_;
   size_t block_size_;
   ExactDivisor block_divisor_;

@@ -120,7 +120,7 @@ TEST(BlockRegionTest, DestructionReportsAReservationItCannotUnmap) {
   void* reservation;
   testing::internal::CaptureStderr();
   {
-    // Two pages: the link array and the blocks, a page each.
+    // Three pages: the link array, the batch slots and the blocks, a page each.
     absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 8);
     ASSERT_TRUE(region.ok());
     reservation = region->links();
@@ -129,12 +129,12 @@ TEST(BlockRegionTest, DestructionReportsAReservationItCannotUnmap) {
   const std::string report = testing::internal::GetCapturedStderr();
   char expected[128];
   std::snprintf(expected, sizeof(expected), "zonealloc: a zone's %zu-byte reservation at %p",
-                2 * PageSize(), reservation);
+                3 * PageSize(), reservation);
   EXPECT_THAT(report, HasSubstr(expected));
   EXPECT_THAT(report, HasSubstr(std::strerror(ENOMEM)));
   // It is indeed still mapped; give it back for the region.
   EXPECT_EQ(pages.outstanding_mappings(), 1);
-  EXPECT_TRUE(pages.Unmap(reservation, 2 * PageSize()));
+  EXPECT_TRUE(pages.Unmap(reservation, 3 * PageSize()));
 }
 
 }  // namespace
