@@ -62,8 +62,13 @@ uint32_t SharedZone::PopBatch(void** out) {
 
 uint32_t SharedZone::ClaimSlot(void* const* batch) {
   const uint32_t head = region_.IndexOf(batch[0]);
-  for (uint32_t k = 0; k < batch_blocks_; ++k) {
+  uint32_t last_tried = kNoIndex;
+  int tried = 0;
+  for (uint32_t k = 0; k < batch_blocks_ && tried < kSlotsTried; ++k) {
     const uint32_t slot = 2 * (region_.IndexOf(batch[k]) >> slot_shift_);
+    if (slot == last_tried) continue;  // neighbouring blocks share a group
+    last_tried = slot;
+    ++tried;
     std::atomic<uint32_t>& owner = slots_[slot + 1];
     uint32_t expected = kFreeSlot;
     // relaxed load: a hint that skips a locked instruction on a taken slot.

@@ -5,12 +5,13 @@
 // lists. Zone composes it with the CPU caches in front and the slow path
 // (overflow, extension) behind.
 //
-// Free blocks sit on two lock-free, ABA-safe stacks of block indices
-// (TaggedIndexStack):
+// Free blocks sit on two lock-free, ABA-safe stacks (TaggedIndexStack):
 //   batches_    whole batches of batch_blocks() blocks, so a CPU cache's
-//               refill or flush is one CAS. A batch lists its blocks inside
-//               a few of them (see WriteBatch in shared_zone.cc).
-//   free_list_  single blocks: the path without caches, and remainders.
+//               refill is one CAS and its flush two (claim a slot, push).
+//               A batch lists its blocks inside a few of them (see
+//               WriteBatch in shared_zone.cc).
+//   free_list_  single blocks: the path without caches, remainders, and
+//               batches that found no free slot.
 // Blocks of a new segment are on neither: fresh_ is the range of them no
 // one has taken yet, taken from the front in address order, after every
 // recycled block, and never written by the zone. So an extension (or a
@@ -18,15 +19,15 @@
 // first touched by the thread that uses them, outside the zone's locks.
 // free_list_ links its blocks through the region's per-block links.
 // batches_ holds batch slots instead (the region's batch_slots(), one per
-// group of 2^slot_shift_ >= 8 blocks): a pushed batch claims the slot of
-// one of its blocks' groups and records its first block there. A batch has
-// a block in every group whose slot it holds, so a batch that is a whole
-// group always finds that group's slot free. So a
-// zone whose blocks move in batches touches a slot word per batch and no
-// per-block link (4 MiB of links for a million blocks otherwise, all of it
-// touched). A batch whose every group's slot is taken goes on free_list_
-// as single blocks instead. A popper that reads a link its entry's new
-// owner just rewrote fails its CAS on the tag, as always in those stacks.
+// group of 2^slot_shift_ >= 8 blocks): a pushed batch claims the free slot
+// of a group it has a block in (ClaimSlot tries a few) and records its
+// first block there. A slot's holder has a block in its group, so where
+// batch_blocks is a power of two >= 8, a batch that is exactly one group
+// always finds that group's slot free. Whole batches touch a slot word
+// each and no per-block link (4 MiB of links for a million blocks, all of
+// it touched before); remainders and batches that found no free slot still
+// write links. A popper that reads a link its entry's new owner just
+// rewrote fails its CAS on the tag, as always in those stacks.
 //
 // In AddressSanitizer builds the blocks on the stacks are poisoned: callers
 // poison a block before they put it here and unpoison it once taken (see
@@ -86,8 +87,8 @@ class SharedZone {
   // then fresh blocks, last.
   uint32_t Take(void** out, uint32_t max, bool* refilled_empty);
 
-  // Puts blocks[0, n) back, full batches onto batches_ and the rest as
-  // singles. True when a stack was empty before: the zone may have gone
+  // Puts blocks[0, n) back, full batches onto batches_ (where they find a
+  // free slot) and the rest as singles. True when a stack was empty before: the zone may have gone
   // from full to not full. REQUIRES: each was taken from here.
   bool Put(void* const* blocks, size_t n);
 
@@ -119,9 +120,9 @@ class SharedZone {
 
  private:
   bool Push(void* const* blocks, size_t n);
-  // Claims the free slot of one of batch[0, batch_blocks_)'s groups, notes
-  // batch[0] in it and returns its index on batches_; kNoIndex when all
-  // those slots are taken.
+  // Claims the free slot of one of the first kSlotsTried groups that
+  // batch[0, batch_blocks_) has blocks in, notes batch[0] in it and returns
+  // its index on batches_; kNoIndex when those slots are all taken.
   uint32_t ClaimSlot(void* const* batch);
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
@@ -146,6 +147,9 @@ class SharedZone {
   // the index + 1 of the first block of the batch it holds, or kFreeSlot.
   // Its group is the blocks whose index >> slot_shift_ is g.
   static constexpr uint32_t kFreeSlot = 0;
+  // Groups a flush tries before its batch goes on as singles: a bound on
+  // the cache lines it reads when slots are scarce.
+  static constexpr int kSlotsTried = 8;
   std::atomic<uint32_t>* const slots_;
   const int slot_shift_;
   // Each word owns its cache line.

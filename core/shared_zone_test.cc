@@ -151,10 +151,13 @@ TEST(SharedZoneTest, ABatchWithoutAFreeSlotGoesOnAsSingles) {
   ASSERT_EQ(f.shared.Take(again + 2, 2, &refilled_empty), 2u);
   EXPECT_EQ(std::set<void*>(again + 2, again + 4), std::set<void*>({out[2], out[3]}))
       << "then the singles";
-  // Popping the batch freed the group's slot.
+  // Popping the batch freed the group's slot: the pair is a batch now, so
+  // the single-block path does not see it and takes a fresh block.
   f.shared.Put(again + 2, 2);
+  int64_t blocks_out = 0;
+  EXPECT_EQ(f.shared.PopOne(&blocks_out), f.region.BlockAt(4));
   ASSERT_EQ(f.shared.Take(again, 2, &refilled_empty), 2u);
-  EXPECT_EQ(again[0], out[2]) << "a batch again, in order";
+  EXPECT_EQ(again[0], out[2]) << "the batch, in order";
   EXPECT_EQ(again[1], out[3]);
 }
 
@@ -164,6 +167,13 @@ TEST(SharedZoneTest, ConcurrentTakesAndPutsKeepEveryBlockOnce) {
   constexpr uint32_t kBatch = 4;
   Fixture f(/*blocks=*/256, kBatch);
   f.Recycle();
+  // Slots held: word 2g + 1 of each group of 8 blocks.
+  const auto held_slots = [&f] {
+    int held = 0;
+    for (int g = 0; g < 256 / 8; ++g) held += f.region.batch_slots()[2 * g + 1].load() != 0;
+    return held;
+  };
+  ASSERT_GT(held_slots(), 0) << "some batches found a slot";
   constexpr int kThreads = 4;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -184,6 +194,7 @@ TEST(SharedZoneTest, ConcurrentTakesAndPutsKeepEveryBlockOnce) {
   EXPECT_EQ(f.shared.Take(all.data(), 256 + 1, &refilled_empty), 256u);
   all.pop_back();
   EXPECT_EQ(std::set<void*>(all.begin(), all.end()).size(), 256u) << "every block once";
+  EXPECT_EQ(held_slots(), 0) << "every claimed slot was given back";
 }
 
 TEST(SharedZoneDeathTest, ReplacingUnusedFreshBlocksIsAnInternalError) {

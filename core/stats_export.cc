@@ -223,7 +223,7 @@ constexpr ZoneFamily kZoneFamilies[] = {
     {"zonealloc_zone_peak_in_use_blocks", "gauge",
      "The highest in_use_blocks seen (a lower bound with CPU caches).",
      [](const ZoneStats& z) -> uint64_t { return z.peak_in_use_blocks; }},
-    {"zonealloc_zone_permanent_bytes", "gauge", "Bytes of blocks and links charged to the budget.",
+    {"zonealloc_zone_permanent_bytes", "gauge", "Bytes of blocks, links and batch slots charged to the budget.",
      [](const ZoneStats& z) -> uint64_t { return z.permanent_bytes; }},
     {"zonealloc_zone_cached_blocks", "gauge", "Free blocks sitting in CPU caches.",
      [](const ZoneStats& z) -> uint64_t { return z.cached_blocks; }},

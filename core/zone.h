@@ -23,10 +23,11 @@
 //   2. The shared zone (SharedZone, shared_zone.h): permanent blocks in one
 //      reserved address range (BlockRegion) that is never unmapped while
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
-//      indices, one of whole batches (a cache refill or flush is one CAS)
-//      and one of single blocks, and the blocks of the newest segment that
+//      indices, one of whole batches (a cache refill is one CAS, a flush
+//      two) and one of single blocks, and the blocks of the newest segment that
 //      no one has taken yet (the fresh range, taken in address order, after
-//      the stacks). Their links live beside the blocks.
+//      the stacks). Their links (BlockRegion's links and batch slots) live
+//      beside the blocks.
 //   3. The slow path, under a spinlock, when the shared zone is empty:
 //      serve temporary overflow (OverflowPool) or extend the zone
 //      permanently by the guidelines' rule (ExtensionPolicy), within

@@ -56,7 +56,7 @@ struct ZoneStats {
   // Permanent extension (ExExtendZone).
   size_t extensions = 0;
   size_t extension_refusals = 0;  // extensions the rule wanted, refused by max_blocks or the budget
-  size_t permanent_bytes = 0;     // blocks and links charged to the budget
+  size_t permanent_bytes = 0;     // blocks, links and batch slots charged to the budget
 
   // The per-CPU cache front end.
   std::string cpu_cache_mode;              // "rseq", "fallback" or "off"

@@ -95,6 +95,7 @@ bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
 }
 
 bool BlockRegion::CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count) {
+  if (new_count == old_count) return true;  // a segment within the last slot's group
   const auto begin = reinterpret_cast<uintptr_t>(links);
   return CommitSpan(begin + old_count * sizeof(uint32_t), begin + new_count * sizeof(uint32_t));
 }

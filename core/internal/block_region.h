@@ -11,13 +11,14 @@
 //
 // Layout of the reservation (each part page aligned):
 //   [links: max_blocks x std::atomic<uint32_t>]
-//   [batch slots: max_blocks / 8 x 2 std::atomic<uint32_t>]
+//   [batch slots: ceil(max_blocks / 8) x 2 std::atomic<uint32_t>]
 //   [blocks: max_blocks x block_size]
 // links[i] is block i's link on the shared zone's single-block stack, or its
 // debug-check state while it is off the stacks. The batch slots are the
 // shared zone's handles for whole batches, at most one per 8 blocks (see
-// SharedZone::ClaimSlot); UnsynchronizedZone, which has no batches, never
-// touches them. Links and slots live beside the blocks, not in them, so
+// SharedZone::ClaimSlot). Zones without CPU caches and UnsynchronizedZone
+// have no batches: their slot pages are committed and charged but never
+// touched, so they cost no RSS. Links and slots live beside the blocks, not in them, so
 // user writes into a block never race with a free-list reader. Pages of
 // either are first touched when a block or batch uses them: a zone whose
 // blocks move in batches never touches most of its links.
@@ -122,9 +123,12 @@ class BlockRegion {
 
   std::atomic<uint32_t>* links() const { return links_; }
 
-  // Blocks per batch slot, at least: slot g (words 2g and 2g + 1) covers
-  // blocks [g * 8, g * 8 + 8), or a power-of-two multiple of that range.
+  // Blocks per batch slot, at least: with groups of 2^s blocks (s >= 3),
+  // slot g (words 2g and 2g + 1) covers blocks [g << s, (g + 1) << s). A
+  // user of groups larger than 8 uses the front of the array only.
   static constexpr size_t kBlocksPerBatchSlot = 8;
+  static_assert(2 * sizeof(std::atomic<uint32_t>) % kBlocksPerBatchSlot == 0,
+                "PermanentBytes charges whole bytes of slot per block");
   std::atomic<uint32_t>* batch_slots() const { return batch_slots_; }
 
   // Permanent bytes of `blocks` committed blocks of `block_size`: each block,
