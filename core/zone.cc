@@ -30,13 +30,23 @@ constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 // The caches' depths from the resolved options (see cpu_cache_max_blocks):
 // together at first at most max(CPUs x initial depth, initial_blocks);
 // extensions raise that bound.
+// The most all CPUs' caches may hold together in a zone of `capacity`
+// blocks: all of it but a batch per CPU, so that while no block is in use
+// every CPU can refill once without draining another's cache; at least half
+// of it, and at least every CPU's initial depth.
+uint64_t CachesBound(uint64_t capacity, uint64_t cpus, uint64_t initial_depth,
+                     uint64_t batch_blocks) {
+  const uint64_t kept_out = cpus * batch_blocks;
+  return std::max({cpus * initial_depth, capacity / 2, capacity > kept_out ? capacity - kept_out : 0});
+}
+
 PerCpuCache::Depth CacheDepth(const ZoneOptions& resolved) {
   const auto cpus = static_cast<uint64_t>(PerCpuCache::PossibleCpus());
   return PerCpuCache::Depth{
       .initial = static_cast<uint32_t>(resolved.cpu_cache_blocks),
       .max = static_cast<uint32_t>(resolved.cpu_cache_max_blocks),
-      .total_bound = std::max<uint64_t>(cpus * resolved.cpu_cache_blocks,
-                                        resolved.initial_blocks),
+      .total_bound = CachesBound(resolved.initial_blocks, cpus, resolved.cpu_cache_blocks,
+                                 resolved.cpu_cache_batch_blocks),
   };
 }
 
@@ -415,11 +425,14 @@ void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
   const uint64_t bytes = PermanentBytes(blocks);
-  // Demand outgrew the zone, so the caches may keep more of it: up to half
-  // the capacity (see ZoneOptions::cpu_cache_max_blocks). The drain buffer
+  // Demand outgrew the zone, so the caches may keep more of it (see
+  // CachesBound and ZoneOptions::cpu_cache_max_blocks). The drain buffer
   // grows first: nothing charged yet if that allocation throws, and no
   // allocation in DrainCpuLocked(), whose callers hold the spinlock.
-  const uint64_t cache_bound = (old_blocks + blocks) / 2;
+  const uint64_t cache_bound =
+      cache_.has_value() ? CachesBound(old_blocks + blocks, cache_->num_cpus(), 0,
+                                       shared_.batch_blocks())
+                         : 0;
   if (cache_.has_value()) SizeDrainBufferLocked(cache_bound);
   if (blocks == 0 || !service_.TryCharge(bytes)) {
     ++extension_refusals_;

@@ -259,13 +259,20 @@ TEST_F(ZoneCpuCacheTest, ABusyCpusCacheDeepensAndADrainPutsItBack) {
   EXPECT_EQ(zone->Stats().cpu_caches[cpu].capacity, 16u);
 }
 
-// The bound on all caches together follows the zone as it extends: more
-// threads than its first size foresaw get deeper caches.
-TEST_F(ZoneCpuCacheTest, AnExtendedZonesCachesMayHoldHalfItsCapacity) {
+// The bound on all caches together follows the zone as it extends: all of
+// it but a batch per CPU (at least half of it), so a working set that
+// outgrew the first size still runs from its CPU's cache, and with nothing
+// in use the shared zone still has a refill for every CPU.
+TEST_F(ZoneCpuCacheTest, AnExtendedZonesCachesMayHoldAllButABatchPerCpu) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .extension_blocks = 1024,
-                        .cpu_cache_blocks = 8, .cpu_cache_max_blocks = 4096});
-  const uint64_t first_bound = std::max<uint64_t>(8 * PerCpuCache::PossibleCpus(), 64);
+                        .cpu_cache_blocks = 8, .cpu_cache_max_blocks = 4096,
+                        .cpu_cache_batch_blocks = 4});
+  const uint64_t cpus = PerCpuCache::PossibleCpus();
+  const auto all_but_a_batch_per_cpu = [cpus](uint64_t capacity) {
+    return capacity > 4 * cpus ? capacity - 4 * cpus : 0;
+  };
+  const uint64_t first_bound = std::max({8 * cpus, uint64_t{64} / 2, all_but_a_batch_per_cpu(64)});
   EXPECT_EQ(zone->Stats().cpu_cache_bound_blocks, first_bound);
   const int cpu = AllowedCpus().front();
   // Enough that half the capacity beats the first bound even when every
@@ -279,9 +286,14 @@ TEST_F(ZoneCpuCacheTest, AnExtendedZonesCachesMayHoldHalfItsCapacity) {
   const ZoneStats stats = zone->Stats();
   ASSERT_GT(stats.extensions, 0u);
   EXPECT_EQ(stats.cpu_cache_bound_blocks,
-            std::max<uint64_t>(first_bound, stats.capacity_blocks / 2));
+            std::max({first_bound, stats.capacity_blocks / 2,
+                      all_but_a_batch_per_cpu(stats.capacity_blocks)}));
   EXPECT_GT(stats.cpu_caches[cpu].capacity, first_bound) << "deeper than the first bound";
   EXPECT_LE(stats.cpu_caches[cpu].capacity, stats.cpu_cache_bound_blocks);
+  if (stats.capacity_blocks / 2 <= all_but_a_batch_per_cpu(stats.capacity_blocks)) {
+    EXPECT_GE(stats.capacity_blocks - stats.cached_blocks, 4 * cpus)
+        << "nothing in use: a batch per CPU outside the caches";
+  }
   zone->Drain();  // the whole deep cache comes back (the drain buffer grew with the bound)
   const ZoneStats drained = zone->Stats();
   EXPECT_EQ(drained.cpu_cache_bound_blocks, stats.cpu_cache_bound_blocks)

@@ -95,13 +95,16 @@ struct ZoneOptions {
   // bound on all caches together (below) to limit one CPU, so a thread whose
   // working set fits the zone runs from its CPU's cache alone. Set it to
   // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
-  // caches together hold at most max(CPUs x cpu_cache_blocks,
-  // initial_blocks, half the capacity) blocks (ZoneStats::
-  // cpu_cache_bound_blocks): the half counts once the zone has extended, so
-  // more threads than its first size foresaw get deeper caches. What they
-  // hold is never lost to other CPUs: a CPU that finds the shared zone
-  // empty drains them when they hold a batch, and always before the zone
-  // would extend, so cached blocks never cause an extension.
+  // caches together hold at most max(capacity - CPUs x
+  // cpu_cache_batch_blocks, half the capacity, CPUs x cpu_cache_blocks)
+  // blocks (ZoneStats::cpu_cache_bound_blocks): all of the zone but a batch
+  // per possible CPU, so that while no block is in use every CPU can refill
+  // once without a drain. The bound rises as the zone extends (it never
+  // falls), so a thread whose working set outgrew the first size still runs
+  // from its cache. What caches hold is never lost to other CPUs: a CPU
+  // that finds the shared zone empty drains them when they hold a batch,
+  // and always before the zone would extend, so cached blocks never cause
+  // an extension.
   size_t cpu_cache_max_blocks = 0;
 
   // Blocks moved between a CPU's cache and the shared zone at once (a

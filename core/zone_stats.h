@@ -61,9 +61,10 @@ struct ZoneStats {
   // The per-CPU cache front end.
   std::string cpu_cache_mode;              // "rseq", "fallback" or "off"
   size_t cached_blocks = 0;                // free blocks sitting in CPU caches
-  // The most all CPUs' caches together may hold now: max(CPUs x
-  // cpu_cache_blocks, initial_blocks, half the capacity once the zone has
-  // extended); 0 when off. Raised by extensions, never lowered.
+  // The most all CPUs' caches together may hold now: max(capacity - CPUs x
+  // cpu_cache_batch_blocks, half the capacity, CPUs x cpu_cache_blocks)
+  // (see ZoneOptions::cpu_cache_max_blocks); 0 when off. Raised by
+  // extensions, never lowered.
   size_t cpu_cache_bound_blocks = 0;
   std::vector<CpuCacheStats> cpu_caches;   // indexed by CPU; empty when off
 };
