@@ -93,14 +93,35 @@ TEST(BlockRegionTest, FailedCommitLeavesNothingMapped) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
+// A segment that ends within the last batch slot's group of 8 blocks needs
+// no slot commit, and Grow() makes none (no zero-byte Commit()).
+TEST(BlockRegionTest, GrowWithinASlotsGroupCommitsNoSlots) {
+  CountingPageSource pages;
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 9, 64);
+  ASSERT_TRUE(region.ok());
+  const int calls_before = pages.calls(PageCall::kCommit);
+  EXPECT_TRUE(region->Grow(3));  // blocks 9-11: slot 1 covers 8-15
+  EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 2) << "links and blocks";
+  EXPECT_EQ(region->committed_blocks(), 12u);
+}
+
+// Grow() commits links, batch slots and blocks; whichever commit fails, it
+// returns false and the region keeps its size.
 TEST(BlockRegionTest, FailedGrowChangesNothing) {
   CountingPageSource pages;
   absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 64);
   ASSERT_TRUE(region.ok());
-  pages.FailNext(PageCall::kCommit);
-  EXPECT_FALSE(region->Grow(8));
-  EXPECT_EQ(region->committed_blocks(), 8u);
+  for (int failing = 0; failing < 3; ++failing) {
+    SCOPED_TRACE(testing::Message() << "commit " << failing << " fails");
+    pages.FailAfter(PageCall::kCommit, failing);
+    const int calls_before = pages.calls(PageCall::kCommit);
+    EXPECT_FALSE(region->Grow(8));
+    EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + failing + 1) << "stops there";
+    EXPECT_EQ(region->committed_blocks(), 8u);
+  }
+  const int calls_before = pages.calls(PageCall::kCommit);
   EXPECT_TRUE(region->Grow(8));
+  EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 3) << "links, slots, blocks";
   EXPECT_EQ(region->committed_blocks(), 16u);
 }
 

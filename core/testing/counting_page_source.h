@@ -31,6 +31,12 @@ class CountingPageSource final : public PageSource {
   // range mapped and outstanding and sets errno to ENOMEM, as Linux does at
   // vm.max_map_count.
   void FailNext(PageCall call, int count = 1) { Slot(call).fail_next.store(count); }
+  // Lets the next `successes` calls of `call` through, then fails one: for
+  // an operation that makes several such calls, the one that fails.
+  void FailAfter(PageCall call, int successes) {
+    Slot(call).pass_first.store(successes);
+    Slot(call).fail_next.store(1);
+  }
 
   int calls(PageCall call) const { return Slot(call).calls.load(); }
   // Reserve() + Map() successes minus Unmap() successes.
@@ -65,6 +71,7 @@ class CountingPageSource final : public PageSource {
   struct CallSlot {
     std::atomic<int> calls{0};
     std::atomic<int> fail_next{0};
+    std::atomic<int> pass_first{0};
   };
   CallSlot& Slot(PageCall call) { return slots_[static_cast<int>(call)]; }
   const CallSlot& Slot(PageCall call) const { return slots_[static_cast<int>(call)]; }
@@ -72,6 +79,10 @@ class CountingPageSource final : public PageSource {
   bool ShouldFail(PageCall call) {
     CallSlot& slot = Slot(call);
     slot.calls.fetch_add(1);
+    int passes = slot.pass_first.load();
+    while (passes > 0 && !slot.pass_first.compare_exchange_weak(passes, passes - 1)) {
+    }
+    if (passes > 0) return false;
     int remaining = slot.fail_next.load();
     while (remaining > 0 && !slot.fail_next.compare_exchange_weak(remaining, remaining - 1)) {
     }
