@@ -27,19 +27,19 @@ constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 // How often a busy zone with CPU caches samples in_use for the peak.
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
-// The caches' depths from the resolved options (see cpu_cache_max_blocks):
-// together at first at most max(CPUs x initial depth, initial_blocks);
-// extensions raise that bound.
 // The most all CPUs' caches may hold together in a zone of `capacity`
-// blocks: all of it but a batch per CPU, so that while no block is in use
-// every CPU can refill once without draining another's cache; at least half
-// of it, and at least every CPU's initial depth.
+// blocks: all of it but a batch per CPU, so that where that term is the
+// largest, with no block in use or on its way between tiers, every CPU can
+// refill once without draining another's cache; at least half of it, and at
+// least every CPU's initial depth.
 uint64_t CachesBound(uint64_t capacity, uint64_t cpus, uint64_t initial_depth,
                      uint64_t batch_blocks) {
   const uint64_t kept_out = cpus * batch_blocks;
   return std::max({cpus * initial_depth, capacity / 2, capacity > kept_out ? capacity - kept_out : 0});
 }
 
+// The caches' depths from the resolved options (see cpu_cache_max_blocks);
+// extensions raise the bound.
 PerCpuCache::Depth CacheDepth(const ZoneOptions& resolved) {
   const auto cpus = static_cast<uint64_t>(PerCpuCache::PossibleCpus());
   return PerCpuCache::Depth{
@@ -565,8 +565,6 @@ ZoneStats Zone::Stats() const {
   ZoneStats stats;
   stats.name = name_;
   stats.block_size = region_.block_size();
-  stats.capacity_blocks = region_.committed_blocks();
-  stats.permanent_bytes = PermanentBytes(stats.capacity_blocks);
   stats.cpu_cache_mode = std::string(CpuCacheModeName(cpu_cache_mode()));
   size_t cached = 0;
   if (cache_.has_value()) {
@@ -578,6 +576,10 @@ ZoneStats Zone::Stats() const {
   stats.cached_blocks = cached;
   if (cache_.has_value()) stats.cpu_cache_bound_blocks = cache_->total_bound();
   SpinLockHolder hold(slow_lock_);
+  // Under the lock, as extensions_ below: an extension grows the region
+  // under it too, so the capacity and the extension count agree.
+  stats.capacity_blocks = region_.committed_blocks();
+  stats.permanent_bytes = PermanentBytes(stats.capacity_blocks);
   // relaxed: statistics.
   const int64_t taken = shared_.blocks_out();
   const OverflowStats overflow = overflow_.stats();

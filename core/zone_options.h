@@ -91,15 +91,15 @@ struct ZoneOptions {
 
   // How deep one CPU's cache may grow while it keeps missing or flushing
   // (adaptive depth; a drain, e.g. of an idle CPU, puts it back to
-  // cpu_cache_blocks). 0: the default, kMaxCpuCacheBlocks, leaving the
-  // bound on all caches together (below) to limit one CPU, so a thread whose
-  // working set fits the zone runs from its CPU's cache alone. Set it to
+  // cpu_cache_blocks). 0: the default, kMaxCpuCacheBlocks, so a thread whose
+  // working set is up to that many blocks and within the bound on all
+  // caches together (below) runs from its CPU's cache alone. Set it to
   // cpu_cache_blocks for fixed-depth caches. Whatever the depths, all CPUs'
   // caches together hold at most max(capacity - CPUs x
   // cpu_cache_batch_blocks, half the capacity, CPUs x cpu_cache_blocks)
   // blocks (ZoneStats::cpu_cache_bound_blocks): all of the zone but a batch
-  // per possible CPU, so that while no block is in use every CPU can refill
-  // once without a drain. The bound rises as the zone extends (it never
+  // per possible CPU, so that, where that term is the largest and no block
+  // is in use, every CPU can refill once without a drain. The bound rises as the zone extends (it never
   // falls), so a thread whose working set outgrew the first size still runs
   // from its cache. What caches hold is never lost to other CPUs: a CPU
   // that finds the shared zone empty drains them when they hold a batch,

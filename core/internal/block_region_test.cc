@@ -94,7 +94,7 @@ TEST(BlockRegionTest, FailedCommitLeavesNothingMapped) {
 }
 
 // A segment that ends within the last batch slot's group of 8 blocks needs
-// no slot commit, and Grow() makes none (no zero-byte Commit()).
+// no slot commit, and Grow() makes none (no redundant Commit()).
 TEST(BlockRegionTest, GrowWithinASlotsGroupCommitsNoSlots) {
   CountingPageSource pages;
   absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 9, 64);
@@ -106,7 +106,8 @@ TEST(BlockRegionTest, GrowWithinASlotsGroupCommitsNoSlots) {
 }
 
 // Grow() commits links, batch slots and blocks; whichever commit fails, it
-// returns false and the region keeps its size.
+// returns false and the region keeps its size (pages a half-done Grow()
+// committed stay committed, unused).
 TEST(BlockRegionTest, FailedGrowChangesNothing) {
   CountingPageSource pages;
   absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 64);

@@ -30,7 +30,11 @@ class CountingPageSource final : public PageSource {
   // Makes the next `count` calls of `call` fail. A failed Unmap() leaves the
   // range mapped and outstanding and sets errno to ENOMEM, as Linux does at
   // vm.max_map_count.
-  void FailNext(PageCall call, int count = 1) { Slot(call).fail_next.store(count); }
+  // Either replaces what FailNext() or FailAfter() set before.
+  void FailNext(PageCall call, int count = 1) {
+    Slot(call).pass_first.store(0);
+    Slot(call).fail_next.store(count);
+  }
   // Lets the next `successes` calls of `call` through, then fails one: for
   // an operation that makes several such calls, the one that fails.
   void FailAfter(PageCall call, int successes) {
