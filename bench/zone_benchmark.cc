@@ -7,12 +7,14 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <set>
 #include <string>
 #include <memory>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 
@@ -102,10 +104,8 @@ BENCHMARK(BM_ZoneBatch)->Threads(1)->Threads(2)->UseRealTime();
 void BM_ZoneOverflowPair(benchmark::State& state) {
   auto zone = *Zone::Create({.name = "full", .block_size = kBlockSize, .initial_blocks = 1024,
                              .max_blocks = 1024});
-  std::vector<void*> held;
-  while (!zone->IsFull()) held.push_back(zone->Allocate());
-  zone->Drain();  // cached blocks too: the shared zone and every cache empty
-  while (!zone->IsFull()) held.push_back(zone->Allocate());
+  // Every permanent block, cached ones too: the shared zone and every cache empty.
+  const std::set<void*> held = internal::TakeEveryFreeBlock(*zone);
   for (auto _ : state) {
     void* block = zone->Allocate();
     benchmark::DoNotOptimize(block);
