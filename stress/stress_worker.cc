@@ -34,14 +34,9 @@ StressWorker::StressWorker(StressState& state, uint64_t id, int slot, const cpu_
       id_(id),
       counters_(state.slots[static_cast<size_t>(slot)].value),
       allowed_(allowed),
-      thread_([this] { Run(); }) {}
+      thread_([this](std::stop_token stop) { Run(stop); }) {}
 
-StressWorker::~StressWorker() {
-  RequestStop();
-  thread_.join();
-}
-
-void StressWorker::Run() {
+void StressWorker::Run(std::stop_token stop) {
   const StressConfig& config = state_.config;
   std::mt19937_64 rng(config.seed * 0x9E3779B97F4A7C15ull + id_);
   const uint32_t zone_count = static_cast<uint32_t>(state_.zones.size());
@@ -50,7 +45,7 @@ void StressWorker::Run() {
   uint64_t sequence = 0;
   MoveToRandomCpu(allowed_, rng);
 
-  for (uint64_t r = 1; !stop_.load(std::memory_order_relaxed); ++r) {
+  for (uint64_t r = 1; !stop.stop_requested(); ++r) {
     if (r % static_cast<uint64_t>(config.migrate_every) == 0) {
       MoveToRandomCpu(allowed_, rng);
       state_.migrations.fetch_add(1, std::memory_order_relaxed);

@@ -12,8 +12,8 @@
 
 #include <sched.h>
 
-#include <atomic>
 #include <cstdint>
+#include <stop_token>
 #include <thread>
 
 #include "stress/stress_state.h"
@@ -27,22 +27,22 @@ class StressWorker {
   StressWorker(StressState& state, uint64_t id, int slot, const cpu_set_t& allowed);
   // Asks the thread to stop after its current round, without waiting: a
   // run stopping many workers asks them all first, then joins.
-  void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
-  // Stops and joins: before it returns, the worker hands every block it
-  // still holds to the queue (or frees it when the queue is full).
-  ~StressWorker();
+  void RequestStop() { thread_.request_stop(); }
+  // Stops and joins (std::jthread's destructor): before it returns, the
+  // worker hands every block it still holds to the queue (or frees it when
+  // the queue is full).
+  ~StressWorker() = default;
   StressWorker(const StressWorker&) = delete;
   StressWorker& operator=(const StressWorker&) = delete;
 
  private:
-  void Run();
+  void Run(std::stop_token stop);
 
   StressState& state_;
   const uint64_t id_;
   SlotCounters& counters_;
   const cpu_set_t allowed_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;  // last: starts once the fields above are set
+  std::jthread thread_;  // last: starts once the fields above are set
 };
 
 }  // namespace zonealloc::stress
