@@ -43,8 +43,8 @@ SharedZone::SharedZone(const internal::BlockRegion& region, uint32_t batch_block
       slots_(region.batch_slots()),
       // A group as large as a batch, so that a batch of consecutive blocks
       // (a fresh range's, freed in order) mostly has a group to itself.
-      slot_shift_(std::max(static_cast<int>(std::bit_width(internal::BlockRegion::kBlocksPerBatchSlot)),
-                           static_cast<int>(std::bit_width(batch_blocks))) - 1),
+      slot_shift_(static_cast<int>(std::bit_width(std::max<size_t>(
+                      batch_blocks, internal::BlockRegion::kBlocksPerBatchSlot))) - 1),
       free_list_(region.links()),
       batches_(region.batch_slots()) {}
 

@@ -14,17 +14,18 @@
 //               batches that found no free slot.
 // Blocks of a new segment are on neither: fresh_ is the range of them no
 // one has taken yet, taken from the front in address order, after every
-// recycled block, and never written by the zone. So an extension (or a
-// large initial segment) costs no writes into its blocks: their pages are
-// first touched by the thread that uses them, outside the zone's locks.
+// recycled block, and never written by the zone (but a debug-checked Zone
+// fills them with its freed pattern first). So an extension (or a large
+// initial segment) costs no writes into its blocks: their pages are first
+// touched by the thread that uses them, outside the zone's locks.
 // free_list_ links its blocks through the region's per-block links.
 // batches_ holds batch slots instead (the region's batch_slots(), one per
 // group of 2^slot_shift_ >= 8 blocks): a pushed batch claims the free slot
 // of a group it has a block in (ClaimSlot tries a few) and records its
 // first block there. A slot's holder has a block in its group, so where
 // batch_blocks is a power of two >= 8, a batch that is exactly one group
-// always finds that group's slot free. Whole batches touch a slot word
-// each and no per-block link (4 MiB of links for a million blocks, all of
+// always finds that group's slot free. Whole batches touch a slot (8
+// bytes) each and no per-block link (4 MiB of links for a million blocks, all of
 // it touched before); remainders and batches that found no free slot still
 // write links. A popper that reads a link its entry's new owner just
 // rewrote fails its CAS on the tag, as always in those stacks.
@@ -120,8 +121,9 @@ class SharedZone {
 
  private:
   bool Push(void* const* blocks, size_t n);
-  // Claims the free slot of one of the first kSlotsTried groups that
-  // batch[0, batch_blocks_) has blocks in, notes batch[0] in it and returns
+  // Claims a free slot of a group batch[0, batch_blocks_) has blocks in,
+  // trying one group per run of its blocks in the same group, kSlotsTried
+  // at most, notes batch[0] in it and returns
   // its index on batches_; kNoIndex when those slots are all taken.
   uint32_t ClaimSlot(void* const* batch);
   void WriteBatch(void* const* batch);

@@ -425,16 +425,21 @@ void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
   const uint64_t bytes = PermanentBytes(blocks);
+  if (blocks == 0) {  // at max_blocks
+    ++extension_refusals_;
+    return nullptr;
+  }
   // Demand outgrew the zone, so the caches may keep more of it (see
-  // CachesBound and ZoneOptions::cpu_cache_max_blocks). The drain buffer
-  // grows first: nothing charged yet if that allocation throws, and no
-  // allocation in DrainCpuLocked(), whose callers hold the spinlock.
+  // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth
+  // term is 0 here because RaiseTotalBound() never lowers the bound). The
+  // drain buffer grows first: nothing charged yet if that allocation throws,
+  // and no allocation in DrainCpuLocked(), whose callers hold the spinlock.
   const uint64_t cache_bound =
       cache_.has_value() ? CachesBound(old_blocks + blocks, cache_->num_cpus(), 0,
                                        shared_.batch_blocks())
                          : 0;
   if (cache_.has_value()) SizeDrainBufferLocked(cache_bound);
-  if (blocks == 0 || !service_.TryCharge(bytes)) {
+  if (!service_.TryCharge(bytes)) {
     ++extension_refusals_;
     return nullptr;
   }

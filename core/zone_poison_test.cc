@@ -81,7 +81,8 @@ TEST(ZonePoisonTest, AFreedBlockIsPoisonedUntilHandedOutAgain) {
   EXPECT_TRUE(AllPoisoned(block, kBlockSize));
   zone->Drain();  // into the shared zone, in batches
   EXPECT_TRUE(AllPoisoned(block, kBlockSize));
-  // Blocks never handed out are poisoned too: they wait in the shared zone.
+  // Every block, handed out before or not, comes out unpoisoned and goes
+  // back poisoned.
   std::set<void*> all = internal::TakeEveryFreeBlock(*zone);
   EXPECT_EQ(all.size(), kBlocks);
   for (void* p : all) EXPECT_FALSE(AnyPoisoned(p, kBlockSize)) << p;

@@ -88,6 +88,7 @@ BlockRegion::~BlockRegion() {
 }
 
 bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
+  if (begin == end) return true;  // e.g. slots: a segment within the last slot's group
   const size_t page = PageSize();
   const uintptr_t first = begin / page * page;
   const uintptr_t last = RoundUp(end, page);
@@ -95,7 +96,6 @@ bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
 }
 
 bool BlockRegion::CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count) {
-  if (new_count == old_count) return true;  // a segment within the last slot's group
   const auto begin = reinterpret_cast<uintptr_t>(links);
   return CommitSpan(begin + old_count * sizeof(uint32_t), begin + new_count * sizeof(uint32_t));
 }

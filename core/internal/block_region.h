@@ -142,7 +142,7 @@ class BlockRegion {
   BlockRegion(PageSource& pages, char* reservation, size_t reservation_bytes, size_t links_bytes,
               size_t slots_bytes, size_t block_size, size_t max_blocks);
 
-  // Commits links[old, new) of one link array.
+  // Commits words [old, new) of one array of them (the links, the slots).
   bool CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count);
 
   // Commits the pages covering [begin, end) of the reservation.

@@ -21,8 +21,8 @@
 //   UnpoisonBlock          the allocator's own access to a  unpoison  MAKE_MEM_DEFINED
 //                          free block begins (batch lists,
 //                          free-list links, debug fill)
-//   PoisonFreeBlock        ... ends; fresh blocks that      poison    MAKE_MEM_NOACCESS
-//                          join a free list
+//   PoisonFreeBlock        ... ends; a new segment's blocks poison    MAKE_MEM_NOACCESS
+//                          (Zone's fresh range)
 //   ForgetContents         a handed-out block's old bytes   -         MAKE_MEM_UNDEFINED
 //                          were read (overflow debug fill)
 //   HideUntouchedBlocks    blocks the allocator hands out   -         MAKE_MEM_NOACCESS

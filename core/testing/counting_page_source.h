@@ -83,14 +83,16 @@ class CountingPageSource final : public PageSource {
   bool ShouldFail(PageCall call) {
     CallSlot& slot = Slot(call);
     slot.calls.fetch_add(1);
-    int passes = slot.pass_first.load();
-    while (passes > 0 && !slot.pass_first.compare_exchange_weak(passes, passes - 1)) {
+    if (TakeOne(slot.pass_first)) return false;
+    return TakeOne(slot.fail_next);
+  }
+
+  // Decrements `count` if it is positive; whether it was.
+  static bool TakeOne(std::atomic<int>& count) {
+    int left = count.load();
+    while (left > 0 && !count.compare_exchange_weak(left, left - 1)) {
     }
-    if (passes > 0) return false;
-    int remaining = slot.fail_next.load();
-    while (remaining > 0 && !slot.fail_next.compare_exchange_weak(remaining, remaining - 1)) {
-    }
-    return remaining > 0;
+    return left > 0;
   }
 
   PageSource& inner_;
