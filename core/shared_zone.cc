@@ -11,16 +11,6 @@
 namespace zonealloc {
 namespace {
 
-// Copies `n` 32-bit words between a block and an array, a word at a time: a
-// fixed-size memcpy compiles to one move, where a variable-size one is a
-// call into libc that costs more than these short lists.
-void CopyWords(const uint32_t* from, char* to, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) std::memcpy(to + i * sizeof(uint32_t), &from[i], sizeof(uint32_t));
-}
-void CopyWords(const char* from, uint32_t* to, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) std::memcpy(&to[i], from + i * sizeof(uint32_t), sizeof(uint32_t));
-}
-
 // Nodes of a batch in the directory layout (see WriteBatch): k nodes list
 // k * words_per_node + 1 blocks (node 0 lists the other k - 1, everything
 // else is an entry), so k = ceil((batch_blocks - 1) / words_per_node), at
@@ -172,15 +162,15 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
 }
 
 // A batch lists its blocks inside some of them, its "nodes", each holding
-// up to words_per_node_ block indices. Two layouts, both giving the reader
-// the blocks in the order they were written:
-//   directory  node 0 holds [indices of nodes 1..k-1][entries], nodes
-//              1..k-1 hold [entries]. A reader misses on node 0, then on
-//              all other nodes at once: their addresses are all known.
-//   chain      each node holds [next node's index][entries], so a reader
-//              misses on one node after another. Only where node 0 has no
-//              room for the directory (blocks under 48 bytes with the
-//              default batches).
+// up to words_per_node_ (w) block indices. Two layouts, both giving the
+// reader the blocks in the order they were written:
+//   directory  node j is batch[j] and holds batch[1 + j*w, 1 + (j+1)*w):
+//              node 0 names nodes 1..k-1 in its first words. A reader
+//              misses on node 0, then on all other nodes at once.
+//   chain      node j is batch[j*w] and holds [batch[(j+1)*w]][batch[j*w+1,
+//              (j+1)*w)], the next node first, so a reader misses on one node
+//              after another. Only where node 0 has no room for the
+//              directory (blocks under 48 bytes with the default batches).
 // Either way a reader misses on one cache line per node rather than one
 // per block, which matters because it usually runs on another CPU than the
 // writer. The blocks are free and the shared zone's, so writing into them
@@ -189,71 +179,62 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
 // poisoned; memcheck: no access; the caller marks them before Put()), so
 // the writer and the reader open a node around their access only
 // (internal/memcheck_hooks.h).
-void SharedZone::StoreNode(void* node, const uint32_t* words, uint32_t n) const {
-  internal::UnpoisonBlock(node, region_.block_size());
-  CopyWords(words, static_cast<char*>(node), n);
-  internal::PoisonFreeBlock(node, region_.block_size());
+void SharedZone::StoreIndices(void* node, uint32_t word, void* const* blocks, uint32_t n) const {
+  const internal::BlockIndexing indexing = region_.indexing();
+  char* const words = static_cast<char*>(node) + word * sizeof(uint32_t);
+  internal::UnpoisonBlock(node, indexing.block_size);
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint32_t index = indexing.IndexOf(blocks[k]);
+    std::memcpy(words + k * sizeof(uint32_t), &index, sizeof(index));
+  }
+  internal::PoisonFreeBlock(node, indexing.block_size);
 }
 
-void SharedZone::LoadNode(const void* node, uint32_t* words, uint32_t n) const {
-  internal::UnpoisonBlock(node, region_.block_size());
-  CopyWords(static_cast<const char*>(node), words, n);
-  internal::PoisonFreeBlock(node, region_.block_size());
+void SharedZone::LoadBlocks(const void* node, uint32_t word, uint32_t n, void** blocks) const {
+  const internal::BlockIndexing indexing = region_.indexing();
+  const char* const words = static_cast<const char*>(node) + word * sizeof(uint32_t);
+  internal::UnpoisonBlock(node, indexing.block_size);
+  for (uint32_t k = 0; k < n; ++k) {
+    uint32_t index;
+    std::memcpy(&index, words + k * sizeof(uint32_t), sizeof(index));
+    blocks[k] = indexing.BlockAt(index);
+  }
+  internal::PoisonFreeBlock(node, indexing.block_size);
 }
 
 void SharedZone::WriteBatch(void* const* batch) {
-  uint32_t words[kMaxBatchBlocks + 1];
+  const uint32_t w = words_per_node_;
   if (directory_nodes_ == 0) {  // chain
-    void* node = batch[0];
-    uint32_t placed = 1;
-    while (true) {
-      const uint32_t entries = std::min(words_per_node_ - 1, batch_blocks_ - placed);
-      for (uint32_t k = 0; k < entries; ++k) words[1 + k] = region_.IndexOf(batch[placed + k]);
-      placed += entries;
-      void* next = placed < batch_blocks_ ? batch[placed++] : nullptr;
-      words[0] = next != nullptr ? region_.IndexOf(next) : kNoIndex;
-      StoreNode(node, words, 1 + entries);
-      if (next == nullptr) return;
-      node = next;
+    for (uint32_t node = 0; node < batch_blocks_; node += w) {
+      const uint32_t next = node + w;
+      if (next < batch_blocks_) StoreIndices(batch[node], 0, batch + next, 1);
+      StoreIndices(batch[node], 1, batch + node + 1, std::min(next, batch_blocks_) - node - 1);
     }
+    return;
   }
-  uint32_t placed = directory_nodes_;  // batch[0, directory_nodes_) are the nodes
   for (uint32_t node = 0; node < directory_nodes_; ++node) {
-    uint32_t n = 0;
-    if (node == 0) {
-      for (uint32_t k = 1; k < directory_nodes_; ++k) words[n++] = region_.IndexOf(batch[k]);
-    }
-    while (n < words_per_node_ && placed < batch_blocks_) {
-      words[n++] = region_.IndexOf(batch[placed++]);
-    }
-    StoreNode(batch[node], words, n);
+    const uint32_t first = 1 + node * w;
+    StoreIndices(batch[node], 0, batch + first, std::min(w, batch_blocks_ - first));
   }
 }
 
 uint32_t SharedZone::ReadBatch(uint32_t head, void** out) const {
-  uint32_t words[kMaxBatchBlocks + 1];
-  uint32_t n = 0;
-  if (directory_nodes_ == 0) {  // chain
-    for (uint32_t node = head; node != kNoIndex; node = words[0]) {
-      out[n++] = region_.BlockAt(node);
-      const uint32_t entries = std::min(words_per_node_ - 1, batch_blocks_ - n);
-      LoadNode(region_.BlockAt(node), words, 1 + entries);
-      for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[1 + k]);
-    }
-    return n;
-  }
-  // Node 0 first: it names the others, which are then read independently.
+  const uint32_t w = words_per_node_;
   out[0] = region_.BlockAt(head);
-  const uint32_t first_words = std::min(words_per_node_, batch_blocks_ - 1);
-  LoadNode(out[0], words, first_words);
-  for (uint32_t k = 0; k < first_words; ++k) out[1 + k] = region_.BlockAt(words[k]);
-  n = 1 + first_words;
-  for (uint32_t node = 1; node < directory_nodes_; ++node) {
-    const uint32_t entries = std::min(words_per_node_, batch_blocks_ - n);
-    LoadNode(out[node], words, entries);
-    for (uint32_t k = 0; k < entries; ++k) out[n++] = region_.BlockAt(words[k]);
+  if (directory_nodes_ == 0) {  // chain
+    for (uint32_t node = 0; node < batch_blocks_; node += w) {
+      const uint32_t next = node + w;
+      if (next < batch_blocks_) LoadBlocks(out[node], 0, 1, out + next);
+      LoadBlocks(out[node], 1, std::min(next, batch_blocks_) - node - 1, out + node + 1);
+    }
+    return batch_blocks_;
   }
-  return n;
+  // Node 0 first: it names the others (out[1, k) once read).
+  for (uint32_t node = 0; node < directory_nodes_; ++node) {
+    const uint32_t first = 1 + node * w;
+    LoadBlocks(out[node], 0, std::min(w, batch_blocks_ - first), out + first);
+  }
+  return batch_blocks_;
 }
 
 }  // namespace zonealloc

@@ -128,9 +128,10 @@ class SharedZone {
   uint32_t ClaimSlot(void* const* batch);
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
-  // Copies n words into, or out of, a free block (a batch's node).
-  void StoreNode(void* node, const uint32_t* words, uint32_t n) const;
-  void LoadNode(const void* node, uint32_t* words, uint32_t n) const;
+  // Writes the indices of blocks[0, n) into a free block (a batch's node)
+  // from its word `word` on, or reads them back as blocks.
+  void StoreIndices(void* node, uint32_t word, void* const* blocks, uint32_t n) const;
+  void LoadBlocks(const void* node, uint32_t word, uint32_t n, void** blocks) const;
   uint32_t PopBatch(void** out);
   // Up to `max` blocks from the front of the fresh range; the count.
   uint32_t TakeFresh(void** out, uint32_t max);

@@ -63,9 +63,9 @@ BlockRegion::BlockRegion(PageSource& pages, char* reservation, size_t reservatio
       reservation_bytes_(reservation_bytes),
       links_(reinterpret_cast<std::atomic<uint32_t>*>(reservation)),
       batch_slots_(reinterpret_cast<std::atomic<uint32_t>*>(reservation + links_bytes)),
-      blocks_begin_(reinterpret_cast<uintptr_t>(reservation) + links_bytes + slots_bytes),
-      block_size_(block_size),
-      block_divisor_(ExactDivisor::For(block_size)),
+      indexing_{.begin = reinterpret_cast<uintptr_t>(reservation) + links_bytes + slots_bytes,
+                .block_size = block_size,
+                .divisor = ExactDivisor::For(block_size)},
       max_blocks_(max_blocks) {}
 
 BlockRegion::BlockRegion(BlockRegion&& other) noexcept
@@ -74,9 +74,7 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       reservation_bytes_(other.reservation_bytes_),
       links_(other.links_),
       batch_slots_(other.batch_slots_),
-      blocks_begin_(other.blocks_begin_),
-      block_size_(other.block_size_),
-      block_divisor_(other.block_divisor_),
+      indexing_(other.indexing_),
       max_blocks_(other.max_blocks_),
       // relaxed: a moved-from region is not shared with other threads.
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
@@ -107,7 +105,8 @@ bool BlockRegion::Grow(size_t blocks) {
   const size_t new_count = old_count + blocks;
   if (!CommitLinks(links_, old_count, new_count) ||
       !CommitLinks(batch_slots_, SlotWords(old_count), SlotWords(new_count)) ||
-      !CommitSpan(blocks_begin_ + old_count * block_size_, blocks_begin_ + new_count * block_size_)) {
+      !CommitSpan(indexing_.begin + old_count * indexing_.block_size,
+                  indexing_.begin + new_count * indexing_.block_size)) {
     // Pages committed by a half-done Grow() stay committed but unused; the
     // next Grow() commits them again, which is harmless.
     return false;

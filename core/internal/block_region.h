@@ -66,6 +66,27 @@ struct ExactDivisor {
   uint64_t max_quotient;  // (2^64 - 1) / d
 };
 
+// Maps a region's block addresses to their indices and back. A value type:
+// a loop that copies one keeps its fields in registers, where one that calls
+// BlockRegion's members reloads them after every store through a char
+// pointer (such a store may alias anything), as a batch's writer makes.
+struct BlockIndexing {
+  void* BlockAt(uint32_t index) const {
+    return reinterpret_cast<void*>(begin + size_t{index} * block_size);
+  }
+  // n / block_size for the block at p's offset n; above any index when p is
+  // not the start of a block (see ExactDivisor).
+  uint64_t QuotientOrAboveMax(const void* p) const {
+    return divisor.QuotientOrAboveMax(reinterpret_cast<uintptr_t>(p) - begin);
+  }
+  // REQUIRES: p is the start of a block.
+  uint32_t IndexOf(const void* p) const { return static_cast<uint32_t>(QuotientOrAboveMax(p)); }
+
+  uintptr_t begin;  // block 0
+  size_t block_size;
+  ExactDivisor divisor;  // by block_size
+};
+
 class BlockRegion {
  public:
   // Reserves room for `max_blocks` and commits the first `initial_blocks`.
@@ -86,7 +107,7 @@ class BlockRegion {
   // REQUIRES: callers of Grow() are serialized.
   bool Grow(size_t blocks);
 
-  size_t block_size() const { return block_size_; }
+  size_t block_size() const { return indexing_.block_size; }
   size_t max_blocks() const { return max_blocks_; }
   size_t committed_blocks() const {
     // acquire: pairs with Grow()'s release, so the committed pages are usable.
@@ -98,28 +119,23 @@ class BlockRegion {
   // quotient above max_quotient, past any block count (kMaxRegionBytes
   // keeps committed blocks * block_size below 2^64).
   bool Contains(const void* p) const {
-    const uintptr_t offset = reinterpret_cast<uintptr_t>(p) - blocks_begin_;
     // relaxed: a pointer in a new segment reaches a caller only through the
     // shared zone (a stack's or the fresh range's acquire), which already
     // ordered the Grow() that made it.
-    return block_divisor_.QuotientOrAboveMax(offset) <
-           committed_blocks_.load(std::memory_order_relaxed);
+    return indexing_.QuotientOrAboveMax(p) < committed_blocks_.load(std::memory_order_relaxed);
   }
 
   // True when p lies anywhere in the reserved block range.
   bool InReservedRange(const void* p) const {
-    return reinterpret_cast<uintptr_t>(p) - blocks_begin_ < max_blocks_ * block_size_;
+    return reinterpret_cast<uintptr_t>(p) - indexing_.begin < max_blocks_ * indexing_.block_size;
   }
 
-  void* BlockAt(uint32_t index) const {
-    return reinterpret_cast<void*>(blocks_begin_ + size_t{index} * block_size_);
-  }
+  void* BlockAt(uint32_t index) const { return indexing_.BlockAt(index); }
 
   // REQUIRES: Contains(p).
-  uint32_t IndexOf(const void* p) const {
-    return static_cast<uint32_t>(
-        block_divisor_.QuotientOrAboveMax(reinterpret_cast<uintptr_t>(p) - blocks_begin_));
-  }
+  uint32_t IndexOf(const void* p) const { return indexing_.IndexOf(p); }
+
+  const BlockIndexing& indexing() const { return indexing_; }
 
   std::atomic<uint32_t>* links() const { return links_; }
 
@@ -153,9 +169,7 @@ class BlockRegion {
   size_t reservation_bytes_;
   std::atomic<uint32_t>* links_;
   std::atomic<uint32_t>* batch_slots_;
-  uintptr_t blocks_begin_;
-  size_t block_size_;
-  ExactDivisor block_divisor_;
+  BlockIndexing indexing_;
   size_t max_blocks_;
   std::atomic<size_t> committed_blocks_{0};
 };
