@@ -229,10 +229,14 @@ uint32_t SharedZone::ReadBatch(uint32_t head, void** out) const {
     }
     return batch_blocks_;
   }
-  // Node 0 first: it names the others (out[1, k) once read).
+  // Node 0 first: it names the others (out[1, k) once read), whose misses
+  // the prefetches then overlap.
   for (uint32_t node = 0; node < directory_nodes_; ++node) {
     const uint32_t first = 1 + node * w;
     LoadBlocks(out[node], 0, std::min(w, batch_blocks_ - first), out + first);
+    if (node == 0) {
+      for (uint32_t k = 1; k < directory_nodes_; ++k) __builtin_prefetch(out[k]);
+    }
   }
   return batch_blocks_;
 }
