@@ -11,13 +11,10 @@
 namespace zonealloc {
 namespace {
 
-// Nodes of a batch in the directory layout (see WriteBatch): k nodes list
-// k * words_per_node + 1 blocks (node 0 lists the other k - 1, everything
-// else is an entry), so k = ceil((batch_blocks - 1) / words_per_node), at
-// least 1. 0 when node 0 cannot hold the other k - 1: the chain layout.
-uint32_t DirectoryNodes(uint32_t batch_blocks, uint32_t words_per_node) {
-  const uint32_t k = std::max<uint32_t>(1, (batch_blocks - 1 + words_per_node - 1) / words_per_node);
-  return k - 1 <= words_per_node ? k : 0;
+// Nodes a batch of `batch_blocks` needs to list its other blocks,
+// `words_per_node` to a node: at least 1.
+uint32_t NodesPerBatch(uint32_t batch_blocks, uint32_t words_per_node) {
+  return std::max<uint32_t>(1, (batch_blocks - 1 + words_per_node - 1) / words_per_node);
 }
 
 }  // namespace
@@ -28,7 +25,9 @@ SharedZone::SharedZone(const internal::BlockRegion& region, uint32_t batch_block
       batch_blocks_(batch_blocks),
       words_per_node_(static_cast<uint32_t>(
           std::min<size_t>(region.block_size() / sizeof(uint32_t), kMaxBatchBlocks + 1))),
-      directory_nodes_(DirectoryNodes(batch_blocks, words_per_node_)),
+      nodes_per_batch_(NodesPerBatch(batch_blocks, words_per_node_)),
+      // Node 0 has room for the others' indices (see WriteBatch).
+      directory_(nodes_per_batch_ - 1 <= words_per_node_),
       use_batches_(use_batches),
       slots_(region.batch_slots()),
       // A group as large as a batch, so that a batch of consecutive blocks
@@ -161,81 +160,63 @@ bool SharedZone::Push(void* const* blocks, size_t n) {
   return was_empty;
 }
 
-// A batch lists its blocks inside some of them, its "nodes", each holding
-// up to words_per_node_ (w) block indices. Two layouts, both giving the
-// reader the blocks in the order they were written:
-//   directory  node j is batch[j] and holds batch[1 + j*w, 1 + (j+1)*w):
-//              node 0 names nodes 1..k-1 in its first words. A reader
-//              misses on node 0, then on all other nodes at once.
-//   chain      node j is batch[j*w] and holds [batch[(j+1)*w]][batch[j*w+1,
-//              (j+1)*w)], the next node first, so a reader misses on one node
-//              after another. Only where node 0 has no room for the
-//              directory (blocks under 48 bytes with the default batches).
-// Either way a reader misses on one cache line per node rather than one
-// per block, which matters because it usually runs on another CPU than the
-// writer. The blocks are free and the shared zone's, so writing into them
-// races with nothing; the push's release and the pop's acquire order the
-// contents. Blocks on the stacks are free for a memory checker (ASan:
-// poisoned; memcheck: no access; the caller marks them before Put()), so
-// the writer and the reader open a node around their access only
-// (internal/memcheck_hooks.h).
-void SharedZone::StoreIndices(void* node, uint32_t word, void* const* blocks, uint32_t n) const {
+void SharedZone::StoreIndices(void* node, void* const* blocks, uint32_t n) const {
   const internal::BlockIndexing indexing = region_.indexing();
-  char* const words = static_cast<char*>(node) + word * sizeof(uint32_t);
   internal::UnpoisonBlock(node, indexing.block_size);
   for (uint32_t k = 0; k < n; ++k) {
     const uint32_t index = indexing.IndexOf(blocks[k]);
-    std::memcpy(words + k * sizeof(uint32_t), &index, sizeof(index));
+    std::memcpy(static_cast<char*>(node) + k * sizeof(index), &index, sizeof(index));
   }
   internal::PoisonFreeBlock(node, indexing.block_size);
 }
 
-void SharedZone::LoadBlocks(const void* node, uint32_t word, uint32_t n, void** blocks) const {
+void SharedZone::LoadBlocks(const void* node, void** blocks, uint32_t n) const {
   const internal::BlockIndexing indexing = region_.indexing();
-  const char* const words = static_cast<const char*>(node) + word * sizeof(uint32_t);
   internal::UnpoisonBlock(node, indexing.block_size);
   for (uint32_t k = 0; k < n; ++k) {
     uint32_t index;
-    std::memcpy(&index, words + k * sizeof(uint32_t), sizeof(index));
+    std::memcpy(&index, static_cast<const char*>(node) + k * sizeof(index), sizeof(index));
     blocks[k] = indexing.BlockAt(index);
   }
   internal::PoisonFreeBlock(node, indexing.block_size);
 }
 
+// A batch lists its blocks inside some of them, its "nodes": node j holds
+// the indices of batch[1 + j*w, 1 + (j+1)*w), w = words_per_node_, as many
+// as are left, so the reader gets the blocks back in the order they were
+// written. Where node j is depends on whether node 0 has room to name the
+// other nodes:
+//   directory  node j is batch[j], so node 0's first entries name them all:
+//              a reader misses on node 0, then on all the others at once
+//              (it prefetches them).
+//   chain      node j is batch[j*w], named by the last entry of node j-1:
+//              a reader misses on one node after another. Only where node 0
+//              is too small for the directory (blocks under 48 bytes with
+//              the default batches).
+// Either way a reader misses once per w indices (a node's first bytes)
+// rather than once per block, which matters because it usually runs on
+// another CPU than the writer. The blocks are free and the shared zone's,
+// so writing into them races with nothing; the push's release and the
+// pop's acquire order the contents. Blocks on the stacks are free for a
+// memory checker (ASan: poisoned; memcheck: no access; the caller marks
+// them before Put()), so the writer and the reader open a node around their
+// access only (internal/memcheck_hooks.h).
 void SharedZone::WriteBatch(void* const* batch) {
-  const uint32_t w = words_per_node_;
-  if (directory_nodes_ == 0) {  // chain
-    for (uint32_t node = 0; node < batch_blocks_; node += w) {
-      const uint32_t next = node + w;
-      if (next < batch_blocks_) StoreIndices(batch[node], 0, batch + next, 1);
-      StoreIndices(batch[node], 1, batch + node + 1, std::min(next, batch_blocks_) - node - 1);
-    }
-    return;
-  }
-  for (uint32_t node = 0; node < directory_nodes_; ++node) {
-    const uint32_t first = 1 + node * w;
-    StoreIndices(batch[node], 0, batch + first, std::min(w, batch_blocks_ - first));
+  for (uint32_t node = 0; node < nodes_per_batch_; ++node) {
+    const uint32_t first = 1 + node * words_per_node_;
+    StoreIndices(batch[NodePosition(node)], batch + first,
+                 std::min(words_per_node_, batch_blocks_ - first));
   }
 }
 
 uint32_t SharedZone::ReadBatch(uint32_t head, void** out) const {
-  const uint32_t w = words_per_node_;
   out[0] = region_.BlockAt(head);
-  if (directory_nodes_ == 0) {  // chain
-    for (uint32_t node = 0; node < batch_blocks_; node += w) {
-      const uint32_t next = node + w;
-      if (next < batch_blocks_) LoadBlocks(out[node], 0, 1, out + next);
-      LoadBlocks(out[node], 1, std::min(next, batch_blocks_) - node - 1, out + node + 1);
-    }
-    return batch_blocks_;
-  }
-  // Node 0 first: it names the others (out[1, k) once read), whose misses
-  // the prefetches then overlap.
-  for (uint32_t node = 0; node < directory_nodes_; ++node) {
-    const uint32_t first = 1 + node * w;
-    LoadBlocks(out[node], 0, std::min(w, batch_blocks_ - first), out + first);
-    if (node == 0) {
-      for (uint32_t k = 1; k < directory_nodes_; ++k) __builtin_prefetch(out[k]);
+  for (uint32_t node = 0; node < nodes_per_batch_; ++node) {
+    const uint32_t first = 1 + node * words_per_node_;
+    LoadBlocks(out[NodePosition(node)], out + first,
+               std::min(words_per_node_, batch_blocks_ - first));
+    if (directory_ && node == 0) {  // out[1, nodes) are known now
+      for (uint32_t k = 1; k < nodes_per_batch_; ++k) __builtin_prefetch(out[k]);
     }
   }
   return batch_blocks_;

@@ -56,6 +56,7 @@ namespace zonealloc {
 class SharedZone {
  public:
   // REQUIRES: `region` outlives this; 1 <= batch_blocks <= kMaxBatchBlocks.
+  // (A block holds two indices or more: BlockRegion's are 8 bytes and up.)
   // Without batches every block goes to the single-block stack.
   SharedZone(const internal::BlockRegion& region, uint32_t batch_blocks, bool use_batches);
 
@@ -128,10 +129,12 @@ class SharedZone {
   uint32_t ClaimSlot(void* const* batch);
   void WriteBatch(void* const* batch);
   uint32_t ReadBatch(uint32_t head, void** out) const;
-  // Writes the indices of blocks[0, n) into a free block (a batch's node)
-  // from its word `word` on, or reads them back as blocks.
-  void StoreIndices(void* node, uint32_t word, void* const* blocks, uint32_t n) const;
-  void LoadBlocks(const void* node, uint32_t word, uint32_t n, void** blocks) const;
+  // Writes the indices of blocks[0, n) into the first words of a free
+  // block (a batch's node), or reads them back as blocks.
+  void StoreIndices(void* node, void* const* blocks, uint32_t n) const;
+  void LoadBlocks(const void* node, void** blocks, uint32_t n) const;
+  // Where a batch's node `node` is among its blocks (see WriteBatch).
+  uint32_t NodePosition(uint32_t node) const { return directory_ ? node : node * words_per_node_; }
   uint32_t PopBatch(void** out);
   // Up to `max` blocks from the front of the fresh range; the count.
   uint32_t TakeFresh(void** out, uint32_t max);
@@ -144,7 +147,8 @@ class SharedZone {
   const internal::BlockRegion& region_;
   const uint32_t batch_blocks_;
   const uint32_t words_per_node_;   // block indices one block can hold in a batch
-  const uint32_t directory_nodes_;  // nodes per batch in the directory layout; 0: chain
+  const uint32_t nodes_per_batch_;  // blocks of a batch that list the others
+  const bool directory_;            // the layout (see WriteBatch): directory, else chain
   const bool use_batches_;
   // Batch slot g is slots_[2g], its link on batches_, and slots_[2g + 1],
   // the index + 1 of the first block of the batch it holds, or kFreeSlot.

@@ -62,10 +62,12 @@ TEST(SharedZoneTest, TakesWholeBatchesThenSinglesAndCountsThemOut) {
 
 // A batch comes back as it was put, in order, whichever layout its nodes
 // use: a directory in node 0 where it fits (64-byte blocks and up for
-// batches of 256, 48 and up for 128), a chain of nodes in smaller blocks.
+// batches of 256, 48 and up for 128), a chain of nodes in smaller blocks;
+// batch sizes around every node boundary.
 TEST(SharedZoneTest, ABatchComesBackInTheOrderItWasPutInEitherLayout) {
-  for (size_t block_size : {8, 16, 32, 48, 64, 200, 4096}) {
-    for (uint32_t batch_blocks : {1u, 2u, 7u, 17u, 64u, 129u, 256u}) {
+  for (size_t block_size : {8, 16, 24, 32, 40, 48, 56, 64, 200, 1024, 1032, 4096}) {
+    for (uint32_t batch_blocks : {1u, 2u, 3u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 47u, 48u, 49u,
+                                  63u, 64u, 65u, 127u, 128u, 129u, 255u, 256u}) {
       SCOPED_TRACE(testing::Message() << block_size << " B, batches of " << batch_blocks);
       Fixture f(/*blocks=*/2 * batch_blocks, batch_blocks, /*use_batches=*/true, block_size);
       std::vector<void*> taken(2 * batch_blocks);
@@ -81,6 +83,46 @@ TEST(SharedZoneTest, ABatchComesBackInTheOrderItWasPutInEitherLayout) {
       const auto expected = first ? put.begin() : put.begin() + batch_blocks;
       EXPECT_TRUE(std::equal(batch.begin(), batch.end(), expected)) << "one batch, in order";
     }
+  }
+}
+
+// Where the indices go: node j lists batch[1 + j*w, 1 + (j+1)*w). In the
+// directory layout node j is batch[j] (node 0 names the others first); in
+// the chain layout it is batch[j*w], the last block node j-1 lists.
+std::vector<uint32_t> NodeWords(const internal::BlockRegion& region, const void* node, size_t n) {
+  std::vector<uint32_t> words(n);
+  internal::UnpoisonBlock(node, region.block_size());
+  std::memcpy(words.data(), node, n * sizeof(uint32_t));
+  internal::PoisonFreeBlock(node, region.block_size());
+  return words;
+}
+
+std::vector<uint32_t> IndicesOf(const internal::BlockRegion& region, const void* const* blocks,
+                                size_t n) {
+  std::vector<uint32_t> indices;
+  for (size_t k = 0; k < n; ++k) indices.push_back(region.IndexOf(blocks[k]));
+  return indices;
+}
+
+TEST(SharedZoneTest, ABatchsNodesAreADirectoryWhereNodeZeroHasRoomElseAChain) {
+  struct Case {
+    size_t block_size;
+    bool directory;
+  };
+  // 128-block batches: 64-byte nodes hold 16 indices, so 8 nodes, named in
+  // node 0; 16-byte nodes hold 4, so 32 nodes, too many to name there.
+  for (const Case c : {Case{64, true}, Case{16, false}}) {
+    SCOPED_TRACE(testing::Message() << c.block_size << "-byte blocks");
+    Fixture f(/*blocks=*/128, /*batch_blocks=*/128, /*use_batches=*/true, c.block_size);
+    std::vector<void*> batch(128);
+    bool refilled_empty = false;
+    ASSERT_EQ(f.shared.Take(batch.data(), 128, &refilled_empty), 128u);
+    std::reverse(batch.begin(), batch.end());  // not in address order
+    f.shared.Put(batch.data(), batch.size());
+    const size_t w = c.block_size / sizeof(uint32_t);
+    const void* node1 = c.directory ? batch[1] : batch[w];
+    EXPECT_EQ(NodeWords(f.region, batch[0], w), IndicesOf(f.region, &batch[1], w));
+    EXPECT_EQ(NodeWords(f.region, node1, w), IndicesOf(f.region, &batch[1 + w], w));
   }
 }
 

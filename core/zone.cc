@@ -28,10 +28,11 @@ constexpr int64_t kIdleScanPeriodNs = 1'000'000'000;
 // How often a busy zone with CPU caches samples in_use for the peak.
 constexpr int64_t kPeakSamplePeriodNs = 1'000'000;
 
-// Now, for the cache tiers' schedules (a millisecond and up): the coarse
-// monotonic clock, a few nanoseconds per read where steady_clock's costs
-// about 20 on every refill and flush. It ticks once a scheduler tick (1-10
-// ms), so a schedule may run up to a tick late; that is all it costs.
+// Now, for the cache tiers' schedules: the coarse monotonic clock, a few
+// nanoseconds per read where steady_clock costs about 20, on every refill
+// and flush. It advances once a scheduler tick (1-10 ms), so a schedule
+// runs up to a tick late, and one shorter than a tick (the peak sample's
+// millisecond) runs once a tick.
 int64_t CoarseNowNs() {
   timespec now;
   if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0) {  // a kernel without it
@@ -238,11 +239,12 @@ void* Zone::AllocateMiss() {
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
   cache_->CountRefill(cpu);
-  // A refill's blocks are usually cold (freed long ago, or never touched):
-  // fetch them now, together, rather than one miss per Allocate() caller.
-  for (uint32_t i = 1; i < n; ++i) __builtin_prefetch(batch[i]);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
+  // A refill's blocks were usually freed long ago: fetch them now, together,
+  // rather than one miss per Allocate() caller, the next one popped first.
+  // (Blocks never touched have no page yet, and the prefetch is dropped.)
+  for (uint32_t i = kept; i >= 1; --i) __builtin_prefetch(batch[i]);
   ReturnToShared(batch + 1 + kept, n - 1 - kept, SlowLock::kNotHeld);
   OnCacheMissOrFlush();
   return MarkAllocated(batch[0]);

@@ -313,7 +313,8 @@ class Zone {
   void SizeDrainBufferLocked(uint64_t total_bound) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
-  // every millisecond, then scans for idle caches at most every second.
+  // every millisecond (or tick of the coarse clock), then scans for idle
+  // caches at most every second.
   void OnCacheMissOrFlush();
   void MaybeDrainIdleCaches(int64_t now_ns);
   uint64_t PermanentBytes(size_t blocks) const;

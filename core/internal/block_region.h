@@ -66,10 +66,10 @@ struct ExactDivisor {
   uint64_t max_quotient;  // (2^64 - 1) / d
 };
 
-// Maps a region's block addresses to their indices and back. A value type:
-// a loop that copies one keeps its fields in registers, where one that calls
-// BlockRegion's members reloads them after every store through a char
-// pointer (such a store may alias anything), as a batch's writer makes.
+// Maps a region's block addresses to their indices and back. A value type
+// so that a loop can copy it: SharedZone's batch writer stores through char
+// pointers, which may alias anything, so BlockRegion's fields would be
+// reloaded after every store; a local copy's stay in registers.
 struct BlockIndexing {
   void* BlockAt(uint32_t index) const {
     return reinterpret_cast<void*>(begin + size_t{index} * block_size);
@@ -135,6 +135,7 @@ class BlockRegion {
   // REQUIRES: Contains(p).
   uint32_t IndexOf(const void* p) const { return indexing_.IndexOf(p); }
 
+  // For loops that store through char pointers: copy it (see BlockIndexing).
   const BlockIndexing& indexing() const { return indexing_; }
 
   std::atomic<uint32_t>* links() const { return links_; }
