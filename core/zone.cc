@@ -101,7 +101,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
         cache_memory_, PerCpuCache::PossibleCpus(), CacheDepth(resolved));
     SpinLockHolder hold(slow_lock_);
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
-    SizeDrainBufferLocked(cache_->total_bound());
+    // Uninitialized: its pages are touched only as deep as a drain reaches.
+    drain_buffer_.reset(new void*[cache_->max_capacity()]);
   }
   // Hand the initial segment to the shared zone.
   const size_t initial = region_.committed_blocks();
@@ -312,16 +313,8 @@ bool Zone::IsFull() const {
   return shared_.Empty();
 }
 
-void Zone::SizeDrainBufferLocked(uint64_t total_bound) {
-  // A CPU caches at most its capacity, and all capacities together stay
-  // within the total bound: the buffer follows the bound, not the largest
-  // depth a cache could ever reach.
-  const size_t most = std::min<uint64_t>(cache_->max_capacity(), total_bound);
-  if (drain_buffer_.size() < most) drain_buffer_.resize(most);
-}
-
 void Zone::DrainCpuLocked(int cpu) {
-  ReturnToShared(drain_buffer_.data(), cache_->Drain(cpu, drain_buffer_.data()),
+  ReturnToShared(drain_buffer_.get(), cache_->Drain(cpu, drain_buffer_.get()),
                  SlowLock::kHeld);
 }
 
@@ -449,14 +442,11 @@ void* Zone::ExtendLocked() {
   }
   // Demand outgrew the zone, so the caches may keep more of it (see
   // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth
-  // term is 0 here because RaiseTotalBound() never lowers the bound). The
-  // drain buffer grows first: nothing charged yet if that allocation throws,
-  // and no allocation in DrainCpuLocked(), whose callers hold the spinlock.
+  // term is 0 here because RaiseTotalBound() never lowers the bound).
   const uint64_t cache_bound =
       cache_.has_value() ? CachesBound(old_blocks + blocks, cache_->num_cpus(), 0,
                                        shared_.batch_blocks())
                          : 0;
-  if (cache_.has_value()) SizeDrainBufferLocked(cache_bound);
   if (!service_.TryCharge(bytes)) {
     ++extension_refusals_;
     return nullptr;

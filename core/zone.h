@@ -308,9 +308,6 @@ class Zone {
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // Room in drain_buffer_ for the most one CPU may cache under a total
-  // bound of the caches; called before the bound is set or raised.
-  void SizeDrainBufferLocked(uint64_t total_bound) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
   // every millisecond (or tick of the coarse clock), then scans for idle
@@ -368,7 +365,9 @@ class Zone {
     bool operator==(const CpuActivity&) const = default;
   };
   std::vector<CpuActivity> activity_at_last_scan_ ABSL_GUARDED_BY(slow_lock_);
-  std::vector<void*> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
+  // One CPU's whole cache (max_capacity blocks), so that a drain, under
+  // the spinlock, allocates nothing; sized once, not as the bound rises.
+  std::unique_ptr<void*[]> drain_buffer_ ABSL_GUARDED_BY(slow_lock_);
 };
 
 }  // namespace zonealloc

@@ -294,7 +294,7 @@ TEST_F(ZoneCpuCacheTest, AnExtendedZonesCachesMayHoldAllButABatchPerCpu) {
   EXPECT_LE(stats.cpu_caches[cpu].capacity, stats.cpu_cache_bound_blocks);
   EXPECT_GT(stats.cached_blocks, stats.capacity_blocks / 2)
       << "more than half the zone in one CPU's cache";
-  zone->Drain();  // the whole deep cache comes back (the drain buffer grew with the bound)
+  zone->Drain();  // the whole deep cache comes back
   const ZoneStats drained = zone->Stats();
   EXPECT_EQ(drained.cpu_cache_bound_blocks, stats.cpu_cache_bound_blocks)
       << "a drain shrinks the caches, not the bound";

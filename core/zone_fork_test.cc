@@ -49,8 +49,7 @@ TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
   // Small, so the threads keep reaching the slow path, overflow and drains.
   auto busy = *service->CreateZone({.name = "busy", .block_size = 64, .initial_blocks = 256});
   // The threads call no malloc while the children are forked: `held` is
-  // reserved, Drain() and the zone's slow path allocate nothing once the
-  // zone has stopped extending (an extension may grow the drain buffer), and
+  // reserved, Drain() and the zone's slow path allocate nothing, and
   // Stats() is left out for its strings. A child forked while another thread
   // is inside malloc can hang in its own first malloc under
   // AddressSanitizer, whose allocator (GCC 12's) takes no locks around
