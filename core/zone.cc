@@ -43,6 +43,19 @@ int64_t CoarseNowNs() {
   return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
+// Starts fetching the cache line at p for writing. A refill's blocks are
+// written by their callers first, and may sit in another CPU's cache (freed
+// there): a read prefetch would fetch them shared, and the first write
+// would then fetch them again to own them. prefetchw is a NOP on x86 CPUs
+// that lack it; GCC emits it for __builtin_prefetch only with -mprfchw.
+void PrefetchForWrite(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, /*rw=*/1);
+#endif
+}
+
 // The most all CPUs' caches may hold together in a zone of `capacity`
 // blocks: all of it but a batch per CPU, so that where that term is the
 // largest, with no block in use or on its way between tiers, every CPU can
@@ -242,10 +255,11 @@ void* Zone::AllocateMiss() {
   cache_->CountRefill(cpu);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
-  // A refill's blocks were usually freed long ago: fetch them now, together,
-  // rather than one miss per Allocate() caller, the next one popped first.
-  // (Blocks never touched have no page yet, and the prefetch is dropped.)
-  for (uint32_t i = kept; i >= 1; --i) __builtin_prefetch(batch[i]);
+  // A refill's blocks were usually freed long ago or on another CPU: fetch
+  // them now, together, rather than one miss per Allocate() caller, the
+  // next one popped first. (Blocks never touched have no page yet, and the
+  // prefetch is dropped.)
+  for (uint32_t i = kept; i >= 1; --i) PrefetchForWrite(batch[i]);
   ReturnToShared(batch + 1 + kept, n - 1 - kept, SlowLock::kNotHeld);
   OnCacheMissOrFlush();
   return MarkAllocated(batch[0]);
