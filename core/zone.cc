@@ -46,8 +46,10 @@ int64_t CoarseNowNs() {
 // Starts fetching the cache line at p for writing. A refill's blocks are
 // written by their callers first, and may sit in another CPU's cache (freed
 // there): a read prefetch would fetch them shared, and the first write
-// would then fetch them again to own them. prefetchw is a NOP on x86 CPUs
-// that lack it; GCC emits it for __builtin_prefetch only with -mprfchw.
+// would then fetch them again to own them. x86-64 CPUs without prefetchw's
+// feature bit (Intel's before Broadwell) run it as a NOP in practice, as
+// Windows 8.1 relies on; GCC emits it for __builtin_prefetch only where
+// -mprfchw or -march says the CPU has it.
 void PrefetchForWrite(const void* p) {
 #if defined(__x86_64__)
   asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
@@ -114,7 +116,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
         cache_memory_, PerCpuCache::PossibleCpus(), CacheDepth(resolved));
     SpinLockHolder hold(slow_lock_);
     activity_at_last_scan_.assign(cache_->num_cpus(), {});
-    // Uninitialized: its pages are touched only as deep as a drain reaches.
+    // Uninitialized: where malloc maps it fresh (glibc does at this size,
+    // at first), its pages are touched only as deep as a drain reaches.
     drain_buffer_.reset(new void*[cache_->max_capacity()]);
   }
   // Hand the initial segment to the shared zone.
