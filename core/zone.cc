@@ -457,13 +457,6 @@ void* Zone::ExtendLocked() {
     ++extension_refusals_;
     return nullptr;
   }
-  // Demand outgrew the zone, so the caches may keep more of it (see
-  // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth
-  // term is 0 here because RaiseTotalBound() never lowers the bound).
-  const uint64_t cache_bound =
-      cache_.has_value() ? CachesBound(old_blocks + blocks, cache_->num_cpus(), 0,
-                                       shared_.batch_blocks())
-                         : 0;
   if (!service_.TryCharge(bytes)) {
     ++extension_refusals_;
     return nullptr;
@@ -474,7 +467,13 @@ void* Zone::ExtendLocked() {
   }
   ++extensions_;
   policy_.OnExtended();
-  if (cache_.has_value()) cache_->RaiseTotalBound(cache_bound);
+  // Demand outgrew the zone, so the caches may keep more of it (see
+  // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth
+  // term is 0 here because RaiseTotalBound() never lowers the bound).
+  if (cache_.has_value()) {
+    cache_->RaiseTotalBound(CachesBound(old_blocks + blocks, cache_->num_cpus(),
+                                        /*initial_depth=*/0, shared_.batch_blocks()));
+  }
   PrepareFreshBlocks(old_blocks + 1, blocks - 1);
   // The zone was full, so no fresh block is left (see AddFresh); the spare
   // goes back below.

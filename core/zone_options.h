@@ -99,9 +99,9 @@ struct ZoneOptions {
   // cpu_cache_batch_blocks, half the capacity, CPUs x cpu_cache_blocks)
   // blocks (ZoneStats::cpu_cache_bound_blocks): all of the zone but a batch
   // per possible CPU, so that, where that term is the largest and no block
-  // is in use, every CPU can refill once without a drain. The bound rises as the zone extends (it never
-  // falls), so a thread whose working set outgrew the first size still runs
-  // from its cache. What caches hold is never lost to other CPUs: a CPU
+  // is in use, every CPU can refill once without a drain. The bound rises as
+  // the zone extends (it never falls), so a thread whose working set
+  // outgrew the first size still runs from its cache. What caches hold is never lost to other CPUs: a CPU
   // that finds the shared zone empty drains them when they hold a batch,
   // and always before the zone would extend, so cached blocks never cause
   // an extension.
