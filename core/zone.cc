@@ -406,19 +406,14 @@ void* Zone::AllocateSlow() {
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   SpinLockHolder hold(slow_lock_);
   ++slow_path_entries_;
-  // Cached blocks are free blocks. Draining costs a fence per CPU, so it is
-  // worth it before a temporary overflow only when the caches hold at least
-  // a batch; before a permanent extension, always (see "Full-zone path").
+  // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
+  // it only when the caches hold at least a batch (see "Full-zone path").
   if (CachedBlocks() >= shared_.batch_blocks()) DrainAllLocked();
   // Another thread may have freed, flushed or extended meanwhile.
   if (void* block = TakeOneLocked()) return block;
 
   policy_.Observe(epoch);
   if (policy_.ShouldExtend()) {
-    if (CachedBlocks() > 0) {
-      DrainAllLocked();
-      if (void* block = TakeOneLocked()) return block;
-    }
     if (void* extended = ExtendLocked()) return extended;
   }
   void* block;

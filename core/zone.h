@@ -34,12 +34,14 @@
 //      max_blocks and the ZoneService budget.
 //
 // Full-zone path: cached blocks are free blocks, but draining a CPU's cache
-// costs a fence (an interrupt) on that CPU. The slow path drains every CPU
-// first when the caches hold at least a batch together, since that can
-// avoid the overflow, and always before an extension, so CPU caches never
-// cause a permanent extension. With fewer cached blocks it overflows: those
-// blocks come back at the next flush, drain or idle scan, and the overflow
-// goes back once the zone has free blocks.
+// costs a fence (an interrupt) on that CPU and resets its depth. The slow
+// path drains every CPU first when the caches hold at least a batch
+// together, since that can avoid the overflow or the extension. With fewer
+// cached blocks it overflows, or extends if the rule says so: a zone
+// extends only while its caches hold less than a batch in all, so they
+// leave it at most one extension larger than it would be without them.
+// The blocks they hold come back at the next flush, drain or idle scan,
+// and the overflow goes back once the zone has free blocks.
 //
 // IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
 // check on its way (an empty cache, then an empty shared zone) before it

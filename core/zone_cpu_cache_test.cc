@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/testing/counting_page_source.h>
@@ -336,8 +337,9 @@ TEST_F(ZoneCpuCacheTest, IsFullOnlyWhenThisCpusCacheAndTheSharedZoneAreEmpty) {
   });
 }
 
-// A free block in another CPU's cache must be found before overflowing.
-TEST_F(ZoneCpuCacheTest, CachedBlocksNeverCauseOverflowOrExtension) {
+// Free blocks in other CPUs' caches, a batch or more in all, are found
+// before the zone overflows ("Full-zone path" in zone.h).
+TEST_F(ZoneCpuCacheTest, ABatchOfCachedBlocksIsDrainedBeforeOverflow) {
   const std::vector<int> cpus = AllowedCpus();
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32});
@@ -359,33 +361,40 @@ TEST_F(ZoneCpuCacheTest, CachedBlocksNeverCauseOverflowOrExtension) {
 }
 
 // "Full-zone path" in zone.h: fewer cached blocks than a batch are not
-// worth a fence per CPU before a temporary overflow, but they are drained
-// before the zone would extend permanently.
-TEST_F(ZoneCpuCacheTest, AFewCachedBlocksAreDrainedBeforeExtensionNotBeforeOverflow) {
+// worth a fence per CPU, neither before a temporary overflow nor before an
+// extension; a batch is, before either.
+TEST_F(ZoneCpuCacheTest, OnlyABatchOfCachedBlocksIsDrainedBeforeOverflowOrExtension) {
   const std::vector<int> cpus = AllowedCpus();
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32,
-                        .cpu_cache_max_blocks = 32, .cpu_cache_batch_blocks = 16});
-  std::vector<void*> blocks;
-  RunOnCpu(cpus[0], [&] {
-    for (int i = 0; i < 64; ++i) blocks.push_back(zone->Allocate());
-    for (int i = 0; i < 5; ++i) zone->Free(blocks[i]);  // 5 < a batch, in CPU 0's cache
-  });
-  std::vector<void*> more;
-  RunOnCpu(cpus[1], [&] {
-    more.push_back(zone->Allocate());
-    more.push_back(zone->Allocate());
-  });
-  ZoneStats stats = zone->Stats();
-  EXPECT_EQ(stats.overflow_allocations, 2u) << "overflowed without draining CPU 0";
-  EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 0u);
-  RunOnCpu(cpus[1], [&] { more.push_back(zone->Allocate()); });  // the rule says extend
-  stats = zone->Stats();
-  EXPECT_EQ(stats.extensions, 0u) << "the cached blocks came back first";
-  EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 1u);
-  EXPECT_EQ(stats.overflow_allocations, 2u);
-  for (int i = 5; i < 64; ++i) zone->Free(blocks[i]);
-  for (void* block : more) zone->Free(block);
+  for (const int cached : {5, 16}) {  // fewer than a batch, a batch
+    SCOPED_TRACE(absl::StrFormat("%d blocks cached on CPU %d", cached, cpus[0]));
+    auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32,
+                          .cpu_cache_max_blocks = 32, .cpu_cache_batch_blocks = 16});
+    std::vector<void*> blocks;
+    RunOnCpu(cpus[0], [&] {
+      for (int i = 0; i < 64; ++i) blocks.push_back(zone->Allocate());
+      for (int i = 0; i < cached; ++i) zone->Free(blocks[i]);  // into CPU 0's cache
+    });
+    ASSERT_EQ(zone->Stats().cpu_caches[cpus[0]].blocks, static_cast<size_t>(cached));
+    // Two overflows, then the rule says extend.
+    std::vector<void*> more;
+    RunOnCpu(cpus[1], [&] {
+      for (int i = 0; i < 3; ++i) more.push_back(zone->Allocate());
+    });
+    const ZoneStats stats = zone->Stats();
+    if (cached < 16) {
+      EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 0u);
+      EXPECT_EQ(stats.overflow_allocations, 2u);
+      EXPECT_EQ(stats.extensions, 1u) << "extended with " << cached << " blocks cached";
+      EXPECT_EQ(stats.cpu_caches[cpus[0]].blocks, static_cast<size_t>(cached));
+    } else {
+      EXPECT_EQ(stats.cpu_caches[cpus[0]].drains, 1u);
+      EXPECT_EQ(stats.overflow_allocations, 0u);
+      EXPECT_EQ(stats.extensions, 0u) << "the cached blocks came back first";
+    }
+    for (int i = cached; i < 64; ++i) zone->Free(blocks[i]);
+    for (void* block : more) zone->Free(block);
+  }
 }
 
 TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
