@@ -38,10 +38,9 @@
 // path drains every CPU first when the caches hold at least a batch
 // together, since that can avoid the overflow or the extension. With fewer
 // cached blocks it overflows, or extends if the rule says so: a zone
-// extends only while its caches hold less than a batch in all, so they
-// leave it at most one extension larger than it would be without them.
-// The blocks they hold come back at the next flush, drain or idle scan,
-// and the overflow goes back once the zone has free blocks.
+// extends only while its caches hold less than a batch in all. The blocks
+// they hold come back at the next flush, drain or idle scan, and the
+// overflow goes back once the zone has free blocks.
 //
 // IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
 // check on its way (an empty cache, then an empty shared zone) before it
