@@ -14,6 +14,13 @@
 namespace zonealloc {
 namespace {
 
+// Faults pages in as if written (Linux 5.14); older headers lack the name.
+#ifdef MADV_POPULATE_WRITE
+constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kPopulateWrite = 23;
+#endif
+
 // Names [addr, addr + bytes) in /proc/<pid>/maps. Best effort: kernels
 // without CONFIG_ANON_VMA_NAME refuse, and the mapping stays unnamed.
 void NameMapping(void* addr, size_t bytes, std::string_view tag) {
@@ -43,6 +50,10 @@ class MmapPageSource final : public PageSource {
 
   bool Commit(void* addr, size_t bytes) override {
     return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0;
+  }
+
+  bool Prefault(void* addr, size_t bytes) override {
+    return madvise(addr, bytes, kPopulateWrite) == 0;
   }
 
   // Page alignment is one mmap. A larger alignment over-maps by `alignment`

@@ -28,6 +28,17 @@ class PageSource {
   // page aligned. False on failure, leaving the range as it was.
   virtual bool Commit(void* addr, size_t bytes) = 0;
 
+  // Asks for committed pages [addr, addr + bytes), page aligned, to be made
+  // resident now, in one call, rather than by a page fault each at first
+  // touch. Only a hint: false when the source declines or the system
+  // refuses (errno says why: Linux before 5.14 has no MADV_POPULATE_WRITE
+  // and says EINVAL), and the pages then fault in at first touch, as they
+  // would without it. The default declines.
+  virtual bool Prefault(void* addr, size_t bytes) {
+    (void)addr, (void)bytes;
+    return false;
+  }
+
   // Maps `bytes` (a multiple of the page size) of zeroed, usable memory
   // aligned to `alignment` (a power of two). nullptr on failure. `tag` as for
   // Reserve.

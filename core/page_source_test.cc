@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/page_source.h>
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include <zonealloc/testing/counting_page_source.h>
@@ -43,6 +47,53 @@ TEST(PageSourceTest, UnmapSaysWhenTheSystemRefuses) {
   EXPECT_EQ(errno, EINVAL);
   p[0] = 1;  // still mapped
   EXPECT_TRUE(pages.Unmap(p, PageSize()));
+}
+
+// Pages of [p, p + bytes) that are resident now.
+size_t ResidentPages(void* p, size_t bytes) {
+  std::vector<unsigned char> resident(bytes / PageSize());
+  EXPECT_EQ(mincore(p, bytes, resident.data()), 0) << std::strerror(errno);
+  return static_cast<size_t>(std::count_if(resident.begin(), resident.end(),
+                                           [](unsigned char page) { return page & 1; }));
+}
+
+TEST(PageSourceTest, PrefaultMakesCommittedPagesResident) {
+  PageSource& pages = DefaultPageSource();
+  const size_t bytes = 16 * PageSize();
+  void* p = pages.Reserve(bytes, "zonealloc-test");
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(pages.Commit(p, bytes));
+  EXPECT_EQ(ResidentPages(p, bytes), 0u) << "committed, not yet touched";
+  errno = 0;
+  if (!pages.Prefault(p, bytes)) {
+    EXPECT_EQ(errno, EINVAL) << "only a kernel without MADV_POPULATE_WRITE may decline";
+    EXPECT_TRUE(pages.Unmap(p, bytes));
+    GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  }
+  EXPECT_EQ(ResidentPages(p, bytes), 16u);
+  EXPECT_EQ(static_cast<char*>(p)[bytes - 1], 0) << "prefaulted pages read as zero";
+  EXPECT_TRUE(pages.Unmap(p, bytes));
+}
+
+TEST(PageSourceTest, PrefaultOfAReservedPageIsRefused) {
+  PageSource& pages = DefaultPageSource();
+  void* p = pages.Reserve(PageSize(), "zonealloc-test");
+  ASSERT_NE(p, nullptr);
+  EXPECT_FALSE(pages.Prefault(p, PageSize())) << "PROT_NONE: not committed";
+  EXPECT_TRUE(pages.Unmap(p, PageSize()));
+}
+
+// A source that implements only what it must declines prefaults.
+TEST(PageSourceTest, TheDefaultPrefaultDeclines) {
+  class MinimalSource final : public PageSource {
+   public:
+    void* Reserve(size_t, std::string_view) override { return nullptr; }
+    bool Commit(void*, size_t) override { return false; }
+    void* Map(size_t, size_t, std::string_view) override { return nullptr; }
+    bool Unmap(void*, size_t) override { return false; }
+  } source;
+  char page[64];
+  EXPECT_FALSE(source.Prefault(page, sizeof(page)));
 }
 
 TEST(CountingPageSourceTest, ARefusedUnmapLeavesTheMappingOutstanding) {

@@ -402,9 +402,25 @@ void Zone::MaybeDrainIdleCaches(int64_t now) {
 }
 
 void* Zone::AllocateSlow() {
-  // acquire: see "Slow-path protocol"; read before the re-check below.
+  // acquire: see "Slow-path protocol"; read before the re-check under the lock.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
-  SpinLockHolder hold(slow_lock_);
+  Segment extension;
+  void* block;
+  {
+    SpinLockHolder hold(slow_lock_);
+    block = AllocateSlowLocked(epoch, &extension);
+  }
+  // After the lock, which the prefault would hold for a page each; other
+  // threads may take and touch the new blocks meanwhile, which is harmless.
+  // relaxed: a hint; a thread that missed another's store asks once more.
+  if (extension.n > 0 && prefault_extensions_.load(std::memory_order_relaxed) &&
+      !region_.Prefault(extension.first, extension.n)) {
+    prefault_extensions_.store(false, std::memory_order_relaxed);
+  }
+  return block;
+}
+
+void* Zone::AllocateSlowLocked(uint64_t epoch, Segment* extension) {
   ++slow_path_entries_;
   // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
   // it only when the caches hold at least a batch (see "Full-zone path").
@@ -414,7 +430,7 @@ void* Zone::AllocateSlow() {
 
   policy_.Observe(epoch);
   if (policy_.ShouldExtend()) {
-    if (void* extended = ExtendLocked()) return extended;
+    if (void* extended = ExtendLocked(extension)) return extended;
   }
   void* block;
   block = overflow_.Allocate();
@@ -442,9 +458,10 @@ void* Zone::TakeOneLocked() {
 }
 
 // Commits the next segment, keeps its first block for the caller and gives
-// the rest to the shared zone. nullptr when refused (max_blocks, budget) or
-// the commit failed; the caller then overflows.
-void* Zone::ExtendLocked() {
+// the rest to the shared zone; `added` says which blocks it added. nullptr
+// when refused (max_blocks, budget) or the commit failed; the caller then
+// overflows.
+void* Zone::ExtendLocked(Segment* added) {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
   const uint64_t bytes = PermanentBytes(blocks);
@@ -461,6 +478,7 @@ void* Zone::ExtendLocked() {
     return nullptr;
   }
   ++extensions_;
+  *added = {old_blocks, blocks};
   policy_.OnExtended();
   // Demand outgrew the zone, so the caches may keep more of it (see
   // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth

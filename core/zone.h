@@ -31,7 +31,12 @@
 //   3. The slow path, under a spinlock, when the shared zone is empty:
 //      serve temporary overflow (OverflowPool) or extend the zone
 //      permanently by the guidelines' rule (ExtensionPolicy), within
-//      max_blocks and the ZoneService budget.
+//      max_blocks and the ZoneService budget. The thread that extended then
+//      prefaults the new blocks' pages (PageSource::Prefault), outside the
+//      lock: a zone extends only under sustained demand, so the blocks are
+//      about to be used, and one call makes their pages resident for less
+//      than a page fault each. The initial segment stays untouched until
+//      used, so a zone created and little used costs little memory.
 //
 // Full-zone path: cached blocks are free blocks, but draining a CPU's cache
 // costs a fence (an interrupt) on that CPU and resets its depth. The slow
@@ -307,7 +312,15 @@ class Zone {
   void* TakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // Samples in_use_blocks into the peak; exact once the caches are drained.
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Blocks [first, first + n) of the region.
+  struct Segment {
+    size_t first = 0;
+    size_t n = 0;
+  };
+  // AllocateSlow() under the lock: `extension` is what an extension added.
+  void* AllocateSlowLocked(uint64_t epoch, Segment* extension)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void* ExtendLocked(Segment* added) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
@@ -350,6 +363,8 @@ class Zone {
   std::atomic<bool> has_spare_{false};
   std::atomic<int64_t> next_idle_scan_ns_{0};
   std::atomic<int64_t> next_peak_sample_ns_{0};
+  // Until the page source declines once (see AllocateSlow).
+  std::atomic<bool> prefault_extensions_{true};
 
   // The slow path.
   mutable SpinLock slow_lock_;

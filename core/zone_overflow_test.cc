@@ -269,6 +269,36 @@ TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
   for (void* block : blocks) zone.Free(block);
 }
 
+// "The slow path" in zone.h: the thread that extended makes the new
+// blocks' pages resident in one call; the initial segment is left alone.
+TEST_F(ZoneOverflowTest, AnExtensionPrefaultsItsPagesTheInitialSegmentIsNot) {
+  // 4 KiB blocks: a page each, so the range is exactly the new blocks.
+  Zone& zone = MakeZone({.block_size = 4096, .initial_blocks = 4, .extension_blocks = 8,
+                         .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 0) << "creating the zone";
+  std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, one overflow, extension
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 1);
+  EXPECT_EQ(pages_.last_prefault_addr(), blocks.back()) << "the extension's first block";
+  EXPECT_EQ(pages_.last_prefault_bytes(), 8u * 4096);
+  for (void* block : blocks) zone.Free(block);
+}
+
+// A source that declines (an old kernel, an embedder's source) is not asked
+// again, and the zone extends and serves blocks as before.
+TEST_F(ZoneOverflowTest, ADeclinedPrefaultIsNotAskedAgain) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
+                         .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  pages_.FailNext(PageCall::kPrefault);
+  std::vector<void*> blocks = AllocateN(zone, 200);
+  EXPECT_GE(zone.Stats().extensions, 5u);
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 1) << "declined once, then never asked";
+  for (void* block : blocks) std::memset(block, 0xA5, 64);  // every block usable
+  for (void* block : blocks) zone.Free(block);
+}
+
 TEST_F(ZoneOverflowTest, SustainedDemandExtendsRepeatedly) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16});
   std::vector<void*> blocks = AllocateN(zone, 200);

@@ -15,6 +15,17 @@ namespace {
 
 size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// The whole pages covering [begin, end).
+struct PageSpan {
+  void* addr;
+  size_t bytes;
+};
+PageSpan PagesCovering(uintptr_t begin, uintptr_t end) {
+  const size_t page = PageSize();
+  const uintptr_t first = begin / page * page;
+  return {reinterpret_cast<void*>(first), RoundUp(end, page) - first};
+}
+
 // Words of the batch slots that cover `blocks` blocks: two per slot.
 size_t SlotWords(size_t blocks) {
   return 2 * (RoundUp(blocks, BlockRegion::kBlocksPerBatchSlot) / BlockRegion::kBlocksPerBatchSlot);
@@ -87,10 +98,14 @@ BlockRegion::~BlockRegion() {
 
 bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
   if (begin == end) return true;  // e.g. slots: a segment within the last slot's group
-  const size_t page = PageSize();
-  const uintptr_t first = begin / page * page;
-  const uintptr_t last = RoundUp(end, page);
-  return pages_->Commit(reinterpret_cast<void*>(first), last - first);
+  const PageSpan pages = PagesCovering(begin, end);
+  return pages_->Commit(pages.addr, pages.bytes);
+}
+
+bool BlockRegion::Prefault(size_t first, size_t n) const {
+  const PageSpan pages = PagesCovering(indexing_.begin + first * indexing_.block_size,
+                                       indexing_.begin + (first + n) * indexing_.block_size);
+  return pages_->Prefault(pages.addr, pages.bytes);
 }
 
 bool BlockRegion::CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count) {

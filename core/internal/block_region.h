@@ -107,6 +107,11 @@ class BlockRegion {
   // REQUIRES: callers of Grow() are serialized.
   bool Grow(size_t blocks);
 
+  // Asks the page source to make the pages of blocks [first, first + n)
+  // resident now (PageSource::Prefault); false when it declines.
+  // REQUIRES: the blocks are committed.
+  bool Prefault(size_t first, size_t n) const;
+
   size_t block_size() const { return indexing_.block_size; }
   size_t max_blocks() const { return max_blocks_; }
   size_t committed_blocks() const {

@@ -126,6 +126,25 @@ TEST(BlockRegionTest, FailedGrowChangesNothing) {
   EXPECT_EQ(region->committed_blocks(), 16u);
 }
 
+// The pages of the blocks, from the one holding the first block's start to
+// the one holding the last block's end: 100-byte blocks straddle pages.
+TEST(BlockRegionTest, PrefaultAsksForThePagesOfTheBlocks) {
+  CountingPageSource pages;
+  const size_t page = PageSize();
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 104, 200, 400);
+  ASSERT_TRUE(region.ok());
+  EXPECT_EQ(pages.calls(PageCall::kPrefault), 0) << "Create() prefaults nothing";
+  ASSERT_TRUE(region->Grow(200));
+  EXPECT_EQ(pages.calls(PageCall::kPrefault), 0) << "nor does Grow()";
+  region->Prefault(200, 100);
+  const auto first = reinterpret_cast<uintptr_t>(region->BlockAt(200)) / page * page;
+  const auto end = reinterpret_cast<uintptr_t>(region->BlockAt(299)) + 104;
+  EXPECT_EQ(pages.last_prefault_addr(), reinterpret_cast<void*>(first));
+  EXPECT_EQ(pages.last_prefault_bytes(), (end - first + page - 1) / page * page);
+  pages.FailNext(PageCall::kPrefault);
+  EXPECT_FALSE(region->Prefault(0, 1)) << "the source's answer";
+}
+
 TEST(BlockRegionTest, DestructionUnmapsTheReservation) {
   CountingPageSource pages;
   {

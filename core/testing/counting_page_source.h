@@ -21,7 +21,7 @@
 
 namespace zonealloc::internal {
 
-enum class PageCall { kReserve, kCommit, kMap, kUnmap };
+enum class PageCall { kReserve, kCommit, kMap, kUnmap, kPrefault };
 
 class CountingPageSource final : public PageSource {
  public:
@@ -55,6 +55,20 @@ class CountingPageSource final : public PageSource {
   bool Commit(void* addr, size_t bytes) override {
     return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
   }
+  // A failed Prefault() sets errno to EINVAL, as Linux before 5.14 does.
+  bool Prefault(void* addr, size_t bytes) override {
+    if (ShouldFail(PageCall::kPrefault)) {
+      errno = EINVAL;
+      return false;
+    }
+    last_prefault_addr_.store(addr);
+    last_prefault_bytes_.store(bytes);
+    return inner_.Prefault(addr, bytes);
+  }
+  // The range of the last Prefault() call that was not failed on demand.
+  void* last_prefault_addr() const { return last_prefault_addr_.load(); }
+  size_t last_prefault_bytes() const { return last_prefault_bytes_.load(); }
+
   void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
     if (ShouldFail(PageCall::kMap)) return nullptr;
     void* p = inner_.Map(bytes, alignment, tag);
@@ -96,8 +110,10 @@ class CountingPageSource final : public PageSource {
   }
 
   PageSource& inner_;
-  std::array<CallSlot, 4> slots_;
+  std::array<CallSlot, 5> slots_;
   std::atomic<int> outstanding_{0};
+  std::atomic<void*> last_prefault_addr_{nullptr};
+  std::atomic<size_t> last_prefault_bytes_{0};
 };
 
 }  // namespace zonealloc::internal
