@@ -73,6 +73,7 @@
 #define ZONEALLOC_CONCURRENCY_PERCPU_CACHE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -222,7 +223,9 @@ class PerCpuCache {
     std::atomic<uint32_t> limit;
     // kLocked only. It guards count, limit and the slots, but they carry no
     // ABSL_GUARDED_BY: in kRseq mode the same words are written without it.
-    SpinLock lock;
+    // A waiter mostly finds its holder preempted on the waiter's own CPU,
+    // where spinning cannot help: it yields soon.
+    SpinLock lock{std::chrono::microseconds(2)};
     std::atomic<uint64_t> misses;
     std::atomic<uint64_t> refills;
     std::atomic<uint64_t> flushes;

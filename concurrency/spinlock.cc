@@ -11,19 +11,19 @@
 namespace zonealloc {
 
 namespace {
-// Backoff doubles from 1 to kMaxPausesPerRound pause instructions, for
-// kSpinBeforeYield in all; then the waiter yields its CPU on every round,
-// since the holder is then most likely preempted rather than just busy.
-// A yield on a CPU shared with other busy threads can cost the waiter a
-// whole time slice after the lock is free, so the spin covers the longer
+// Backoff doubles from 1 to kMaxPausesPerRound pause instructions for the
+// lock's spin time; then the waiter yields its CPU on every round, since the
+// holder is then most likely preempted rather than just busy. A yield on a
+// CPU shared with other busy threads can cost the waiter a whole time slice
+// after the lock is free, so the default spin covers the slow path's longer
 // holds too: a drain that fences another CPU (about 25 us on a 2-vCPU VM).
 // Timed, not counted: a pause takes from about 10 to 140 cycles by CPU.
 constexpr int kMaxPausesPerRound = 64;
-constexpr std::chrono::microseconds kSpinBeforeYield{50};
 }  // namespace
 
 void SpinLock::SlowLock() {
-  const auto yield_after = std::chrono::steady_clock::now() + kSpinBeforeYield;
+  const auto yield_after =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
   int pauses = 1;
   bool spinning = true;
   while (true) {

@@ -19,6 +19,8 @@
 #define ZONEALLOC_CONCURRENCY_SPINLOCK_H_
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -28,7 +30,17 @@ namespace zonealloc {
 
 class ABSL_LOCKABLE SpinLock {
  public:
+  // How long a waiter spins, backing off, before it yields its CPU on every
+  // round (see spinlock.cc). The default suits the slow paths; a lock whose
+  // holder is only ever delayed by preemption on the waiter's own CPU, where
+  // spinning cannot help, should spin briefly.
+  static constexpr std::chrono::microseconds kDefaultSpin{50};
+  static constexpr std::chrono::microseconds kMaxSpin{255};
+
   SpinLock() = default;
+  // REQUIRES: spin <= kMaxSpin.
+  explicit constexpr SpinLock(std::chrono::microseconds spin)
+      : spin_us_(static_cast<uint8_t>(spin.count())) {}
   SpinLock(const SpinLock&) = delete;
   SpinLock& operator=(const SpinLock&) = delete;
 
@@ -72,6 +84,7 @@ class ABSL_LOCKABLE SpinLock {
   [[noreturn]] ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD static void CrashNotHeld();
 
   std::atomic<bool> locked_{false};
+  uint8_t spin_us_ = kDefaultSpin.count();
 };
 
 // RAII holder: locks in the constructor, unlocks in the destructor.

@@ -2,7 +2,9 @@
 #include <zonealloc/concurrency/spinlock.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -49,10 +51,13 @@ struct GuardedCounter {
   uint64_t shadow ABSL_GUARDED_BY(lock) = 0;
 };
 
-TEST(SpinLockTest, ManyThreadsIncrementingAGuardedCounterLoseNoUpdate) {
+// Each spin time: the default, and none, where every waiter yields at once.
+class SpinLockContentionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SpinLockContentionTest, ManyThreadsIncrementingAGuardedCounterLoseNoUpdate) {
   const int kThreads = 4 * std::max(2u, std::thread::hardware_concurrency());
   constexpr int kIncrementsPerThread = 20000;
-  GuardedCounter counter;
+  GuardedCounter counter{.lock = SpinLock(std::chrono::microseconds(GetParam()))};
   bool torn = false;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -70,6 +75,12 @@ TEST(SpinLockTest, ManyThreadsIncrementingAGuardedCounterLoseNoUpdate) {
   EXPECT_FALSE(torn);
   EXPECT_EQ(counter.value, static_cast<uint64_t>(kThreads) * kIncrementsPerThread);
 }
+
+INSTANTIATE_TEST_SUITE_P(SpinTimes, SpinLockContentionTest,
+                         ::testing::Values(static_cast<int>(SpinLock::kDefaultSpin.count()), 0),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return "Spin" + std::to_string(info.param) + "us";
+                         });
 
 }  // namespace
 }  // namespace zonealloc

@@ -22,7 +22,8 @@ constexpr int kPopulateWrite = 23;
 #endif
 
 // Names [addr, addr + bytes) in /proc/<pid>/maps. Best effort: kernels
-// without CONFIG_ANON_VMA_NAME refuse, and the mapping stays unnamed.
+// without CONFIG_ANON_VMA_NAME refuse (EINVAL), and the mapping stays
+// unnamed; the mapping succeeded, so errno stays as it was.
 void NameMapping(void* addr, size_t bytes, std::string_view tag) {
 #if defined(PR_SET_VMA) && defined(PR_SET_VMA_ANON_NAME)
   std::string name(tag.substr(0, 79));
@@ -30,8 +31,10 @@ void NameMapping(void* addr, size_t bytes, std::string_view tag) {
     // The kernel accepts printable characters other than these.
     if (c <= ' ' || c > '~' || c == '[' || c == ']' || c == '\\' || c == '$' || c == '`') c = '_';
   }
+  const int saved_errno = errno;
   prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(addr), bytes,
         reinterpret_cast<unsigned long>(name.c_str()));
+  errno = saved_errno;
 #else
   (void)addr, (void)bytes, (void)tag;
 #endif

@@ -10,6 +10,7 @@
 #ifndef ZONEALLOC_CORE_PAGE_SOURCE_H_
 #define ZONEALLOC_CORE_PAGE_SOURCE_H_
 
+#include <cerrno>
 #include <cstddef>
 #include <string_view>
 
@@ -30,12 +31,15 @@ class PageSource {
 
   // Asks for committed pages [addr, addr + bytes), page aligned, to be made
   // resident now, in one call, rather than by a page fault each at first
-  // touch. Only a hint: false when the source declines or the system
-  // refuses (errno says why: Linux before 5.14 has no MADV_POPULATE_WRITE
-  // and says EINVAL), and the pages then fault in at first touch, as they
-  // would without it. The default declines.
+  // touch. Only a hint: false when the source cannot (errno EINVAL, as
+  // Linux before 5.14, which has no MADV_POPULATE_WRITE, or ENOSYS, as the
+  // default) or the system refuses for now (e.g. ENOMEM), and the pages
+  // then fault in at first touch, as they would without it. Other threads
+  // may be writing to the pages meanwhile: it must not change what they
+  // hold.
   virtual bool Prefault(void* addr, size_t bytes) {
     (void)addr, (void)bytes;
+    errno = ENOSYS;
     return false;
   }
 

@@ -405,19 +405,28 @@ void* Zone::AllocateSlow() {
   // acquire: see "Slow-path protocol"; read before the re-check under the lock.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
   Segment extension;
-  void* block;
-  {
+  void* const block = [&] {
     SpinLockHolder hold(slow_lock_);
-    block = AllocateSlowLocked(epoch, &extension);
-  }
-  // After the lock, which the prefault would hold for a page each; other
-  // threads may take and touch the new blocks meanwhile, which is harmless.
-  // relaxed: a hint; a thread that missed another's store asks once more.
-  if (extension.n > 0 && prefault_extensions_.load(std::memory_order_relaxed) &&
-      !region_.Prefault(extension.first, extension.n)) {
-    prefault_extensions_.store(false, std::memory_order_relaxed);
-  }
+    return AllocateSlowLocked(epoch, &extension);
+  }();
+  if (extension.n > 0) PrefaultExtension(extension);
   return block;
+}
+
+// After the lock, which the prefault would hold for a page each; other
+// threads may take and touch the new blocks meanwhile, which is harmless
+// (PageSource::Prefault). A debug-checked zone has filled them already.
+void Zone::PrefaultExtension(Segment extension) {
+  // relaxed: a hint; a thread that missed another's store asks once more.
+  if (debug_checks_ || !prefault_extensions_.load(std::memory_order_relaxed)) return;
+  // The fresh range goes out in address order: its front is used first.
+  const size_t blocks = std::max<size_t>(1, kMaxPrefaultBytes / region_.block_size());
+  const int saved_errno = errno;  // Allocate() succeeds whatever the answer
+  if (!region_.Prefault(extension.first, std::min(extension.n, blocks)) &&
+      (errno == EINVAL || errno == ENOSYS)) {
+    prefault_extensions_.store(false, std::memory_order_relaxed);  // it never will
+  }
+  errno = saved_errno;
 }
 
 void* Zone::AllocateSlowLocked(uint64_t epoch, Segment* extension) {
@@ -432,8 +441,7 @@ void* Zone::AllocateSlowLocked(uint64_t epoch, Segment* extension) {
   if (policy_.ShouldExtend()) {
     if (void* extended = ExtendLocked(extension)) return extended;
   }
-  void* block;
-  block = overflow_.Allocate();
+  void* const block = overflow_.Allocate();
   if (block == nullptr) {
     ++allocation_failures_;
     return nullptr;

@@ -368,7 +368,8 @@ TEST_F(ZoneCpuCacheTest, OnlyABatchOfCachedBlocksIsDrainedBeforeOverflowOrExtens
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
   for (const int cached : {5, 16}) {  // fewer than a batch, a batch
     SCOPED_TRACE(absl::StrFormat("%d blocks cached on CPU %d", cached, cpus[0]));
-    auto zone = MakeZone({.block_size = 64, .initial_blocks = 64, .cpu_cache_blocks = 32,
+    auto zone = MakeZone({.block_size = 64, .initial_blocks = 64,
+                          .extend_after_overflow_allocations = 2, .cpu_cache_blocks = 32,
                           .cpu_cache_max_blocks = 32, .cpu_cache_batch_blocks = 16});
     std::vector<void*> blocks;
     RunOnCpu(cpus[0], [&] {

@@ -24,8 +24,10 @@
 //   - capacity_blocks starts at initial_blocks and only grows by an
 //     extension of min(extension_blocks, max_blocks - capacity) blocks, never
 //     past max_blocks;
-//   - an Allocate() that extended found every permanent block in use and at
-//     least extend_after_overflow_allocations overflow blocks in use (rule
+//   - an Allocate() that extended found every permanent block in use (or
+//     fewer than a batch of them in CPU caches: a single thread that
+//     migrates leaves some behind) and at least
+//     extend_after_overflow_allocations overflow blocks in use (rule
 //     (3) of extension_policy.h: all of the episode's overflow still in use),
 //     and overflow_allocations >= extensions x that threshold, so a zone that
 //     never ran full and overflowed never extends;
@@ -61,6 +63,7 @@
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_options.h>
 #include <zonealloc/zone_service.h>
+#include <zonealloc/system_profile.h>
 #include <zonealloc/zone_stats.h>
 
 #ifndef ZONEALLOC_FUZZ_BREAK_MODEL
@@ -117,6 +120,7 @@ class ZoneFuzz {
         extension_blocks_(options.extension_blocks != 0 ? options.extension_blocks
                                                         : options.initial_blocks),
         threshold_(options.extend_after_overflow_allocations),
+        batch_blocks_(ResolveZoneOptions(options, SystemProfile::Current())->cpu_cache_batch_blocks),
         max_overflow_(options.max_overflow_blocks),
         capacity_(options.initial_blocks) {
     const ZoneStats stats = zone_->Stats();
@@ -276,8 +280,11 @@ class ZoneFuzz {
     Kind kind = Kind::kUnknown;
     if (after.extensions != before.extensions) {
       FUZZ_CHECK(after.extensions == before.extensions + 1);
-      // All permanent blocks in use, and the episode's overflow too.
-      FUZZ_CHECK(before.in_use_blocks - before.overflow_blocks_in_use == before.capacity_blocks);
+      // Every permanent block in use but for fewer than a batch in CPU
+      // caches (zone.h, "Full-zone path"), and the episode's overflow too.
+      FUZZ_CHECK(before.in_use_blocks - before.overflow_blocks_in_use + before.cached_blocks ==
+                 before.capacity_blocks);
+      FUZZ_CHECK(before.cached_blocks == 0 || before.cached_blocks < batch_blocks_);
       FUZZ_CHECK(before.overflow_blocks_in_use >= threshold_);
       FUZZ_CHECK(after.capacity_blocks ==
                  before.capacity_blocks +
@@ -444,6 +451,7 @@ class ZoneFuzz {
   const uint64_t budget_;
   const size_t max_blocks_;
   const size_t extension_blocks_;
+  const size_t batch_blocks_;  // cpu_cache_batch_blocks, resolved
   const size_t threshold_;
   const size_t max_overflow_;
 

@@ -101,10 +101,10 @@ struct ZoneOptions {
   // per possible CPU, so that, where that term is the largest and no block
   // is in use, every CPU can refill once without a drain. The bound rises as
   // the zone extends (it never falls), so a thread whose working set
-  // outgrew the first size still runs from its cache. What caches hold is never lost to other CPUs: a CPU
-  // that finds the shared zone empty drains them when they hold a batch,
-  // and always before the zone would extend, so cached blocks never cause
-  // an extension.
+  // outgrew the first size still runs from its cache. What caches hold is
+  // not lost to other CPUs: a CPU that finds the shared zone empty drains
+  // them when they hold a batch in all, so the zone overflows or extends
+  // only while they hold less.
   size_t cpu_cache_max_blocks = 0;
 
   // Blocks moved between a CPU's cache and the shared zone at once (a

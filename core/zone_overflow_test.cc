@@ -3,6 +3,7 @@
 // overflow, rare permanent extension, and the budget that bounds it.
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -27,6 +28,7 @@ using internal::PageCall;
 class ZoneOverflowTest : public ::testing::Test {
  protected:
   Zone& MakeZone(ZoneOptions options, uint64_t budget = uint64_t{1} << 30) {
+    zone_.reset();  // before its service
     service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = budget});
     options.page_source = &pages_;
     absl::StatusOr<std::unique_ptr<Zone>> zone = service_->CreateZone(options);
@@ -269,33 +271,62 @@ TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
   for (void* block : blocks) zone.Free(block);
 }
 
-// "The slow path" in zone.h: the thread that extended makes the new
-// blocks' pages resident in one call; the initial segment is left alone.
+// "The slow path" in zone.h: the thread that extended makes the pages of
+// the new blocks resident in one call, up to 2 MiB of them; the initial
+// segment is left alone.
 TEST_F(ZoneOverflowTest, AnExtensionPrefaultsItsPagesTheInitialSegmentIsNot) {
-  // 4 KiB blocks: a page each, so the range is exactly the new blocks.
-  Zone& zone = MakeZone({.block_size = 4096, .initial_blocks = 4, .extension_blocks = 8,
-                         .extend_after_overflow_allocations = 1,
-                         .cpu_cache = CpuCacheMode::kOff});
-  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 0) << "creating the zone";
-  std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, one overflow, extension
-  ASSERT_EQ(zone.Stats().extensions, 1u);
-  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 1);
-  EXPECT_EQ(pages_.last_prefault_addr(), blocks.back()) << "the extension's first block";
-  EXPECT_EQ(pages_.last_prefault_bytes(), 8u * 4096);
-  for (void* block : blocks) zone.Free(block);
+  const size_t page = PageSize();
+  const size_t kMaxPrefaultBytes = size_t{2} << 20;
+  for (const size_t extension_pages : {size_t{8}, kMaxPrefaultBytes / page + 8}) {
+    SCOPED_TRACE(testing::Message() << "extensions of " << extension_pages << " pages");
+    // A page a block, so the range is exactly the blocks prefaulted.
+    Zone& zone = MakeZone({.block_size = page, .initial_blocks = 4,
+                           .extension_blocks = extension_pages,
+                           .extend_after_overflow_allocations = 1,
+                           .cpu_cache = CpuCacheMode::kOff});
+    const int calls_before = pages_.calls(PageCall::kPrefault);
+    EXPECT_EQ(pages_.calls(PageCall::kPrefault), calls_before) << "creating the zone";
+    std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, an overflow, extension
+    ASSERT_EQ(zone.Stats().extensions, 1u);
+    EXPECT_EQ(pages_.calls(PageCall::kPrefault), calls_before + 1);
+    EXPECT_EQ(pages_.last_prefault_addr(), blocks.back()) << "the extension's first block";
+    EXPECT_EQ(pages_.last_prefault_bytes(), std::min(extension_pages * page, kMaxPrefaultBytes));
+    for (void* block : blocks) zone.Free(block);
+  }
 }
 
-// A source that declines (an old kernel, an embedder's source) is not asked
-// again, and the zone extends and serves blocks as before.
-TEST_F(ZoneOverflowTest, ADeclinedPrefaultIsNotAskedAgain) {
+// A source that cannot (an old kernel, an embedder's source) is not asked
+// again; one that refuses for now (ENOMEM) is. Either way the zone extends
+// and serves blocks as before, and Allocate() leaves errno alone.
+TEST_F(ZoneOverflowTest, APrefaultRefusedForGoodIsNotAskedAgain) {
+  for (const int error : {EINVAL, ENOSYS, ENOMEM}) {
+    SCOPED_TRACE(testing::Message() << "errno " << error);
+    Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
+                           .extend_after_overflow_allocations = 1,
+                           .cpu_cache = CpuCacheMode::kOff});
+    pages_.SetPrefaultError(error);
+    pages_.FailNext(PageCall::kPrefault, 1000);
+    const int calls_before = pages_.calls(PageCall::kPrefault);
+    errno = EDOM;
+    std::vector<void*> blocks = AllocateN(zone, 200);
+    EXPECT_EQ(errno, EDOM);
+    const size_t extensions = zone.Stats().extensions;
+    EXPECT_GE(extensions, 5u);
+    EXPECT_EQ(pages_.calls(PageCall::kPrefault) - calls_before,
+              error == ENOMEM ? static_cast<int>(extensions) : 1);
+    for (void* block : blocks) std::memset(block, 0xA5, 64);  // every block usable
+    for (void* block : blocks) zone.Free(block);
+  }
+}
+
+// A debug-checked zone fills an extension's blocks under the lock (so
+// their pages are resident) and has nothing to prefault.
+TEST_F(ZoneOverflowTest, ADebugCheckedZoneDoesNotPrefault) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
-                         .extend_after_overflow_allocations = 1,
-                         .cpu_cache = CpuCacheMode::kOff});
-  pages_.FailNext(PageCall::kPrefault);
-  std::vector<void*> blocks = AllocateN(zone, 200);
-  EXPECT_GE(zone.Stats().extensions, 5u);
-  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 1) << "declined once, then never asked";
-  for (void* block : blocks) std::memset(block, 0xA5, 64);  // every block usable
+                         .extend_after_overflow_allocations = 1, .debug_checks = true});
+  std::vector<void*> blocks = AllocateN(zone, 100);
+  EXPECT_GE(zone.Stats().extensions, 1u);
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 0);
   for (void* block : blocks) zone.Free(block);
 }
 

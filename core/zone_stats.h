@@ -27,9 +27,10 @@ struct ZoneStats {
   size_t in_use_blocks = 0;
   // The highest in_use_blocks seen. Without CPU caches, tracked on every
   // allocation: exact. With them, sampled at a cache miss or flush at most
-  // once a millisecond (a scheduler tick, where that is longer), whenever the zone runs full (the slow path drains
-  // the caches first), at Drain() and at Stats(): a peak reached and left
-  // between samples is missed, so it is a lower bound there.
+  // once a millisecond (a scheduler tick, where that is longer), whenever
+  // the zone runs full (after the slow path's drain, if it drains), at
+  // Drain() and at Stats(): a peak reached and left between samples is
+  // missed, so it is a lower bound there.
   size_t peak_in_use_blocks = 0;
   // Allocate() calls that returned nullptr (and blocks an AllocateBulk()
   // could not fill): past every cap, or the page source failed.

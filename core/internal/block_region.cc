@@ -103,6 +103,7 @@ bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
 }
 
 bool BlockRegion::Prefault(size_t first, size_t n) const {
+  if (n == 0) return true;
   const PageSpan pages = PagesCovering(indexing_.begin + first * indexing_.block_size,
                                        indexing_.begin + (first + n) * indexing_.block_size);
   return pages_->Prefault(pages.addr, pages.bytes);

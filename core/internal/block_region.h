@@ -108,8 +108,8 @@ class BlockRegion {
   bool Grow(size_t blocks);
 
   // Asks the page source to make the pages of blocks [first, first + n)
-  // resident now (PageSource::Prefault); false when it declines.
-  // REQUIRES: the blocks are committed.
+  // resident now (PageSource::Prefault); false, with errno, when it
+  // declines. True for n == 0. REQUIRES: the blocks are committed.
   bool Prefault(size_t first, size_t n) const;
 
   size_t block_size() const { return indexing_.block_size; }

@@ -127,7 +127,7 @@ TEST(BlockRegionTest, FailedGrowChangesNothing) {
 }
 
 // The pages of the blocks, from the one holding the first block's start to
-// the one holding the last block's end: 100-byte blocks straddle pages.
+// the one holding the last block's end: 104-byte blocks straddle pages.
 TEST(BlockRegionTest, PrefaultAsksForThePagesOfTheBlocks) {
   CountingPageSource pages;
   const size_t page = PageSize();

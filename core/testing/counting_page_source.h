@@ -6,6 +6,7 @@
 //   CountingPageSource pages;
 //   pages.FailNext(PageCall::kMap);   // the next Map() returns nullptr
 //   pages.FailNext(PageCall::kUnmap); // the next Unmap() refuses, as at vm.max_map_count
+//   pages.FailNext(PageCall::kPrefault);  // declines, EINVAL, as Linux before 5.14
 //   ... create zones with ZoneOptions{.page_source = &pages} ...
 //   EXPECT_EQ(pages.outstanding_mappings(), 0);
 
@@ -35,6 +36,9 @@ class CountingPageSource final : public PageSource {
     Slot(call).pass_first.store(0);
     Slot(call).fail_next.store(count);
   }
+  // The errno a failed Prefault() sets from now on: EINVAL ("cannot", as
+  // Linux before 5.14) unless changed, or e.g. ENOMEM ("not now").
+  void SetPrefaultError(int error) { prefault_error_.store(error); }
   // Lets the next `successes` calls of `call` through, then fails one: for
   // an operation that makes several such calls, the one that fails.
   void FailAfter(PageCall call, int successes) {
@@ -55,10 +59,9 @@ class CountingPageSource final : public PageSource {
   bool Commit(void* addr, size_t bytes) override {
     return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
   }
-  // A failed Prefault() sets errno to EINVAL, as Linux before 5.14 does.
   bool Prefault(void* addr, size_t bytes) override {
     if (ShouldFail(PageCall::kPrefault)) {
-      errno = EINVAL;
+      errno = prefault_error_.load();
       return false;
     }
     last_prefault_addr_.store(addr);
@@ -114,6 +117,7 @@ class CountingPageSource final : public PageSource {
   std::atomic<int> outstanding_{0};
   std::atomic<void*> last_prefault_addr_{nullptr};
   std::atomic<size_t> last_prefault_bytes_{0};
+  std::atomic<int> prefault_error_{EINVAL};
 };
 
 }  // namespace zonealloc::internal
