@@ -93,7 +93,9 @@ TEST(PageSourceTest, TheDefaultPrefaultDeclines) {
     bool Unmap(void*, size_t) override { return false; }
   } source;
   char page[64];
+  errno = 0;
   EXPECT_FALSE(source.Prefault(page, sizeof(page)));
+  EXPECT_EQ(errno, ENOSYS) << "cannot, so a zone stops asking";
 }
 
 TEST(CountingPageSourceTest, ARefusedUnmapLeavesTheMappingOutstanding) {
