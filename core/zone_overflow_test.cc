@@ -3,8 +3,8 @@
 // overflow, rare permanent extension, and the budget that bounds it.
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -293,6 +293,24 @@ TEST_F(ZoneOverflowTest, AnExtensionPrefaultsItsPagesTheInitialSegmentIsNot) {
     EXPECT_EQ(pages_.last_prefault_bytes(), std::min(extension_pages * page, kMaxPrefaultBytes));
     for (void* block : blocks) zone.Free(block);
   }
+}
+
+// The prefault runs once the slow-path lock is released, so the other
+// threads need not wait for it.
+TEST_F(ZoneOverflowTest, AnExtensionIsPrefaultedAfterTheSlowPathLock) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
+                         .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  int prefaults = 0;
+  pages_.OnPrefault([&] {
+    zone.Drain();  // takes the lock: were it still held, this would hang
+    ++prefaults;
+  });
+  std::vector<void*> blocks = AllocateN(zone, 16 + 1 + 1);  // full, an overflow, extension
+  pages_.OnPrefault(nullptr);
+  EXPECT_EQ(zone.Stats().extensions, 1u);
+  EXPECT_EQ(prefaults, 1);
+  for (void* block : blocks) zone.Free(block);
 }
 
 // A source that cannot (an old kernel, an embedder's source) is not asked
