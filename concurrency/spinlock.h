@@ -18,6 +18,7 @@
 #ifndef ZONEALLOC_CONCURRENCY_SPINLOCK_H_
 #define ZONEALLOC_CONCURRENCY_SPINLOCK_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -38,9 +39,11 @@ class ABSL_LOCKABLE SpinLock {
   static constexpr std::chrono::microseconds kMaxSpin{255};
 
   SpinLock() = default;
-  // REQUIRES: spin <= kMaxSpin.
+  // A spin past kMaxSpin is cut to it.
   explicit constexpr SpinLock(std::chrono::microseconds spin)
-      : spin_us_(static_cast<uint8_t>(spin.count())) {}
+      : spin_us_(static_cast<uint8_t>(
+            std::clamp(spin, std::chrono::microseconds(0), kMaxSpin).count())) {}
+  std::chrono::microseconds spin() const { return std::chrono::microseconds(spin_us_); }
   SpinLock(const SpinLock&) = delete;
   SpinLock& operator=(const SpinLock&) = delete;
 

@@ -51,6 +51,12 @@ struct GuardedCounter {
   uint64_t shadow ABSL_GUARDED_BY(lock) = 0;
 };
 
+TEST(SpinLockTest, SpinTimesAreTheDefaultOrTheOneAskedForUpToTheMost) {
+  EXPECT_EQ(SpinLock().spin(), SpinLock::kDefaultSpin);
+  EXPECT_EQ(SpinLock(std::chrono::microseconds(2)).spin(), std::chrono::microseconds(2));
+  EXPECT_EQ(SpinLock(std::chrono::seconds(1)).spin(), SpinLock::kMaxSpin) << "cut, not wrapped";
+}
+
 // Each spin time: the default, and none, where every waiter yields at once.
 class SpinLockContentionTest : public ::testing::TestWithParam<int> {};
 

@@ -60,10 +60,10 @@
 #include "absl/status/statusor.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/block_region.h>
+#include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_options.h>
 #include <zonealloc/zone_service.h>
-#include <zonealloc/system_profile.h>
 #include <zonealloc/zone_stats.h>
 
 #ifndef ZONEALLOC_FUZZ_BREAK_MODEL
@@ -120,7 +120,8 @@ class ZoneFuzz {
         extension_blocks_(options.extension_blocks != 0 ? options.extension_blocks
                                                         : options.initial_blocks),
         threshold_(options.extend_after_overflow_allocations),
-        batch_blocks_(ResolveZoneOptions(options, SystemProfile::Current())->cpu_cache_batch_blocks),
+        batch_blocks_(
+            ResolveZoneOptions(options, SystemProfile::Current())->cpu_cache_batch_blocks),
         max_overflow_(options.max_overflow_blocks),
         capacity_(options.initial_blocks) {
     const ZoneStats stats = zone_->Stats();
@@ -284,7 +285,7 @@ class ZoneFuzz {
       // caches (zone.h, "Full-zone path"), and the episode's overflow too.
       FUZZ_CHECK(before.in_use_blocks - before.overflow_blocks_in_use + before.cached_blocks ==
                  before.capacity_blocks);
-      FUZZ_CHECK(before.cached_blocks == 0 || before.cached_blocks < batch_blocks_);
+      FUZZ_CHECK(before.cached_blocks < batch_blocks_);
       FUZZ_CHECK(before.overflow_blocks_in_use >= threshold_);
       FUZZ_CHECK(after.capacity_blocks ==
                  before.capacity_blocks +
@@ -451,8 +452,8 @@ class ZoneFuzz {
   const uint64_t budget_;
   const size_t max_blocks_;
   const size_t extension_blocks_;
-  const size_t batch_blocks_;  // cpu_cache_batch_blocks, resolved
   const size_t threshold_;
+  const size_t batch_blocks_;  // cpu_cache_batch_blocks, resolved (at least 1)
   const size_t max_overflow_;
 
   std::vector<LiveBlock> live_;  // oldest first
