@@ -92,6 +92,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
     : name_(ZoneDisplayName(resolved)),
       debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
+      extension_growth_percent_(resolved.extension_growth_percent),
       alignment_(std::max<size_t>(resolved.alignment, 8)),
       service_(service),
       pages_(*resolved.page_source),
@@ -472,18 +473,13 @@ void* Zone::TakeOneLocked() {
 // overflows.
 void* Zone::ExtendLocked(Segment* added) {
   const size_t old_blocks = region_.committed_blocks();
-  const size_t blocks = std::min(extension_blocks_, region_.max_blocks() - old_blocks);
-  const uint64_t bytes = PermanentBytes(blocks);
-  if (blocks == 0) {  // at max_blocks
-    ++extension_refusals_;
-    return nullptr;
-  }
-  if (!service_.TryCharge(bytes)) {
+  const size_t blocks = ChargeExtensionLocked(old_blocks);
+  if (blocks == 0) {
     ++extension_refusals_;
     return nullptr;
   }
   if (!region_.Grow(blocks)) {
-    service_.Refund(bytes);
+    service_.Refund(PermanentBytes(blocks));
     return nullptr;
   }
   ++extensions_;
@@ -511,6 +507,16 @@ void* Zone::ExtendLocked(Segment* added) {
     ReleaseSpareLocked();
   }
   return HandOut(region_.BlockAt(static_cast<uint32_t>(old_blocks)), /*filled=*/false);
+}
+
+size_t Zone::ChargeExtensionLocked(size_t old_blocks) {
+  const size_t room = region_.max_blocks() - old_blocks;
+  const size_t least = std::min(extension_blocks_, room);
+  const size_t grown =
+      std::min(std::max(extension_blocks_, old_blocks * extension_growth_percent_ / 100), room);
+  if (grown > least && service_.TryCharge(PermanentBytes(grown))) return grown;
+  if (least > 0 && service_.TryCharge(PermanentBytes(least))) return least;
+  return 0;
 }
 
 void Zone::FreeSlow(void* block) {

@@ -322,6 +322,10 @@ class Zone {
   void* AllocateSlowLocked(uint64_t epoch, Segment* extension)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked(Segment* added) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // The blocks the next extension adds, charged to the service's budget:
+  // the grown step (ZoneOptions::extension_growth_percent), else
+  // extension_blocks; 0 when max_blocks or the budget refuses both.
+  size_t ChargeExtensionLocked(size_t old_blocks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // At most this much of an extension is prefaulted: the extending thread
   // waits for it (0.7 us a page on the development VM).
   static constexpr size_t kMaxPrefaultBytes = size_t{2} << 20;
@@ -347,6 +351,7 @@ class Zone {
   const std::string name_;
   const bool debug_checks_;
   const size_t extension_blocks_;
+  const size_t extension_growth_percent_;
   const size_t alignment_;
   ZoneService& service_;
   PageSource& pages_;

@@ -22,8 +22,9 @@
 //   - Stats().in_use_blocks equals the model's live blocks (a single thread
 //     is quiet, so the counters are exact), and the peak is at least that;
 //   - capacity_blocks starts at initial_blocks and only grows by an
-//     extension of min(extension_blocks, max_blocks - capacity) blocks, never
-//     past max_blocks;
+//     extension of max(extension_blocks, extension_growth_percent of the
+//     capacity) blocks, or of extension_blocks when the budget refuses that,
+//     never past max_blocks;
 //   - an Allocate() that extended found every permanent block in use (or
 //     fewer than a batch of them in CPU caches: a single thread that
 //     migrates leaves some behind) and at least
@@ -119,6 +120,7 @@ class ZoneFuzz {
         max_blocks_(options.max_blocks),
         extension_blocks_(options.extension_blocks != 0 ? options.extension_blocks
                                                         : options.initial_blocks),
+        growth_percent_(options.extension_growth_percent),
         threshold_(options.extend_after_overflow_allocations),
         batch_blocks_(
             ResolveZoneOptions(options, SystemProfile::Current())->cpu_cache_batch_blocks),
@@ -223,11 +225,15 @@ class ZoneFuzz {
       episode_overflow_frees_ = 0;
     }
     if (episode_overflow_allocations_ >= threshold_ && episode_overflow_frees_ == 0) {
-      const size_t step = std::min(extension_blocks_, max_blocks_ - capacity_);
-      const uint64_t bytes = internal::BlockRegion::PermanentBytes(block_size_, step);
-      if (step > 0 && bytes <= budget_ - charged_) {
+      const auto affordable = [&](size_t step) {
+        return step > 0 && internal::BlockRegion::PermanentBytes(block_size_, step) <=
+                               budget_ - charged_;
+      };
+      const size_t grown = GrownStep(capacity_);
+      const size_t step = affordable(grown) ? grown : LeastStep(capacity_);
+      if (affordable(step)) {
         capacity_ += step;
-        charged_ += bytes;
+        charged_ += internal::BlockRegion::PermanentBytes(block_size_, step);
         free_permanent_ += step - 1;
         episode_overflow_allocations_ = 0;
         episode_overflow_frees_ = 0;
@@ -248,6 +254,16 @@ class ZoneFuzz {
     ++overflow_live_;
     ++episode_overflow_allocations_;
     return Outcome::kOverflow;
+  }
+
+  // An extension's steps (ZoneOptions::extension_growth_percent): the grown
+  // one, else the least when the budget refuses the grown one.
+  size_t GrownStep(size_t capacity) const {
+    return std::min(std::max(extension_blocks_, capacity * growth_percent_ / 100),
+                    max_blocks_ - capacity);
+  }
+  size_t LeastStep(size_t capacity) const {
+    return std::min(extension_blocks_, max_blocks_ - capacity);
   }
 
   void ModelFree(Kind kind) {
@@ -287,9 +303,9 @@ class ZoneFuzz {
                  before.capacity_blocks);
       FUZZ_CHECK(before.cached_blocks < batch_blocks_);
       FUZZ_CHECK(before.overflow_blocks_in_use >= threshold_);
-      FUZZ_CHECK(after.capacity_blocks ==
-                 before.capacity_blocks +
-                     std::min(extension_blocks_, max_blocks_ - before.capacity_blocks));
+      const size_t step = after.capacity_blocks - before.capacity_blocks;
+      FUZZ_CHECK(step == GrownStep(before.capacity_blocks) ||
+                 step == LeastStep(before.capacity_blocks));
       kind = Kind::kPermanent;
     } else {
       FUZZ_CHECK(after.capacity_blocks == before.capacity_blocks);
@@ -452,6 +468,7 @@ class ZoneFuzz {
   const uint64_t budget_;
   const size_t max_blocks_;
   const size_t extension_blocks_;
+  const size_t growth_percent_;
   const size_t threshold_;
   const size_t batch_blocks_;  // cpu_cache_batch_blocks, resolved (at least 1)
   const size_t max_overflow_;
@@ -503,6 +520,7 @@ void RunOne(const uint8_t* data, size_t size) {
   options.initial_blocks = 1 + in.Next() % 128;                   // 1..128
   options.max_blocks = options.initial_blocks + in.Next();        // + 0..255
   options.extension_blocks = in.Next() % 65;                      // 0: initial_blocks
+  options.extension_growth_percent = in.Next() % 101;             // 0: fixed steps
   options.extend_after_overflow_allocations = 1 + in.Next() % 4;  // 1..4
   const uint8_t overflow_cap = in.Next();
   options.max_overflow_blocks = overflow_cap < 128 ? 0 : overflow_cap - 127;  // 0: unlimited

@@ -193,6 +193,11 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
         resolved.max_blocks, resolved.block_size, blocks_that_fit));
   }
   if (resolved.extension_blocks == 0) resolved.extension_blocks = resolved.initial_blocks;
+  if (resolved.extension_growth_percent > kMaxExtensionGrowthPercent) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.extension_growth_percent must be at most %d, got %d",
+        kMaxExtensionGrowthPercent, resolved.extension_growth_percent));
+  }
   if (resolved.extend_after_overflow_allocations == 0) {
     return Invalid(options,
                    "ZoneOptions.extend_after_overflow_allocations must be at least 1, got 0");

@@ -64,9 +64,20 @@ struct ZoneOptions {
   // really bounds extension.
   size_t max_blocks = 0;
 
-  // Blocks added by each permanent extension (ExExtendZone). 0: the
+  // The least blocks a permanent extension (ExExtendZone) adds. 0: the
   // initial size. See extension_policy.h for when a zone extends.
   size_t extension_blocks = 0;
+
+  // An extension adds max(extension_blocks, this percent of the blocks the
+  // zone holds), within max_blocks; when the service's budget refuses that
+  // much, it adds extension_blocks. With the default 50, a zone whose
+  // demand keeps rising extends about log1.5(demand / initial) times instead
+  // of (demand / extension_blocks) times, each extension costing a full
+  // episode's overflow allocations and slow-path trips; what it commits
+  // beyond its peak demand stays under a third of the zone (under
+  // extension_blocks when that is larger). 0: fixed steps of
+  // extension_blocks. At most 100 (a zone doubles at most).
+  size_t extension_growth_percent = 50;
 
   // A full zone extends only once this many overflow allocations were made
   // since it was last not full, and all of them are still in use. At least 1.
@@ -139,6 +150,9 @@ inline constexpr unsigned char kFreedBlockFill = 0xDB;
 // Parses ZONEALLOC_DEBUG's values: 1, on, true, yes or 0, off, false, no,
 // in any case. InvalidArgument naming `text` otherwise.
 absl::StatusOr<bool> ParseDebugChecks(std::string_view text);
+
+// The most ZoneOptions::extension_growth_percent may be.
+inline constexpr size_t kMaxExtensionGrowthPercent = 100;
 
 // The least factor applied to initial_blocks when max_blocks is 0.
 inline constexpr size_t kDefaultMaxBlocksFactor = 64;

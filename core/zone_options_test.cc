@@ -94,6 +94,7 @@ TEST(ZoneOptionsTest, ExtensionAndOverflowDefaults) {
   auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 100}, kMediumWorkstation);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->extension_blocks, 100u) << "extensions default to the initial size";
+  EXPECT_EQ(resolved->extension_growth_percent, 50u) << "... or half the zone, when larger";
   EXPECT_EQ(resolved->extend_after_overflow_allocations, 2u);
   EXPECT_EQ(resolved->overflow_slab_blocks, 256u) << "16 KiB of 64-byte blocks";
   resolved = ResolveZoneOptions({.block_size = 8192, .initial_blocks = 4}, kMediumWorkstation);
@@ -131,6 +132,9 @@ TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
                         .overflow_slab_blocks = size_t{1} << 20})
                   .message(),
               HasSubstr("ZoneOptions.overflow_slab_blocks"));
+  EXPECT_THAT(ErrorFor({.block_size = 64, .initial_blocks = 4, .extension_growth_percent = 101})
+                  .message(),
+              HasSubstr("ZoneOptions.extension_growth_percent must be at most 100, got 101"));
 }
 
 TEST(ZoneOptionsTest, UnnamedZonesAreShownAsSuch) {

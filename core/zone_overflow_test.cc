@@ -46,6 +46,19 @@ class ZoneOverflowTest : public ::testing::Test {
     return blocks;
   }
 
+  // Allocates until the zone extends once more, keeping every block in
+  // `held`; returns the blocks that extension added, 0 when the zone did not
+  // extend within `max_allocations`.
+  size_t AllocateUntilExtended(Zone& zone, std::vector<void*>& held,
+                               int max_allocations = 1000) {
+    const ZoneStats before = zone.Stats();
+    for (int i = 0; i < max_allocations && zone.Stats().extensions == before.extensions; ++i) {
+      held.push_back(zone.Allocate());
+      EXPECT_NE(held.back(), nullptr);
+    }
+    return zone.Stats().capacity_blocks - before.capacity_blocks;
+  }
+
   void TearDown() override {
     zone_.reset();
     service_.reset();
@@ -357,6 +370,58 @@ TEST_F(ZoneOverflowTest, SustainedDemandExtendsRepeatedly) {
   EXPECT_LE(stats.overflow_blocks_in_use, 2u * stats.extensions);
   for (void* block : blocks) zone.Free(block);
   EXPECT_EQ(zone.Stats().overflow_slabs_live, 0u);
+}
+
+// Each extension adds half the zone, at least extension_blocks (16 here):
+// demand that keeps rising meets few full episodes.
+TEST_F(ZoneOverflowTest, ExtensionsGrowByHalfTheZone) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> held;
+  std::vector<size_t> steps;
+  for (int i = 0; i < 5; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 24, 36, 54));
+  EXPECT_EQ(zone.Stats().capacity_blocks, 16u + 16 + 16 + 24 + 36 + 54);
+  for (void* block : held) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, GrowthZeroExtendsInFixedSteps) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 8,
+                         .extension_growth_percent = 0, .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> held;
+  std::vector<size_t> steps;
+  for (int i = 0; i < 4; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  EXPECT_THAT(steps, ::testing::ElementsAre(8, 8, 8, 8));
+  for (void* block : held) zone.Free(block);
+}
+
+// The budget pays for 64 blocks: 16 + 16 + 16, then the grown step (24) is
+// refused and extension_blocks (16) fits; after that neither does.
+TEST_F(ZoneOverflowTest, ABudgetThatRefusesTheGrownStepGetsExtensionBlocks) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .cpu_cache = CpuCacheMode::kOff},
+                        /*budget=*/64 * 69);
+  std::vector<void*> held;
+  std::vector<size_t> steps;
+  for (int i = 0; i < 3; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 16));
+  EXPECT_EQ(service_->permanent_bytes(), 64u * 69);
+  EXPECT_EQ(zone.Stats().extension_refusals, 0u);
+  for (int i = 0; i < 32 && zone.Stats().extension_refusals == 0; ++i) {
+    held.push_back(zone.Allocate());
+  }
+  EXPECT_GT(zone.Stats().extension_refusals, 0u);
+  EXPECT_EQ(zone.Stats().capacity_blocks, 64u);
+  for (void* block : held) zone.Free(block);
+}
+
+// max_blocks cuts the grown step short rather than refusing it.
+TEST_F(ZoneOverflowTest, TheGrownStepStopsAtMaxBlocks) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 60,
+                         .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> held;
+  std::vector<size_t> steps;
+  for (int i = 0; i < 3; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 12));
+  for (void* block : held) zone.Free(block);
 }
 
 TEST_F(ZoneOverflowTest, ExtensionPastMaxBlocksIsRefusedAndOverflowCarriesOn) {
