@@ -9,20 +9,17 @@
 namespace kvserver {
 namespace {
 
-// Zone sizes in blocks: small initial segments, so an idle server stays
-// small (a zone's initial segment is resident from the start), and larger
-// extensions, so a benchmark's 100,000 keys take a dozen extensions, not a
-// hundred. Zones extend past these within the service budget.
-struct ZoneBlocks {
-  size_t initial;
-  size_t extension;
+// Initial zone sizes in blocks: small, so an idle server stays small (a
+// zone's initial segment is resident from the start). Each extension adds
+// half the zone (ZoneOptions::extension_growth_percent), so a benchmark's
+// 100,000 keys take about ten extensions; zones extend within the service
+// budget.
+constexpr std::array<size_t, kFixedKinds> kFixedInitialBlocks = {
+    64,    // kv.connection
+    128,   // kv.io_buffer: 2 MiB each
+    4096,  // kv.node
 };
-constexpr std::array<ZoneBlocks, kFixedKinds> kFixedBlocks = {{
-    {64, 64},       // kv.connection
-    {128, 128},     // kv.io_buffer: 2 MiB each
-    {4096, 16384},  // kv.node
-}};
-constexpr ZoneBlocks kPayloadBlocks = {1024, 8192};
+constexpr size_t kPayloadInitialBlocks = 1024;
 constexpr std::array<const char*, kFixedKinds> kFixedNames = {"kv.connection", "kv.io_buffer",
                                                               "kv.node"};
 
@@ -52,14 +49,12 @@ absl::StatusOr<std::unique_ptr<MemorySource>> MemorySource::Create(Backend backe
     if (i < kFixedKinds) {
       options.name = kFixedNames[i];
       options.block_size = sizes.fixed_bytes[i];
-      options.initial_blocks = kFixedBlocks[i].initial;
-      options.extension_blocks = kFixedBlocks[i].extension;
+      options.initial_blocks = kFixedInitialBlocks[i];
     } else {
       const size_t bytes = kPayloadClasses[i - kFixedKinds];
       options.name = absl::StrCat("kv.payload", bytes);
       options.block_size = bytes;
-      options.initial_blocks = kPayloadBlocks.initial;
-      options.extension_blocks = kPayloadBlocks.extension;
+      options.initial_blocks = kPayloadInitialBlocks;
     }
     absl::StatusOr<std::unique_ptr<zonealloc::Zone>> zone = source->service_->CreateZone(options);
     if (!zone.ok()) return zone.status();
