@@ -93,6 +93,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
       debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
       extension_growth_percent_(resolved.extension_growth_percent),
+      prefault_ahead_blocks_(static_cast<uint32_t>(
+          std::max<size_t>(1, kPrefaultAheadBytes / region.block_size()))),
       alignment_(std::max<size_t>(resolved.alignment, 8)),
       service_(service),
       pages_(*resolved.page_source),
@@ -123,6 +125,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
   }
   // Hand the initial segment to the shared zone.
   const size_t initial = region_.committed_blocks();
+  prefaulted_end_.store(debug_checks_ ? kNoPrefault : static_cast<uint32_t>(initial),
+                        std::memory_order_relaxed);
   PrepareFreshBlocks(0, initial);
   shared_.AddFresh(0, static_cast<uint32_t>(initial));
 }
@@ -201,6 +205,7 @@ void* Zone::AllocateWithoutRseq() {
   void* block = shared_.PopOne(&blocks_out);
   if (block == nullptr) return AllocateSlow();
   NotePeakWithoutCaches(blocks_out);
+  PrefaultAhead(block);
   return MarkAllocated(block);
 }
 
@@ -256,6 +261,7 @@ void* Zone::AllocateMiss() {
   void* batch[kMaxBatchBlocks];
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
+  PrefaultAhead(batch[n - 1]);  // fresh blocks come last
   cache_->CountRefill(cpu);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
@@ -292,6 +298,7 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
     const uint32_t got = TakeFromShared(&blocks[n], want, SlowLock::kNotHeld);
     if (got == 0) break;
     n += got;
+    PrefaultAhead(blocks[n - 1]);
   }
   for (size_t i = 0; i < n; ++i) HandOut(blocks[i], /*filled=*/true);
   while (n < blocks.size()) {  // the zone is full: overflow or extension
@@ -405,33 +412,37 @@ void Zone::MaybeDrainIdleCaches(int64_t now) {
 void* Zone::AllocateSlow() {
   // acquire: see "Slow-path protocol"; read before the re-check under the lock.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
-  Segment extension;
   void* const block = [&] {
     SpinLockHolder hold(slow_lock_);
-    return AllocateSlowLocked(epoch, &extension);
+    return AllocateSlowLocked(epoch);
   }();
-  if (extension.n > 0) PrefaultExtension(extension);
+  // An extension's first block, typically: its next blocks are prefaulted
+  // now that the lock is free, which waiters would otherwise wait out.
+  if (region_.Contains(block)) PrefaultAhead(block);
   return block;
 }
 
-// Called once the lock is released, which waiters would otherwise wait out
-// (0.7 us a page); other threads may take and touch the new blocks
-// meanwhile, which is harmless (PageSource::Prefault). A debug-checked zone
-// has filled them already.
-void Zone::PrefaultExtension(Segment extension) {
-  // relaxed: a hint; a thread that missed another's store asks once more.
-  if (debug_checks_ || !prefault_extensions_.load(std::memory_order_relaxed)) return;
-  // The fresh range goes out in address order: its front is used first.
-  const size_t blocks = std::max<size_t>(1, kMaxPrefaultBytes / region_.block_size());
+// The fresh range goes out in address order, so the blocks after `taken`
+// are the next to be used. Other threads may take and touch them meanwhile,
+// which is harmless (PageSource::Prefault).
+void Zone::PrefaultAheadSlow(uint32_t taken) {
+  // relaxed: the exchange only elects the thread that prefaults a range;
+  // the pages themselves are the kernel's to order.
+  uint32_t end = prefaulted_end_.load(std::memory_order_relaxed);
+  const size_t from = std::max<size_t>(end, size_t{taken} + 1);
+  const size_t to = std::min(from + prefault_ahead_blocks_, region_.committed_blocks());
+  if (from >= to || !prefaulted_end_.compare_exchange_strong(end, static_cast<uint32_t>(to),
+                                                             std::memory_order_relaxed)) {
+    return;  // the end of the committed blocks, or another thread does it
+  }
   const int saved_errno = errno;  // Allocate() succeeds whatever the answer
-  if (!region_.Prefault(extension.first, std::min(extension.n, blocks)) &&
-      (errno == EINVAL || errno == ENOSYS)) {
-    prefault_extensions_.store(false, std::memory_order_relaxed);  // it never will
+  if (!region_.Prefault(from, to - from) && (errno == EINVAL || errno == ENOSYS)) {
+    prefaulted_end_.store(kNoPrefault, std::memory_order_relaxed);  // it never will
   }
   errno = saved_errno;
 }
 
-void* Zone::AllocateSlowLocked(uint64_t epoch, Segment* extension) {
+void* Zone::AllocateSlowLocked(uint64_t epoch) {
   ++slow_path_entries_;
   // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
   // it only when the caches hold at least a batch (see "Full-zone path").
@@ -441,7 +452,7 @@ void* Zone::AllocateSlowLocked(uint64_t epoch, Segment* extension) {
 
   policy_.Observe(epoch);
   if (policy_.ShouldExtend()) {
-    if (void* extended = ExtendLocked(extension)) return extended;
+    if (void* extended = ExtendLocked()) return extended;
   }
   void* const block = overflow_.Allocate();
   if (block == nullptr) {
@@ -468,10 +479,10 @@ void* Zone::TakeOneLocked() {
 }
 
 // Commits the next segment, keeps its first block for the caller and gives
-// the rest to the shared zone; `added` says which blocks it added. nullptr
+// the rest to the shared zone. nullptr
 // when refused (max_blocks, budget) or the commit failed; the caller then
 // overflows.
-void* Zone::ExtendLocked(Segment* added) {
+void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = ChargeExtensionLocked(old_blocks);
   if (blocks == 0) {
@@ -483,7 +494,6 @@ void* Zone::ExtendLocked(Segment* added) {
     return nullptr;
   }
   ++extensions_;
-  *added = {old_blocks, blocks};
   policy_.OnExtended();
   // Demand outgrew the zone, so the caches may keep more of it (see
   // CachesBound and ZoneOptions::cpu_cache_max_blocks; the initial-depth

@@ -31,13 +31,15 @@
 //   3. The slow path, under a spinlock, when the shared zone is empty:
 //      serve temporary overflow (OverflowPool) or extend the zone
 //      permanently by the guidelines' rule (ExtensionPolicy), within
-//      max_blocks and the ZoneService budget. The thread that extended then
-//      prefaults the pages of the new blocks, up to 2 MiB of them
-//      (PageSource::Prefault), outside the lock: a zone extends only under
-//      sustained demand, so the blocks are about to be used, and one call
-//      makes their pages resident for less than a page fault each. The
-//      initial segment stays untouched until used, so a zone created and
-//      little used costs little memory.
+//      max_blocks and the ZoneService budget. An extension's blocks are
+//      prefaulted a little ahead of their use (PrefaultAhead): a zone
+//      extends only under sustained demand, so the next blocks are about to
+//      be used, and one call makes their pages resident for less than a
+//      page fault each. The threads that take them share the work, outside
+//      the lock, and what is prefaulted ahead of the last block taken is at
+//      most one and a half times kPrefaultAheadBytes, however large the
+//      extension. The initial segment stays untouched until used, so a zone
+//      created and little used costs little memory.
 //
 // Full-zone path: cached blocks are free blocks, but draining a CPU's cache
 // costs a fence (an interrupt) on that CPU and resets its depth. The slow
@@ -313,23 +315,30 @@ class Zone {
   void* TakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // Samples in_use_blocks into the peak; exact once the caches are drained.
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // Blocks [first, first + n) of the region.
-  struct Segment {
-    size_t first = 0;
-    size_t n = 0;
-  };
-  // AllocateSlow() under the lock: `extension` is what an extension added.
-  void* AllocateSlowLocked(uint64_t epoch, Segment* extension)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  void* ExtendLocked(Segment* added) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void* AllocateSlowLocked(uint64_t epoch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // The blocks the next extension adds, charged to the service's budget:
   // the grown step (ZoneOptions::extension_growth_percent), else
   // extension_blocks; 0 when max_blocks or the budget refuses both.
   size_t ChargeExtensionLocked(size_t old_blocks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // At most this much of an extension is prefaulted: the extending thread
-  // waits for it (0.7 us a page on the development VM).
-  static constexpr size_t kMaxPrefaultBytes = size_t{2} << 20;
-  void PrefaultExtension(Segment extension) ABSL_LOCKS_EXCLUDED(slow_lock_);
+  // Called with the last block a take from the shared zone handed out:
+  // once the takes come within half of kPrefaultAheadBytes of the end of
+  // what was prefaulted, this thread prefaults the next kPrefaultAheadBytes
+  // of the fresh range (an extension's; the initial segment's blocks are
+  // below prefaulted_end_ from the start). One compare otherwise.
+  void PrefaultAhead(const void* taken) ABSL_LOCKS_EXCLUDED(slow_lock_) {
+    // relaxed: a hint; see PrefaultAheadSlow().
+    if (region_.IndexOf(taken) + uint64_t{prefault_ahead_blocks_} / 2 >=
+        prefaulted_end_.load(std::memory_order_relaxed)) {
+      PrefaultAheadSlow(region_.IndexOf(taken));
+    }
+  }
+  ABSL_ATTRIBUTE_NOINLINE void PrefaultAheadSlow(uint32_t taken) ABSL_LOCKS_EXCLUDED(slow_lock_);
+  // 64 pages: 30-80 us of the prefaulting thread's time on the
+  // development VM.
+  static constexpr size_t kPrefaultAheadBytes = size_t{256} << 10;
+  // prefaulted_end_ when nothing is to be prefaulted.
+  static constexpr uint32_t kNoPrefault = UINT32_MAX;
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
@@ -352,6 +361,7 @@ class Zone {
   const bool debug_checks_;
   const size_t extension_blocks_;
   const size_t extension_growth_percent_;
+  const uint32_t prefault_ahead_blocks_;
   const size_t alignment_;
   ZoneService& service_;
   PageSource& pages_;
@@ -373,8 +383,10 @@ class Zone {
   std::atomic<bool> has_spare_{false};
   std::atomic<int64_t> next_idle_scan_ns_{0};
   std::atomic<int64_t> next_peak_sample_ns_{0};
-  // Until the page source says it cannot (see PrefaultExtension).
-  std::atomic<bool> prefault_extensions_{true};
+  // Fresh blocks below this index were prefaulted, or belong to the initial
+  // segment; kNoPrefault in a debug-checked zone (it fills its blocks when
+  // it commits them) and once the page source said it cannot prefault.
+  std::atomic<uint32_t> prefaulted_end_;
 
   // The slow path.
   mutable SpinLock slow_lock_;

@@ -284,28 +284,55 @@ TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
   for (void* block : blocks) zone.Free(block);
 }
 
-// "The slow path" in zone.h: the thread that extended makes the pages of
-// the new blocks resident in one call, up to 2 MiB of them; the initial
-// segment is left alone.
-TEST_F(ZoneOverflowTest, AnExtensionPrefaultsItsPagesTheInitialSegmentIsNot) {
+// "The slow path" in zone.h: an extension's blocks are prefaulted a chunk
+// (256 KiB) ahead of their use: by the thread that extended, then by the
+// threads whose takes come within half a chunk of the end of what was
+// prefaulted. The initial segment is left alone.
+TEST_F(ZoneOverflowTest, AnExtensionIsPrefaultedAChunkAheadOfItsUse) {
   const size_t page = PageSize();
-  const size_t kMaxPrefaultBytes = size_t{2} << 20;
-  for (const size_t extension_pages : {size_t{8}, kMaxPrefaultBytes / page + 8}) {
-    SCOPED_TRACE(testing::Message() << "extensions of " << extension_pages << " pages");
-    // A page a block, so the range is exactly the blocks prefaulted.
-    Zone& zone = MakeZone({.block_size = page, .initial_blocks = 4,
-                           .extension_blocks = extension_pages,
-                           .extend_after_overflow_allocations = 1,
-                           .cpu_cache = CpuCacheMode::kOff});
-    const int calls_before = pages_.calls(PageCall::kPrefault);
-    EXPECT_EQ(pages_.calls(PageCall::kPrefault), calls_before) << "creating the zone";
-    std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, an overflow, extension
-    ASSERT_EQ(zone.Stats().extensions, 1u);
-    EXPECT_EQ(pages_.calls(PageCall::kPrefault), calls_before + 1);
-    EXPECT_EQ(pages_.last_prefault_addr(), blocks.back()) << "the extension's first block";
-    EXPECT_EQ(pages_.last_prefault_bytes(), std::min(extension_pages * page, kMaxPrefaultBytes));
-    for (void* block : blocks) zone.Free(block);
+  const size_t chunk = (size_t{256} << 10) / page;  // a page a block
+  Zone& zone = MakeZone({.block_size = page, .initial_blocks = 4, .extension_blocks = 3 * chunk,
+                         .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  const int calls_before = pages_.calls(PageCall::kPrefault);
+  std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, an overflow, extension
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  char* const first = static_cast<char*>(blocks.back());
+  struct Prefault {
+    size_t taken;  // blocks of the extension taken when it was made
+    size_t from;   // its first block, counted from the extension's first
+    size_t blocks;
+    bool operator==(const Prefault&) const = default;
+  };
+  std::vector<Prefault> prefaults;
+  int calls_seen = calls_before;
+  for (size_t taken = 1; taken <= 3 * chunk; ++taken) {
+    if (pages_.calls(PageCall::kPrefault) != calls_seen) {
+      calls_seen = pages_.calls(PageCall::kPrefault);
+      const auto offset = static_cast<char*>(pages_.last_prefault_addr()) - first;
+      prefaults.push_back({taken, static_cast<size_t>(offset) / page,
+                           pages_.last_prefault_bytes() / page});
+    }
+    if (taken < 3 * chunk) blocks.push_back(zone.Allocate());
   }
+  EXPECT_THAT(prefaults, ::testing::ElementsAre(Prefault{1, 1, chunk},
+                                                Prefault{chunk / 2 + 2, 1 + chunk, chunk},
+                                                Prefault{chunk + chunk / 2 + 2, 1 + 2 * chunk,
+                                                         chunk - 1}));
+  for (void* block : blocks) zone.Free(block);
+}
+
+// CPU caches refill from the fresh range in batches: the refill prefaults.
+TEST_F(ZoneOverflowTest, ARefillFromAnExtensionPrefaultsAhead) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .extension_blocks = 3 * 4096,
+                         .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
+                         .cpu_cache_blocks = 8});
+  std::vector<void*> blocks = AllocateN(zone, 64 + 1 + 3 * 4096);
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  // 4096 blocks of 64 bytes a chunk: the extension's first, then two more.
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 3);
+  for (void* block : blocks) std::memset(block, 0xA5, 64);  // every block usable
+  for (void* block : blocks) zone.Free(block);
 }
 
 // The prefault runs once the slow-path lock is released, so the other
