@@ -93,8 +93,11 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
       debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
       extension_growth_percent_(resolved.extension_growth_percent),
-      prefault_ahead_blocks_(static_cast<uint32_t>(
-          std::max<size_t>(1, kPrefaultAheadBytes / region.block_size()))),
+      prefault_chunk_blocks_(static_cast<uint32_t>(std::max<size_t>(
+          {1, kPrefaultAheadBytes / region.block_size(),
+           resolved.cpu_cache_blocks == 0 ? 0 : resolved.cpu_cache_batch_blocks}))),
+      prefaulted_end_(debug_checks_ ? kNoPrefault
+                                    : static_cast<uint32_t>(region.committed_blocks())),
       alignment_(std::max<size_t>(resolved.alignment, 8)),
       service_(service),
       pages_(*resolved.page_source),
@@ -125,8 +128,6 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
   }
   // Hand the initial segment to the shared zone.
   const size_t initial = region_.committed_blocks();
-  prefaulted_end_.store(debug_checks_ ? kNoPrefault : static_cast<uint32_t>(initial),
-                        std::memory_order_relaxed);
   PrepareFreshBlocks(0, initial);
   shared_.AddFresh(0, static_cast<uint32_t>(initial));
 }
@@ -426,11 +427,14 @@ void* Zone::AllocateSlow() {
 // are the next to be used. Other threads may take and touch them meanwhile,
 // which is harmless (PageSource::Prefault).
 void Zone::PrefaultAheadSlow(uint32_t taken) {
-  // relaxed: the exchange only elects the thread that prefaults a range;
-  // the pages themselves are the kernel's to order.
+  // relaxed: the compare-exchange only elects the thread that prefaults a
+  // range; the pages themselves are the kernel's to order.
   uint32_t end = prefaulted_end_.load(std::memory_order_relaxed);
+  // Again: a thread that found it due along with this one may have moved
+  // the end on since, and a second chunk would run further ahead.
+  if (!PrefaultDue(taken, end)) return;
   const size_t from = std::max<size_t>(end, size_t{taken} + 1);
-  const size_t to = std::min(from + prefault_ahead_blocks_, region_.committed_blocks());
+  const size_t to = std::min(from + prefault_chunk_blocks_, region_.committed_blocks());
   if (from >= to || !prefaulted_end_.compare_exchange_strong(end, static_cast<uint32_t>(to),
                                                              std::memory_order_relaxed)) {
     return;  // the end of the committed blocks, or another thread does it
@@ -479,9 +483,8 @@ void* Zone::TakeOneLocked() {
 }
 
 // Commits the next segment, keeps its first block for the caller and gives
-// the rest to the shared zone. nullptr
-// when refused (max_blocks, budget) or the commit failed; the caller then
-// overflows.
+// the rest to the shared zone. nullptr when refused (max_blocks, budget) or
+// the commit failed; the caller then overflows.
 void* Zone::ExtendLocked() {
   const size_t old_blocks = region_.committed_blocks();
   const size_t blocks = ChargeExtensionLocked(old_blocks);

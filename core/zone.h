@@ -36,10 +36,10 @@
 //      extends only under sustained demand, so the next blocks are about to
 //      be used, and one call makes their pages resident for less than a
 //      page fault each. The threads that take them share the work, outside
-//      the lock, and what is prefaulted ahead of the last block taken is at
-//      most one and a half times kPrefaultAheadBytes, however large the
-//      extension. The initial segment stays untouched until used, so a zone
-//      created and little used costs little memory.
+//      the lock, and what is prefaulted and not yet taken stays within
+//      about a chunk and a half (below), however large the extension. The
+//      initial segment stays untouched until used, so a zone created and
+//      little used costs little memory.
 //
 // Full-zone path: cached blocks are free blocks, but draining a CPU's cache
 // costs a fence (an interrupt) on that CPU and resets its depth. The slow
@@ -91,6 +91,22 @@
 //   the spare itself. A free into a CPU cache does not touch the shared
 //   zone, so with caches the spare goes back at the next flush onto an
 //   empty shared zone, Drain(), or slow path that finds blocks.
+//
+// Prefault ahead
+//   A chunk is kPrefaultAheadBytes of blocks (at least one block and a CPU
+//   cache's batch). prefaulted_end_ is the index below which the fresh
+//   range needs no prefault; it starts at the end of the initial segment.
+//   A take whose last block T satisfies T + ceil(chunk / 2) >= end, with
+//   blocks committed past end, makes the taking thread move end to
+//   min(max(end, T + 1) + chunk, committed) with a compare-exchange and
+//   prefault [max(end, T + 1), new end), after re-checking the condition
+//   against end as it loads it again. So the end runs at most ceil(chunk /
+//   2) + chunk blocks past the block whose take moved it:
+//     Thread 1: takes T = end - 10; due; loads end; moves it a chunk on.
+//     Thread 2: takes T + 1, due against the end it read before ...
+//     Thread 2: ... loads the new end: not due any more; returns.
+//   Without the re-check thread 2 would move the end a second chunk on.
+//   Two threads that load the same end both try the exchange; one wins.
 //
 // Idle caches: every miss or flush checks, at most once a second, which
 // CPUs' caches saw no miss or flush and kept the same count since the
@@ -321,21 +337,25 @@ class Zone {
   // the grown step (ZoneOptions::extension_growth_percent), else
   // extension_blocks; 0 when max_blocks or the budget refuses both.
   size_t ChargeExtensionLocked(size_t old_blocks) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // Called with the last block a take from the shared zone handed out:
-  // once the takes come within half of kPrefaultAheadBytes of the end of
-  // what was prefaulted, this thread prefaults the next kPrefaultAheadBytes
-  // of the fresh range (an extension's; the initial segment's blocks are
-  // below prefaulted_end_ from the start). One compare otherwise.
+  // Called with the last block a take from the shared zone handed out
+  // (fresh blocks come last): once a take comes within half a chunk of
+  // prefaulted_end_ and blocks past it are committed, the thread prefaults
+  // the next chunk (see "Prefault ahead"). Two loads and a compare
+  // otherwise, in the initial segment and once an extension is prefaulted
+  // to its end.
   void PrefaultAhead(const void* taken) ABSL_LOCKS_EXCLUDED(slow_lock_) {
     // relaxed: a hint; see PrefaultAheadSlow().
-    if (region_.IndexOf(taken) + uint64_t{prefault_ahead_blocks_} / 2 >=
-        prefaulted_end_.load(std::memory_order_relaxed)) {
+    const uint32_t end = prefaulted_end_.load(std::memory_order_relaxed);
+    if (end < region_.committed_blocks() && PrefaultDue(region_.IndexOf(taken), end)) {
       PrefaultAheadSlow(region_.IndexOf(taken));
     }
   }
+  bool PrefaultDue(uint32_t taken, uint32_t end) const {
+    return uint64_t{taken} + (prefault_chunk_blocks_ + 1) / 2 >= end;
+  }
   ABSL_ATTRIBUTE_NOINLINE void PrefaultAheadSlow(uint32_t taken) ABSL_LOCKS_EXCLUDED(slow_lock_);
-  // 64 pages: 30-80 us of the prefaulting thread's time on the
-  // development VM.
+  // A chunk: 64 pages, 25-50 us of the prefaulting thread's time on the
+  // development VM; at least a block, and a CPU cache's batch.
   static constexpr size_t kPrefaultAheadBytes = size_t{256} << 10;
   // prefaulted_end_ when nothing is to be prefaulted.
   static constexpr uint32_t kNoPrefault = UINT32_MAX;
@@ -361,7 +381,12 @@ class Zone {
   const bool debug_checks_;
   const size_t extension_blocks_;
   const size_t extension_growth_percent_;
-  const uint32_t prefault_ahead_blocks_;
+  const uint32_t prefault_chunk_blocks_;
+  // Fresh blocks below this index were prefaulted (or skipped past by a
+  // take that jumped ahead), or belong to the initial segment; kNoPrefault
+  // in a debug-checked zone (it fills its blocks when it commits them) and
+  // once the page source said it cannot prefault. Written once a chunk.
+  std::atomic<uint32_t> prefaulted_end_;
   const size_t alignment_;
   ZoneService& service_;
   PageSource& pages_;
@@ -383,10 +408,6 @@ class Zone {
   std::atomic<bool> has_spare_{false};
   std::atomic<int64_t> next_idle_scan_ns_{0};
   std::atomic<int64_t> next_peak_sample_ns_{0};
-  // Fresh blocks below this index were prefaulted, or belong to the initial
-  // segment; kNoPrefault in a debug-checked zone (it fills its blocks when
-  // it commits them) and once the page source said it cannot prefault.
-  std::atomic<uint32_t> prefaulted_end_;
 
   // The slow path.
   mutable SpinLock slow_lock_;

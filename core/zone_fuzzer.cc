@@ -4,7 +4,7 @@
 // the zone shows (its blocks, Owns(), Stats()) against a small model of the
 // NT guidelines' rules. Build and run it with cmake/fuzz.sh.
 //
-// Input: 11 header bytes (the zone's options and its service's budget),
+// Input: 12 header bytes (the zone's options and its service's budget),
 // then operations, an opcode byte and its argument bytes each; a byte past
 // the end reads as 0. Bytes are read from the front, so a seed can be
 // written by hand: see the opcodes in ZoneFuzz::Run(). The seeds in

@@ -75,8 +75,12 @@ struct ZoneOptions {
   // of (demand / extension_blocks) times, each extension costing a full
   // episode's overflow allocations and slow-path trips; what it commits
   // beyond its peak demand stays under a third of the zone (under
-  // extension_blocks when that is larger). 0: fixed steps of
-  // extension_blocks. At most 100 (a zone doubles at most).
+  // extension_blocks when that is larger; with CPU caches, plus the less
+  // than a batch they may hold when it extends). Its pages become resident
+  // only as blocks are used (see zone.h, "Prefault ahead"), but the budget
+  // is charged for all of it: zones that share a service's budget should
+  // bound a large one with max_blocks. 0: fixed steps of extension_blocks.
+  // At most 100 (a zone doubles at most).
   size_t extension_growth_percent = 50;
 
   // A full zone extends only once this many overflow allocations were made

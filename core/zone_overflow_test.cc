@@ -273,7 +273,7 @@ TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
 // the rule (found by the zone fuzzer; the zone used to start a new episode).
 TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8, .extension_blocks = 1,
-                         .cpu_cache_blocks = 0});
+                         .extension_growth_percent = 0, .cpu_cache_blocks = 0});
   std::vector<void*> blocks = AllocateN(zone, 8 + 2);  // full, then two overflows
   blocks.push_back(zone.Allocate());                   // the rule: extend by one
   ASSERT_EQ(zone.Stats().extensions, 1u);
@@ -291,11 +291,13 @@ TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
 TEST_F(ZoneOverflowTest, AnExtensionIsPrefaultedAChunkAheadOfItsUse) {
   const size_t page = PageSize();
   const size_t chunk = (size_t{256} << 10) / page;  // a page a block
+  const int calls_before = pages_.calls(PageCall::kPrefault);
   Zone& zone = MakeZone({.block_size = page, .initial_blocks = 4, .extension_blocks = 3 * chunk,
                          .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
                          .cpu_cache = CpuCacheMode::kOff});
-  const int calls_before = pages_.calls(PageCall::kPrefault);
-  std::vector<void*> blocks = AllocateN(zone, 4 + 1 + 1);  // full, an overflow, extension
+  std::vector<void*> blocks = AllocateN(zone, 4 + 1);  // the initial segment, an overflow
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), calls_before) << "the initial segment";
+  blocks.push_back(zone.Allocate());  // the extension's first block
   ASSERT_EQ(zone.Stats().extensions, 1u);
   char* const first = static_cast<char*>(blocks.back());
   struct Prefault {
@@ -322,7 +324,26 @@ TEST_F(ZoneOverflowTest, AnExtensionIsPrefaultedAChunkAheadOfItsUse) {
   for (void* block : blocks) zone.Free(block);
 }
 
-// CPU caches refill from the fresh range in batches: the refill prefaults.
+// Blocks of 256 KiB or more: a chunk is one block, each prefaulted before
+// it is taken.
+TEST_F(ZoneOverflowTest, LargeBlocksArePrefaultedOneAhead) {
+  constexpr size_t kBlock = size_t{512} << 10;
+  Zone& zone = MakeZone({.block_size = kBlock, .initial_blocks = 1, .extension_blocks = 4,
+                         .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> blocks = AllocateN(zone, 1 + 1 + 1);  // full, an overflow, extension
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(pages_.last_prefault_addr(), static_cast<char*>(blocks.back()) + kBlock);
+    EXPECT_EQ(pages_.last_prefault_bytes(), kBlock);
+    blocks.push_back(zone.Allocate());
+  }
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 3) << "the last block has none after it";
+  for (void* block : blocks) zone.Free(block);
+}
+
+// CPU caches refill from the fresh range in batches, and AllocateBulk()
+// takes batches: each take prefaults ahead.
 TEST_F(ZoneOverflowTest, ARefillFromAnExtensionPrefaultsAhead) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .extension_blocks = 3 * 4096,
                          .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
@@ -332,6 +353,19 @@ TEST_F(ZoneOverflowTest, ARefillFromAnExtensionPrefaultsAhead) {
   // 4096 blocks of 64 bytes a chunk: the extension's first, then two more.
   EXPECT_EQ(pages_.calls(PageCall::kPrefault), 3);
   for (void* block : blocks) std::memset(block, 0xA5, 64);  // every block usable
+  for (void* block : blocks) zone.Free(block);
+}
+
+TEST_F(ZoneOverflowTest, AllocateBulkFromAnExtensionPrefaultsAhead) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .extension_blocks = 3 * 4096,
+                         .extension_growth_percent = 0, .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> blocks = AllocateN(zone, 64 + 1 + 1);  // full, an overflow, extension
+  ASSERT_EQ(pages_.calls(PageCall::kPrefault), 1);
+  std::vector<void*> bulk(3 * 4096 - 1);
+  ASSERT_EQ(zone.AllocateBulk(bulk), bulk.size());
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault), 3);
+  zone.FreeBulk(bulk);
   for (void* block : blocks) zone.Free(block);
 }
 
@@ -405,7 +439,15 @@ TEST_F(ZoneOverflowTest, ExtensionsGrowByHalfTheZone) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .cpu_cache = CpuCacheMode::kOff});
   std::vector<void*> held;
   std::vector<size_t> steps;
-  for (int i = 0; i < 5; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  for (int i = 0; i < 5; ++i) {
+    steps.push_back(AllocateUntilExtended(zone, held));
+    // What the zone holds beyond its demand: under a third of it, or under
+    // extension_blocks while that is the larger.
+    const ZoneStats stats = zone.Stats();
+    const size_t unused =
+        stats.capacity_blocks - (stats.in_use_blocks - stats.overflow_blocks_in_use);
+    EXPECT_LT(unused, std::max<size_t>(stats.capacity_blocks / 3 + 1, 16));
+  }
   EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 24, 36, 54));
   EXPECT_EQ(zone.Stats().capacity_blocks, 16u + 16 + 16 + 24 + 36 + 54);
   for (void* block : held) zone.Free(block);

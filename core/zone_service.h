@@ -5,7 +5,8 @@
 //
 // Every zone's permanent memory (its initial segment and its extensions,
 // blocks plus 5 bytes each of link and batch slot) is charged to its service. An
-// extension that would pass the budget is refused and counted, and the zone
+// extension that would pass the budget is tried again at its least size
+// (ZoneOptions::extension_blocks), then refused and counted, and the zone
 // keeps working on temporary overflow, which is not charged: it is given back.
 //
 //   ZoneService& service = ZoneService::Default();   // process-wide

@@ -10,13 +10,14 @@ namespace kvserver {
 namespace {
 
 // Initial zone sizes in blocks: small, so an idle server stays small (a
-// zone's initial segment is resident from the start). Each extension adds
+// zone's initial segment costs address space and the pages it touches).
+// Each extension adds
 // half the zone (ZoneOptions::extension_growth_percent), so a benchmark's
 // 100,000 keys take about ten extensions; zones extend within the service
 // budget.
 constexpr std::array<size_t, kFixedKinds> kFixedInitialBlocks = {
     64,    // kv.connection
-    128,   // kv.io_buffer: 2 MiB each
+    128,   // kv.io_buffer: 16 KiB blocks, 2 MiB in all
     4096,  // kv.node
 };
 constexpr size_t kPayloadInitialBlocks = 1024;
