@@ -19,7 +19,8 @@
 //      current CPU's cache: no shared cache line, and with rseq no atomic
 //      read-modify-write (the fallback takes an uncontended lock word). With
 //      caches off, every operation is a CAS on the shared zone plus a
-//      relaxed add on a shared statistics word.
+//      relaxed add on a shared statistics word (and, for an allocation,
+//      the two loads and a compare of PrefaultAhead()).
 //   2. The shared zone (SharedZone, shared_zone.h): permanent blocks in one
 //      reserved address range (BlockRegion) that is never unmapped while
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
