@@ -247,6 +247,8 @@ uint32_t Zone::TakeFromShared(void** out, uint32_t max, SlowLock lock) {
   const uint32_t n = shared_.Take(out, max, &refilled_empty);
   if (refilled_empty) OnNoLongerFull(lock);
   if (n > 0 && !cache_.has_value()) NotePeakWithoutCaches(shared_.blocks_out());
+  // Fresh blocks come last. Under the lock the slow path prefaults after it.
+  if (n > 0 && lock == SlowLock::kNotHeld) PrefaultAhead(out[n - 1]);
   return n;
 }
 
@@ -262,7 +264,6 @@ void* Zone::AllocateMiss() {
   void* batch[kMaxBatchBlocks];
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
-  PrefaultAhead(batch[n - 1]);  // fresh blocks come last
   cache_->CountRefill(cpu);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
@@ -299,7 +300,6 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
     const uint32_t got = TakeFromShared(&blocks[n], want, SlowLock::kNotHeld);
     if (got == 0) break;
     n += got;
-    PrefaultAhead(blocks[n - 1]);
   }
   for (size_t i = 0; i < n; ++i) HandOut(blocks[i], /*filled=*/true);
   while (n < blocks.size()) {  // the zone is full: overflow or extension

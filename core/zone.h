@@ -319,7 +319,8 @@ class Zone {
   void VerifyOverflowFill(const void* block) const;
 
   // SharedZone::Take() and Put(), and the zone's reaction when a push found
-  // the shared zone empty (OnNoLongerFull).
+  // the shared zone empty (OnNoLongerFull) or a take neared the end of the
+  // prefaulted blocks (PrefaultAhead, unless under the lock).
   uint32_t TakeFromShared(void** out, uint32_t max, SlowLock lock);
   void ReturnToShared(void* const* blocks, size_t n, SlowLock lock);
   // Blocks sitting in CPU caches now; racy.
@@ -347,9 +348,9 @@ class Zone {
   void PrefaultAhead(const void* taken) ABSL_LOCKS_EXCLUDED(slow_lock_) {
     // relaxed: a hint; see PrefaultAheadSlow().
     const uint32_t end = prefaulted_end_.load(std::memory_order_relaxed);
-    if (end < region_.committed_blocks() && PrefaultDue(region_.IndexOf(taken), end)) {
-      PrefaultAheadSlow(region_.IndexOf(taken));
-    }
+    if (end >= region_.committed_blocks()) return;
+    const uint32_t index = region_.IndexOf(taken);
+    if (PrefaultDue(index, end)) PrefaultAheadSlow(index);
   }
   bool PrefaultDue(uint32_t taken, uint32_t end) const {
     return uint64_t{taken} + (prefault_chunk_blocks_ + 1) / 2 >= end;

@@ -58,6 +58,13 @@ class ZoneOverflowTest : public ::testing::Test {
     }
     return zone.Stats().capacity_blocks - before.capacity_blocks;
   }
+  // The blocks each of the next `extensions` extensions added.
+  std::vector<size_t> AllocateThroughExtensions(Zone& zone, int extensions,
+                                                std::vector<void*>& held) {
+    std::vector<size_t> steps;
+    for (int i = 0; i < extensions; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+    return steps;
+  }
 
   void TearDown() override {
     zone_.reset();
@@ -457,8 +464,7 @@ TEST_F(ZoneOverflowTest, GrowthZeroExtendsInFixedSteps) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 8,
                          .extension_growth_percent = 0, .cpu_cache = CpuCacheMode::kOff});
   std::vector<void*> held;
-  std::vector<size_t> steps;
-  for (int i = 0; i < 4; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  const std::vector<size_t> steps = AllocateThroughExtensions(zone, 4, held);
   EXPECT_THAT(steps, ::testing::ElementsAre(8, 8, 8, 8));
   for (void* block : held) zone.Free(block);
 }
@@ -469,8 +475,7 @@ TEST_F(ZoneOverflowTest, ABudgetThatRefusesTheGrownStepGetsExtensionBlocks) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .cpu_cache = CpuCacheMode::kOff},
                         /*budget=*/64 * 69);
   std::vector<void*> held;
-  std::vector<size_t> steps;
-  for (int i = 0; i < 3; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  const std::vector<size_t> steps = AllocateThroughExtensions(zone, 3, held);
   EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 16));
   EXPECT_EQ(service_->permanent_bytes(), 64u * 69);
   EXPECT_EQ(zone.Stats().extension_refusals, 0u);
@@ -487,8 +492,7 @@ TEST_F(ZoneOverflowTest, TheGrownStepStopsAtMaxBlocks) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 60,
                          .cpu_cache = CpuCacheMode::kOff});
   std::vector<void*> held;
-  std::vector<size_t> steps;
-  for (int i = 0; i < 3; ++i) steps.push_back(AllocateUntilExtended(zone, held));
+  const std::vector<size_t> steps = AllocateThroughExtensions(zone, 3, held);
   EXPECT_THAT(steps, ::testing::ElementsAre(16, 16, 12));
   for (void* block : held) zone.Free(block);
 }
