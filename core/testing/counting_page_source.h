@@ -38,9 +38,11 @@ class CountingPageSource final : public PageSource {
     Slot(call).pass_first.store(0);
     Slot(call).fail_next.store(count);
   }
-  // Runs `hook` at the start of every Prefault() call (nullptr: nothing).
-  // Set it while no call can run.
-  void OnPrefault(std::function<void()> hook) { on_prefault_ = std::move(hook); }
+  // Runs `hook(addr, bytes)` at the start of every Prefault() call, on the
+  // calling thread (nullptr: nothing). Set it while no call can run.
+  void OnPrefault(std::function<void(void* addr, size_t bytes)> hook) {
+    on_prefault_ = std::move(hook);
+  }
   // The errno a failed Prefault() sets from now on: EINVAL ("cannot", as
   // Linux before 5.14) unless changed, or e.g. ENOMEM ("not now").
   void SetPrefaultError(int error) { prefault_error_.store(error); }
@@ -65,7 +67,7 @@ class CountingPageSource final : public PageSource {
     return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
   }
   bool Prefault(void* addr, size_t bytes) override {
-    if (on_prefault_) on_prefault_();
+    if (on_prefault_) on_prefault_(addr, bytes);
     if (ShouldFail(PageCall::kPrefault)) {
       errno = prefault_error_.load();
       return false;
@@ -124,7 +126,7 @@ class CountingPageSource final : public PageSource {
   std::atomic<void*> last_prefault_addr_{nullptr};
   std::atomic<size_t> last_prefault_bytes_{0};
   std::atomic<int> prefault_error_{EINVAL};
-  std::function<void()> on_prefault_;
+  std::function<void(void*, size_t)> on_prefault_;
 };
 
 }  // namespace zonealloc::internal
