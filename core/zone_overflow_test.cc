@@ -460,7 +460,9 @@ TEST_F(ZoneOverflowTest, ThreadsTakingOneExtensionPrefaultEachChunkOnce) {
       end = range.to;
     }
     EXPECT_EQ(end, extension) << "round " << round;
-    for (const std::vector<void*>& mine : taken) blocks.insert(blocks.end(), mine.begin(), mine.end());
+    for (const std::vector<void*>& mine : taken) {
+      blocks.insert(blocks.end(), mine.begin(), mine.end());
+    }
     for (void* block : blocks) zone.Free(block);
   }
 }
