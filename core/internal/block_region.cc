@@ -109,8 +109,8 @@ bool BlockRegion::Prefault(size_t first, size_t n) const {
   return pages_->Prefault(pages.addr, pages.bytes);
 }
 
-bool BlockRegion::CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count) {
-  const auto begin = reinterpret_cast<uintptr_t>(links);
+bool BlockRegion::CommitWords(std::atomic<uint32_t>* words, size_t old_count, size_t new_count) {
+  const auto begin = reinterpret_cast<uintptr_t>(words);
   return CommitSpan(begin + old_count * sizeof(uint32_t), begin + new_count * sizeof(uint32_t));
 }
 
@@ -119,8 +119,8 @@ bool BlockRegion::Grow(size_t blocks) {
   const size_t old_count = committed_blocks_.load(std::memory_order_relaxed);
   if (blocks == 0 || blocks > max_blocks_ - old_count) return false;
   const size_t new_count = old_count + blocks;
-  if (!CommitLinks(links_, old_count, new_count) ||
-      !CommitLinks(batch_slots_, SlotWords(old_count), SlotWords(new_count)) ||
+  if (!CommitWords(links_, old_count, new_count) ||
+      !CommitWords(batch_slots_, SlotWords(old_count), SlotWords(new_count)) ||
       !CommitSpan(indexing_.begin + old_count * indexing_.block_size,
                   indexing_.begin + new_count * indexing_.block_size)) {
     // Pages committed by a half-done Grow() stay committed but unused; the

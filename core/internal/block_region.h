@@ -165,7 +165,7 @@ class BlockRegion {
               size_t slots_bytes, size_t block_size, size_t max_blocks);
 
   // Commits words [old, new) of one array of them (the links, the slots).
-  bool CommitLinks(std::atomic<uint32_t>* links, size_t old_count, size_t new_count);
+  bool CommitWords(std::atomic<uint32_t>* words, size_t old_count, size_t new_count);
 
   // Commits the pages covering [begin, end) of the reservation.
   bool CommitSpan(uintptr_t begin, uintptr_t end);
