@@ -88,11 +88,15 @@ namespace zonealloc {
 // Counters of one CPU's cache.
 struct CpuCacheStats {
   uint64_t misses = 0;   // allocations that found it empty
-  uint64_t refills = 0;  // batches moved in from the shared zone
+  // Takes from the shared zone for it (a batch or what was left), counted
+  // even when a migration sent the blocks back.
+  uint64_t refills = 0;
   uint64_t flushes = 0;  // batches moved out to the shared zone
   uint64_t drains = 0;   // times another thread emptied it (Drain)
   // PopBatch/PushBatch calls: each is one critical section (or lock hold),
-  // whatever the number of blocks it moves.
+  // whatever the number of blocks it moves. Counted on the CPU the caller
+  // was on just before the call (after a migration, maybe not the one the
+  // section ran on).
   uint64_t batch_moves = 0;
   uint32_t blocks = 0;   // cached now
   uint32_t capacity = 0; // the most it may cache now: its current depth
@@ -176,9 +180,10 @@ class PerCpuCache {
   // slow-path lock).
   uint32_t Drain(int cpu, void** out);
 
-  // Deepens `cpu`'s cache by up to `by` blocks, within the maximum and the
-  // total bound. False when it could not grow (at a bound, or drained
-  // meanwhile). Any thread may call it for any CPU.
+  // Deepens `cpu`'s cache by `by` blocks, or by fewer where the maximum
+  // depth stops it; never past the total bound: where all of `by` would
+  // pass that, it does not grow. False when it did not grow (at a bound,
+  // or drained meanwhile). Any thread may call it for any CPU.
   bool Grow(int cpu, uint32_t by);
 
   // Lets all CPUs' capacities together reach `bound`, when that is above

@@ -55,7 +55,10 @@ class ExtensionPolicy {
   void OnOverflowAllocated() { ++overflow_allocations_; }
   void OnOverflowFreed() { ++overflow_frees_; }
 
-  // The zone extended and is no longer full: the episode is over.
+  // The zone extended: the next extension waits for
+  // `extend_after_overflow_allocations` new overflows, none of them freed.
+  // (Unless the extension was of one block, the zone is no longer full and
+  // its epoch moves on too.)
   void OnExtended() {
     overflow_allocations_ = 0;
     overflow_frees_ = 0;

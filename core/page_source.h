@@ -5,7 +5,10 @@
 //
 // The default is mmap. Tests wrap it to count calls and inject failures; an
 // embedder can route zone memory through its own page allocator. A PageSource
-// must outlive every zone created with it.
+// must outlive every zone created with it, and must not call into a zone or
+// a ZoneService: a zone calls Commit(), Map() and Unmap() with its slow-path
+// lock held when it extends or maps and unmaps overflow slabs (Reserve()
+// and Prefault() never under a lock).
 
 #ifndef ZONEALLOC_CORE_PAGE_SOURCE_H_
 #define ZONEALLOC_CORE_PAGE_SOURCE_H_

@@ -18,7 +18,9 @@ namespace {
 constexpr uint32_t kAllocatedMark = kNoIndex - 1;
 constexpr uint32_t kFreedMark = kNoIndex - 2;
 
-// Blocks moved at once when there are no CPU caches (bulk calls).
+// The shared zone's batch size without CPU caches: it keeps no whole
+// batches then, and a FreeBulk() pushes its blocks in chains of this many
+// (one CAS each); AllocateBulk() pops them one at a time.
 constexpr uint32_t kUncachedBatchBlocks = 64;
 constexpr uint32_t kMaxBatchBlocks = SharedZone::kMaxBatchBlocks;
 static_assert(kMaxCpuCacheBatchBlocks <= kMaxBatchBlocks);
@@ -285,8 +287,10 @@ void Zone::FreeMiss(void* block) {
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
   const uint32_t n = 1 + cache_->PopBatch(batch + 1, shared_.batch_blocks() - 1);
-  OnCacheMissOrFlush();  // before the blocks leave: they were in use until now
   ReturnToShared(batch, n, SlowLock::kNotHeld);
+  // After the return: until then the blocks just popped would count as in
+  // use in the peak's sample (out of the shared zone, in no cache).
+  OnCacheMissOrFlush();
 }
 
 size_t Zone::AllocateBulk(std::span<void*> blocks) {
@@ -512,8 +516,9 @@ void* Zone::ExtendLocked() {
   shared_.CountOut(1);                            // the caller's block
   NotePeakLocked();
   // An extension of one block hands it to the caller and leaves the zone
-  // full: the episode goes on (an overflow freed now still counts against
-  // the rule), and the spare stays.
+  // full: the epoch stays, so an overflow freed from now on still counts
+  // against the rule (OnExtended() restarted the episode's counts: the next
+  // extension waits for as many overflows again), and the spare stays.
   if (blocks > 1) {
     // release: the zone is not full any more; see "Slow-path protocol".
     not_full_epoch_.fetch_add(1, std::memory_order_release);

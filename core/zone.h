@@ -19,13 +19,15 @@
 //      current CPU's cache: no shared cache line, and with rseq no atomic
 //      read-modify-write (the fallback takes an uncontended lock word). With
 //      caches off, every operation is a CAS on the shared zone plus a
-//      relaxed add on a shared statistics word (and, for an allocation,
-//      the two loads and a compare of PrefaultAhead()).
+//      relaxed add on a shared statistics word; an allocation also reads
+//      the peak (a CAS when it sets a new one) and makes the two loads and
+//      a compare of PrefaultAhead().
 //   2. The shared zone (SharedZone, shared_zone.h): permanent blocks in one
 //      reserved address range (BlockRegion) that is never unmapped while
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
-//      indices, one of whole batches (a cache refill is one CAS, a flush
-//      two) and one of single blocks, and the blocks of the newest segment that
+//      indices, one of whole batches (a cache refill pops one with a CAS, a
+//      flush claims a batch slot and pushes, each besides a relaxed add on
+//      the count of blocks out) and one of single blocks, and the blocks of the newest segment that
 //      no one has taken yet (the fresh range, taken in address order, after
 //      the stacks). Their links (BlockRegion's links and batch slots) live
 //      beside the blocks.
@@ -51,7 +53,8 @@
 // they hold come back at the next flush, drain or idle scan, and the
 // overflow goes back once the zone has free blocks.
 //
-// IsFull() is ExIsFullZone: a few relaxed loads. Allocate() makes the same
+// IsFull() is ExIsFullZone: a few relaxed loads (and sched_getcpu() with
+// fallback caches). Allocate() makes the same
 // check on its way (an empty cache, then an empty shared zone) before it
 // takes the slow-path lock, so the lock is taken only when the zone really
 // is full, and then for overflow or extension, never to find nothing.
@@ -122,7 +125,9 @@
 //   2. ZoneService::mu_ (the service's list of zones)
 //   3. Zone::slow_lock_
 //   4. PerCpuCache's per-CPU lock words (the fallback mode)
-// No other zonealloc lock exists; nothing is held while calling out.
+// No other zonealloc lock exists. The one call out under a lock is to the
+// zone's PageSource (Commit, Map, Unmap under slow_lock_), which must not
+// call back into zonealloc (page_source.h).
 //
 // fork(): zones stay usable in the child, as malloc does. pthread_atfork
 // handlers (installed with the first ZoneService) take every lock above in
@@ -228,7 +233,9 @@ class Zone {
 
   // Fills `blocks` and returns how many it filled: all of them unless a cap
   // or the page source stopped it (as Allocate() returning nullptr). Takes
-  // whole batches from the shared zone, past the cache.
+  // what this CPU's cache holds first, then up to 256 blocks
+  // (SharedZone::kMaxBatchBlocks) at a time from the shared zone (whole batches where it has them), then the
+  // slow path's.
   size_t AllocateBulk(std::span<void*> blocks);
 
   // Frees every block in `blocks` (REQUIRES as Free(); nullptr entries are
@@ -240,8 +247,9 @@ class Zone {
   // CPU's cache and the shared zone are empty (ExIsFullZone).
   bool IsFull() const;
 
-  // True when p is a block of this zone, permanent or overflow. O(1); takes
-  // the slow-path lock for pointers outside the permanent range.
+  // True when p is a block of this zone, permanent or overflow. O(1) for
+  // pointers in the permanent range; others take the slow-path lock and a
+  // lookup among the live overflow slabs (O(log slabs)).
   bool Owns(const void* p) const;
 
   // Moves every block held in CPU caches back to the shared zone.

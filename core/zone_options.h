@@ -136,13 +136,14 @@ struct ZoneOptions {
   //     zone's name, the block's address and the offset written (an
   //     overflow block's first 8 bytes hold its slab's free-list link and
   //     are not checked);
-  //   - a double free aborts, naming the zone and the block.
+  //   - a double free aborts, naming the zone and the block (an overflow
+  //     block: naming its slab's overflow tag, which names the zone).
   // (Foreign pointers abort in every zone.) The price: a debug-checked zone
   // runs without CPU caches (cpu_cache is forced to kOff), so every
   // Allocate() and Free() takes the out-of-line checked path, and its
   // initial segment and extensions are filled when created. Zones with
-  // caches pay nothing for the option; zones without pay one predictable
-  // branch. std::nullopt: ZONEALLOC_DEBUG
+  // rseq caches pay nothing for the option; others (fallback caches, no
+  // caches) pay one predictable branch. std::nullopt: ZONEALLOC_DEBUG
   // (1/0, on/off, true/false, yes/no) if set, else off; a bad value is
   // ignored with a warning on stderr (see internal/env.h).
   std::optional<bool> debug_checks;
@@ -164,8 +165,10 @@ inline constexpr size_t kDefaultMaxBlocksFactor = 64;
 // Validates `options` and fills in its defaults: the returned copy has
 // block_size rounded, initial_blocks, max_blocks, extension_blocks,
 // overflow_slab_blocks and the cache sizes set, cpu_cache kOff or a concrete
-// mode (kOff when debug_checks), debug_checks set, and a page source. FailedPrecondition when kRseq is asked for (in
-// cpu_cache or ZONEALLOC_CPU_CACHE) and unsupported.
+// mode (kOff when debug_checks), debug_checks set, and a page source.
+// FailedPrecondition when kRseq is asked for (in cpu_cache or
+// ZONEALLOC_CPU_CACHE) and unsupported, unless debug_checks turns the
+// caches off.
 // InvalidArgument naming the field and its value when an option is bad,
 // including a cpu_cache outside CpuCacheMode.
 absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,

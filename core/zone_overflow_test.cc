@@ -293,6 +293,24 @@ TEST_F(ZoneOverflowTest, AOneBlockExtensionDoesNotEndTheFullEpisode) {
   for (void* block : blocks) zone.Free(block);
 }
 
+// ... but it restarts the episode's overflow count: the zone, still full,
+// overflows twice again before it extends again, rather than extending on
+// every allocation from then on.
+TEST_F(ZoneOverflowTest, AfterAOneBlockExtensionTheNextWaitsForTwoOverflowsAgain) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8, .extension_blocks = 1,
+                         .extension_growth_percent = 0, .cpu_cache_blocks = 0});
+  std::vector<void*> blocks = AllocateN(zone, 8 + 2 + 1);  // full, two overflows, extension
+  ASSERT_EQ(zone.Stats().extensions, 1u);
+  for (int i = 0; i < 2; ++i) {
+    blocks.push_back(zone.Allocate());
+    EXPECT_EQ(zone.Stats().extensions, 1u) << "overflow " << i + 1 << " of the next two";
+  }
+  EXPECT_EQ(zone.Stats().overflow_allocations, 4u);
+  blocks.push_back(zone.Allocate());
+  EXPECT_EQ(zone.Stats().extensions, 2u);
+  for (void* block : blocks) zone.Free(block);
+}
+
 // "The slow path" in zone.h: an extension's blocks are prefaulted a chunk
 // (256 KiB) ahead of their use: by the thread that extended, then by the
 // threads whose takes come within half a chunk of the end of what was

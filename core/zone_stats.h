@@ -3,8 +3,8 @@
 // own, so while other threads allocate and free the fields need not be from
 // the same instant, and in_use_blocks, computed from two counters read one
 // after the other, can be off by the blocks those threads moved in between.
-// Once every thread is quiet (and, for the peak, after Drain()), the figures
-// are exact.
+// Once every thread is quiet, the figures are exact, but for the peak with
+// CPU caches (see peak_in_use_blocks).
 
 #ifndef ZONEALLOC_CORE_ZONE_STATS_H_
 #define ZONEALLOC_CORE_ZONE_STATS_H_
@@ -29,11 +29,15 @@ struct ZoneStats {
   // allocation: exact. With them, sampled at a cache miss or flush at most
   // once a millisecond (a scheduler tick, where that is longer), whenever
   // the zone runs full (after the slow path's drain, if it drains), at
-  // Drain() and at Stats(): a peak reached and left between samples is
-  // missed, so it is a lower bound there.
+  // Drain() and at Stats(). So it is approximate there: a peak reached and
+  // left between samples is missed, and a sample taken while other threads
+  // move blocks between a CPU cache and the shared zone counts those in
+  // flight as in use (at most a batch per thread, or one CPU's cache that
+  // a drain is returning).
   size_t peak_in_use_blocks = 0;
-  // Allocate() calls that returned nullptr (and blocks an AllocateBulk()
-  // could not fill): past every cap, or the page source failed.
+  // Allocate() calls that returned nullptr, and AllocateBulk() calls that
+  // filled fewer blocks than asked (one each): past every cap, or the page
+  // source failed.
   size_t allocation_failures = 0;
 
   // Temporary overflow (ExAllocatePoolWithTag / ExFreePool).
@@ -48,8 +52,9 @@ struct ZoneStats {
   size_t overflow_slabs_unreleased = 0;
   size_t overflow_unmap_failures = 0;  // refused unmaps, retries included
 
-  // The slow path: Allocate() calls that found this CPU's cache and the
-  // shared zone empty and took the slow-path lock, and the CPU caches it
+  // The slow path: Allocate() calls (and AllocateBulk()'s blocks) that
+  // found this CPU's cache and the shared zone empty and took the
+  // slow-path lock, and the CPU caches it
   // (or Drain(), or an idle scan) emptied back into the shared zone.
   size_t slow_path_entries = 0;
   size_t cache_drains = 0;
