@@ -234,8 +234,8 @@ class Zone {
   // Fills `blocks` and returns how many it filled: all of them unless a cap
   // or the page source stopped it (as Allocate() returning nullptr). Takes
   // what this CPU's cache holds first, then up to 256 blocks
-  // (SharedZone::kMaxBatchBlocks) at a time from the shared zone (whole batches where it has them), then the
-  // slow path's.
+  // (SharedZone::kMaxBatchBlocks) at a time from the shared zone (whole
+  // batches where it has them), then the slow path's.
   size_t AllocateBulk(std::span<void*> blocks);
 
   // Frees every block in `blocks` (REQUIRES as Free(); nullptr entries are
