@@ -221,7 +221,7 @@ constexpr ZoneFamily kZoneFamilies[] = {
     {"zonealloc_zone_in_use_blocks", "gauge", "Blocks handed out and not yet freed, overflow included.",
      [](const ZoneStats& z) -> uint64_t { return z.in_use_blocks; }},
     {"zonealloc_zone_peak_in_use_blocks", "gauge",
-     "The highest in_use_blocks seen (a lower bound with CPU caches).",
+     "The highest in_use_blocks seen (sampled, so approximate, with CPU caches).",
      [](const ZoneStats& z) -> uint64_t { return z.peak_in_use_blocks; }},
     {"zonealloc_zone_permanent_bytes", "gauge", "Bytes of blocks, links and batch slots charged to the budget.",
      [](const ZoneStats& z) -> uint64_t { return z.permanent_bytes; }},

@@ -53,7 +53,7 @@ int main() {
     (*zone)->Free(conn);
   }
 
-  // With CPU caches the peak is sampled, a lower bound (see zone_stats.h).
+  // With CPU caches the peak is sampled, so approximate (see zone_stats.h).
   const zonealloc::ZoneStats stats = (*zone)->Stats();
   std::printf("full %d times; in use %zu, peak %zu, overflow allocations %zu, extensions %zu\n",
               seen_full, stats.in_use_blocks, stats.peak_in_use_blocks,
