@@ -182,7 +182,8 @@ std::string BlockText(size_t block_size) {
 
 // Runs every row `repetitions` times. Within a cell the contenders take
 // turns (repetition 1 of each, then 2 of each...), so a slow phase of a
-// noisy machine hits them all alike rather than one of them.
+// noisy machine hits them all alike rather than one of them, in an order
+// that rotates each repetition (TurnOrder).
 void RunAll(std::vector<Row>& rows, const std::vector<Contender>& contenders,
             const Settings& settings) {
   int total = 0;
@@ -197,8 +198,8 @@ void RunAll(std::vector<Row>& rows, const std::vector<Contender>& contenders,
       ++end;
     }
     for (int repetition = 1; repetition <= settings.repetitions; ++repetition) {
-      for (size_t i = first; i < end; ++i) {
-        Row& row = rows[i];
+      for (size_t turn : TurnOrder(end - first, repetition)) {
+        Row& row = rows[first + turn];
         if (row.outcome != Row::Outcome::kMeasured) continue;
         RunOnce(row, ContenderOf(row, contenders), repetition, settings);
         ++done;

@@ -73,6 +73,14 @@ std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& 
   return cells;
 }
 
+std::vector<size_t> TurnOrder(size_t contenders, int repetition) {
+  std::vector<size_t> order(contenders);
+  for (size_t k = 0; k < contenders; ++k) {
+    order[k] = (k + static_cast<size_t>(repetition - 1)) % contenders;
+  }
+  return order;
+}
+
 bool ContenderRunsIn(const Contender& contender, const Cell& cell) {
   return !contender.single_thread || cell.threads_used == 1;
 }

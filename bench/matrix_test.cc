@@ -63,6 +63,14 @@ TEST(MatrixTest, SingleThreadAllocatorsRunOnlyOnOneThread) {
   EXPECT_FALSE(ContenderRunsIn(unsync, {.scenario = "prodcons", .threads = 1, .threads_used = 2}));
 }
 
+TEST(MatrixTest, EachRepetitionRotatesTheContendersTurns) {
+  EXPECT_EQ(TurnOrder(3, 1), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(TurnOrder(3, 2), (std::vector<size_t>{1, 2, 0}));
+  EXPECT_EQ(TurnOrder(3, 3), (std::vector<size_t>{2, 0, 1}));
+  EXPECT_EQ(TurnOrder(3, 4), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_TRUE(TurnOrder(0, 1).empty());
+}
+
 TEST(MatrixTest, SmokeRunsAreTinyAndCounted) {
   const std::vector<std::string> args =
       WorkerArgs({.scenario = "batch", .threads = 2, .threads_used = 2, .block_size = 64},
