@@ -84,7 +84,7 @@ ScenarioResult RunPair(const ScenarioConfig& config, AllocatorUnderTest& allocat
       RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
         BlockOps& ops = team_ops[thread];
         control.ArriveAndWaitForStart();
-        for (int64_t done = 0; done < quota && !control.StopRequested(); done += kOpsPerStopCheck) {
+        for (int64_t done = 0; control.KeepRunning(done, quota); done += kOpsPerStopCheck) {
           for (int64_t i = 0; i < kOpsPerStopCheck; ++i) ops.Free(source, ops.Allocate(source));
         }
         team_ops.MarkTimedEnd(thread, control);
@@ -122,7 +122,7 @@ ScenarioResult RunBatch(const ScenarioConfig& config, AllocatorUnderTest& alloca
         std::vector<LiveBlock> blocks(config.batch_blocks);
         const std::vector<uint32_t> order = ShuffledOrder(blocks.size(), random);
         control.ArriveAndWaitForStart();
-        for (int64_t done = 0; done < quota && !control.StopRequested();
+        for (int64_t done = 0; control.KeepRunning(done, quota);
              done += static_cast<int64_t>(blocks.size())) {
           for (LiveBlock& block : blocks) block = ops.Allocate(source);
           for (uint32_t index : order) ops.Free(source, blocks[index]);
@@ -167,7 +167,7 @@ std::vector<BlockDemand> ProdConsDemand(const ScenarioConfig& config) {
 
 void Produce(HandOffRing& ring, BlockOps& ops, BlockSource& source, int64_t quota,
              RunControl& control) {
-  for (int64_t done = 0; done < quota && !control.StopRequested();
+  for (int64_t done = 0; control.KeepRunning(done, quota);
        done += static_cast<int64_t>(kHandOffBlocks)) {
     const uint64_t tail = ring.tail->load(std::memory_order_relaxed);  // written only here
     while (tail - ring.head->load(std::memory_order_acquire) == HandOffRing::kSlots) {
@@ -255,7 +255,7 @@ ScenarioResult RunLarson(const ScenarioConfig& config, AllocatorUnderTest& alloc
     mailboxes[thread]->store(&arrays[threads + thread], std::memory_order_release);
     control.ArriveAndWaitForStart();
     const size_t round = LarsonRound(config);
-    for (int64_t done = 0; done < quota && !control.StopRequested();
+    for (int64_t done = 0; control.KeepRunning(done, quota);
          done += static_cast<int64_t>(round)) {
       for (size_t i = 0; i < round; ++i) {
         LiveBlock& slot = (*held)[random.Below(held->size())];
@@ -367,12 +367,11 @@ ScenarioResult RunFill(const ScenarioConfig& config, AllocatorUnderTest& allocat
         BlockOps& ops = team_ops[thread];
         std::vector<LiveBlock> blocks(config.fill_blocks);
         control.ArriveAndWaitForStart();
-        int64_t done = 0;
-        do {
+        for (int64_t done = 0; control.KeepRunning(done, quota);
+             done += static_cast<int64_t>(blocks.size())) {
           for (LiveBlock& block : blocks) block = ops.Allocate(source);
           for (const LiveBlock& block : blocks) ops.Free(source, block);
-          done += static_cast<int64_t>(blocks.size());
-        } while (done < quota && !control.StopRequested());
+        }
         team_ops.MarkTimedEnd(thread, control);
       });
   team_ops.MergeInto(result);
@@ -438,7 +437,7 @@ ScenarioResult RunServer(const ScenarioConfig& config, AllocatorUnderTest& alloc
         std::vector<Request> in_flight(config.server_requests);
         for (Request& request : in_flight) StartRequest(request, ops, sources, random);
         control.ArriveAndWaitForStart();
-        for (int64_t done = 0; done < quota && !control.StopRequested();) {
+        for (int64_t done = 0; control.KeepRunning(done, quota);) {
           for (int64_t i = 0; i < kOpsPerStopCheck; ++i) {
             Request& request = in_flight[random.Below(in_flight.size())];
             done += FinishRequest(request, ops, sources);

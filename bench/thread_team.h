@@ -8,7 +8,9 @@
 //       [&](int thread, RunControl& control) {
 //         ...set up (not timed)...
 //         control.ArriveAndWaitForStart();
-//         while (!control.StopRequested() && done < quota) { ...work... }
+//         for (int64_t done = 0; control.KeepRunning(done, quota); done += n) {
+//           ...work: n ops...
+//         }
 //         control.MarkTimedEnd();
 //         ...tear down (not timed)...
 //       });
@@ -24,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -44,6 +47,14 @@ class RunControl {
   bool StopRequested() const {
     // relaxed: only ends the loop; the join publishes the threads' results.
     return stop_->load(std::memory_order_relaxed);
+  }
+
+  // Whether a thread that has done `done` of its `quota` ops goes on: until
+  // the quota or the stop, but always through its first round (done == 0),
+  // so a thread the scheduler starts only after the stop still measures
+  // something. REQUIRES: each round adds to `done`.
+  bool KeepRunning(int64_t done, int64_t quota) const {
+    return done == 0 || (done < quota && !StopRequested());
   }
 
   // Called once by each thread when its timed work is done.
