@@ -176,9 +176,10 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
 
   EXPECT_EQ(errors.load(), 0u);
   EXPECT_GT(allocations.load(), 0u);
+  zone.Drain();  // the last frees may all sit in CPU caches, a spare slab kept
   const ZoneStats stats = zone.Stats();
   EXPECT_EQ(stats.in_use_blocks, 0u);
-  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "not full at quiesce: every slab went back";
+  EXPECT_EQ(stats.overflow_slabs_live, 0u) << "not full after the drain: every slab went back";
   EXPECT_EQ(stats.overflow_slabs_created, stats.overflow_slabs_released);
   const std::set<void*> all = internal::TakeEveryFreeBlock(zone);
   EXPECT_EQ(all.size(), stats.capacity_blocks) << "a permanent block was lost or duplicated";
