@@ -22,9 +22,10 @@ constexpr int kBlocksPerZone = 16;
 // and plain memory: the child has one thread, and the parent's other
 // threads may have held any other lock (the side table's, the queue's, and
 // under AddressSanitizer its allocator's, which GCC 12's does not take
-// around fork() as glibc's does), so the child calls no malloc, and so not
-// Stats() either (zone_fork_test covers it, with parent threads that do not
-// malloc).
+// around fork() as glibc's does). So the child makes no malloc call of its
+// own, not even through Stats() (zone_fork_test covers that); only a zone
+// that overflows here and maps a slab allocates (a node of the overflow
+// pool's slab map).
 int UseZonesInChild(StressState& state) {
   std::array<void*, kBlocksPerZone> blocks;
   for (size_t z = 0; z < state.zones.size(); ++z) {
