@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/test_threads.h>
 
 namespace zonealloc {
 namespace {
@@ -252,7 +253,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
                                  .max = kCapacity,
                                  .total_bound = uint64_t{10} * PerCpuCache::PossibleCpus()});
   TokenWorld world(512);
-  const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  const int kThreads = internal::TestThreads(4);
   const auto duration = std::chrono::milliseconds(std::getenv("ZONEALLOC_STRESS_MS") != nullptr
                                                       ? std::atoi(std::getenv("ZONEALLOC_STRESS_MS"))
                                                       : 1000);

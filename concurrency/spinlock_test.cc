@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/test_threads.h>
 
 namespace zonealloc {
 namespace {
@@ -61,7 +62,7 @@ TEST(SpinLockTest, SpinTimesAreTheDefaultOrTheOneAskedForUpToTheMost) {
 class SpinLockContentionTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(SpinLockContentionTest, ManyThreadsIncrementingAGuardedCounterLoseNoUpdate) {
-  const int kThreads = 4 * std::max(2u, std::thread::hardware_concurrency());
+  const int kThreads = internal::TestThreads(4);
   constexpr int kIncrementsPerThread = 20000;
   GuardedCounter counter{.lock = SpinLock(std::chrono::microseconds(GetParam()))};
   bool torn = false;

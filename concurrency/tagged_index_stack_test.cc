@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/test_threads.h>
 
 namespace zonealloc {
 namespace {
@@ -172,7 +173,7 @@ TEST(TaggedIndexStackTest, WithoutTheTagTheAbaInterleavingCorruptsTheList) {
 // released before push, so a duplicate hand-out or a lost index shows.
 TEST(TaggedIndexStackTest, ManyThreadsNeverLoseOrDuplicateAnIndex) {
   constexpr uint32_t kIndices = 256;
-  const int kThreads = 4 * std::max(2u, std::thread::hardware_concurrency());
+  const int kThreads = internal::TestThreads(4);
   constexpr int kRoundsPerThread = 20000;
   StackFixture f(kIndices);
   TaggedIndexStack<> stack(f.links.data());

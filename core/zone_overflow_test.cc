@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/testing/counting_page_source.h>
+#include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
@@ -672,7 +673,7 @@ TEST_F(ZoneOverflowTest, FreeingAForeignPointerStillAborts) {
 // again and again, with cross-thread frees and owner stamps.
 TEST_F(ZoneOverflowTest, ManyThreadsCycleThroughOverflowAndExtension) {
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64, .max_blocks = 64 * 64});
-  const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  const int kThreads = internal::TestThreads(4);
   constexpr int kCycles = 30;
   std::atomic<int> errors{0};
   std::vector<std::vector<void*>> outboxes(kThreads);

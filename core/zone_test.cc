@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include <zonealloc/testing/counting_page_source.h>
+#include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone_sizing.h>
@@ -185,7 +186,7 @@ TYPED_TEST(ZoneContractTest, DoubleFreeAbortsInDebugBuilds) {
 // with its owner on allocation and checked on free.
 TEST(ZoneConcurrencyTest, ManyThreadsWithCrossThreadFreesLoseNoBlock) {
   constexpr size_t kBlocks = 512;
-  const int kThreads = 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  const int kThreads = internal::TestThreads(4);
   constexpr int kRounds = 3000;
   absl::StatusOr<std::unique_ptr<Zone>> zone =
       // max_blocks: from 8 CPUs (32 threads, up to 16 blocks each in hand

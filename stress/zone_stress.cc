@@ -11,11 +11,9 @@
 // Exit status: 0 when every run passed, 1 on any violation, 2 for bad
 // flags, 77 when the only mode asked for (rseq) is unsupported here.
 
-#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -23,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include <zonealloc/concurrency/rseq.h>
+#include <zonealloc/system_profile.h>
 #include <zonealloc/zone_options.h>
 #include "stress/block_stamp.h"
 #include "stress/stress_config.h"
@@ -31,7 +30,7 @@
 ABSL_FLAG(std::string, mode, "all",
           "CPU cache modes to run, one after the other: all, or a comma list of rseq, fallback, "
           "off. rseq is skipped where RseqSupport() fails");
-ABSL_FLAG(int, threads, 0, "worker threads; 0: 4 x CPUs");
+ABSL_FLAG(int, threads, 0, "worker threads; 0: 4 x the CPUs this process may use");
 ABSL_FLAG(double, seconds, 10, "how long each mode runs; 0: no time limit (set --ops)");
 ABSL_FLAG(uint64_t, ops, 0, "stop each mode after this many Allocate()+Free() calls; 0: none");
 ABSL_FLAG(uint64_t, seed, 1, "seed of every random choice (the schedule is still the OS's)");
@@ -79,7 +78,8 @@ std::optional<StressConfig> ConfigFromFlags() {
   StressConfig config;
   config.threads = absl::GetFlag(FLAGS_threads);
   if (config.threads == 0) {
-    config.threads = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // The CPUs this process may use (affinity, cgroup quota), not the host's.
+    config.threads = 4 * SystemProfile::Current().usable_cpus;
   }
   config.seconds = absl::GetFlag(FLAGS_seconds);
   config.ops = absl::GetFlag(FLAGS_ops);

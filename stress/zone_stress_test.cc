@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
 
@@ -93,7 +94,7 @@ std::chrono::milliseconds StressDuration() {
   return std::chrono::milliseconds(ms != nullptr ? std::atoi(ms) : 1500);
 }
 
-int StressThreads() { return 4 * static_cast<int>(std::max(2u, std::thread::hardware_concurrency())); }
+int StressThreads() { return internal::TestThreads(4); }
 
 // What a live block holds: who allocated it and a check word derived from it.
 struct Stamp {
