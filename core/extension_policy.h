@@ -17,7 +17,9 @@
 //
 // Episodes. The zone counts, in an epoch, every time it goes from full to
 // not full (a free onto an empty free list). Observe(epoch) starts a new
-// episode when the epoch moved since the last call. A free of any overflow
+// episode when the epoch moved on since the last call; an older epoch, read
+// by a thread before it waited for the lock while others went ahead with a
+// newer one, leaves the current episode alone (the zone is full now). A free of any overflow
 // block during an episode counts against (3), also one taken in an earlier
 // episode: that errs toward not extending.
 //
@@ -38,9 +40,9 @@ class ExtensionPolicy {
       : threshold_(extend_after_overflow_allocations) {}
 
   // Called with the zone's not-full epoch each time the slow path finds the
-  // zone full; a changed epoch means the zone was not full in between.
+  // zone full; a later epoch means the zone was not full in between.
   void Observe(uint64_t not_full_epoch) {
-    if (not_full_epoch != epoch_) {
+    if (not_full_epoch > epoch_) {
       epoch_ = not_full_epoch;
       overflow_allocations_ = 0;
       overflow_frees_ = 0;

@@ -41,6 +41,17 @@ TEST(ExtensionPolicyTest, BecomingNotFullStartsANewEpisode) {
   EXPECT_TRUE(policy.ShouldExtend());
 }
 
+// Threads read the epoch before they wait for the slow-path lock, so one may
+// bring an epoch older than the episode's: it must not wipe the episode.
+TEST(ExtensionPolicyTest, AnOlderEpochLeavesTheEpisodeAlone) {
+  ExtensionPolicy policy(2);
+  policy.Observe(5);
+  policy.OnOverflowAllocated();
+  policy.Observe(4);  // read before the epoch moved to 5
+  policy.OnOverflowAllocated();
+  EXPECT_TRUE(policy.ShouldExtend()) << "both overflows count in epoch 5's episode";
+}
+
 TEST(ExtensionPolicyTest, ExtendingEndsTheEpisode) {
   ExtensionPolicy policy(1);
   policy.Observe(0);

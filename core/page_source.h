@@ -29,7 +29,9 @@ class PageSource {
   virtual void* Reserve(size_t bytes, std::string_view tag) = 0;
 
   // Makes [addr, addr + bytes) of a reservation readable and writable; both
-  // page aligned. False on failure, leaving the range as it was.
+  // page aligned. The pages must read as zero until written, as fresh
+  // anonymous memory does: a zone's links and batch slots start out as
+  // zeros without a store. False on failure, leaving the range as it was.
   virtual bool Commit(void* addr, size_t bytes) = 0;
 
   // Asks for committed pages [addr, addr + bytes), page aligned, to be made

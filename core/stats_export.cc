@@ -242,7 +242,7 @@ constexpr ZoneFamily kZoneFamilies[] = {
     {"zonealloc_zone_extensions_total", "counter", "Permanent extensions of the zone.",
      [](const ZoneStats& z) -> uint64_t { return z.extensions; }},
     {"zonealloc_zone_extension_refusals_total", "counter",
-     "Extensions refused by max_blocks or the service budget.",
+     "Extensions refused by max_blocks or the service budget, or whose commit failed.",
      [](const ZoneStats& z) -> uint64_t { return z.extension_refusals; }},
     {"zonealloc_overflow_in_use_blocks", "gauge", "Temporary overflow blocks in use.",
      [](const ZoneStats& z) -> uint64_t { return z.overflow_blocks_in_use; }},

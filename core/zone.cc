@@ -437,11 +437,19 @@ void Zone::PrefaultAheadSlow(uint32_t taken) {
   // Again: a thread that found it due along with this one may have moved
   // the end on since, and a second chunk would run further ahead.
   if (!PrefaultDue(taken, end)) return;
+  const size_t committed = region_.committed_blocks();
   const size_t from = std::max<size_t>(end, size_t{taken} + 1);
-  const size_t to = std::min(from + prefault_chunk_blocks_, region_.committed_blocks());
-  if (from >= to || !prefaulted_end_.compare_exchange_strong(end, static_cast<uint32_t>(to),
-                                                             std::memory_order_relaxed)) {
-    return;  // the end of the committed blocks, or another thread does it
+  const size_t to = std::min(from + prefault_chunk_blocks_, committed);
+  if (from >= to) {
+    // The take reached the last committed block: nothing is left to
+    // prefault, and PrefaultAhead() is two loads again from now on.
+    prefaulted_end_.compare_exchange_strong(end, static_cast<uint32_t>(committed),
+                                            std::memory_order_relaxed);
+    return;
+  }
+  if (!prefaulted_end_.compare_exchange_strong(end, static_cast<uint32_t>(to),
+                                               std::memory_order_relaxed)) {
+    return;  // another thread does it
   }
   const int saved_errno = errno;  // Allocate() succeeds whatever the answer
   if (!region_.Prefault(from, to - from) && (errno == EINVAL || errno == ENOSYS)) {
@@ -496,8 +504,11 @@ void* Zone::ExtendLocked() {
     ++extension_refusals_;
     return nullptr;
   }
+  const int saved_errno = errno;  // the caller overflows instead
   if (!region_.Grow(blocks)) {
     service_.Refund(PermanentBytes(blocks));
+    ++extension_refusals_;
+    errno = saved_errno;
     return nullptr;
   }
   ++extensions_;

@@ -205,9 +205,10 @@ class Zone {
   Zone& operator=(const Zone&) = delete;
 
   // A block of block_size() bytes: from this CPU's cache, else the shared
-  // zone, else overflow or a permanent extension. nullptr only past
-  // max_overflow_blocks and every extension limit, or when the page source
-  // fails.
+  // zone, else overflow or a permanent extension. nullptr only when the
+  // zone is full, its overflow is at max_overflow_blocks and it may not
+  // extend now (by the rule, max_blocks or the service budget), or when the
+  // page source fails.
   void* Allocate() {
     if (ABSL_PREDICT_TRUE(rseq_cache_)) {
       void* block = cache_->PopRseq();

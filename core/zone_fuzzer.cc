@@ -524,6 +524,11 @@ void RunOne(const uint8_t* data, size_t size) {
   options.extend_after_overflow_allocations = 1 + in.Next() % 4;  // 1..4
   const uint8_t overflow_cap = in.Next();
   options.max_overflow_blocks = overflow_cap < 128 ? 0 : overflow_cap - 127;  // 0: unlimited
+  if (options.max_overflow_blocks != 0 && options.max_blocks > options.initial_blocks) {
+    // Below the rule's count the zone could never extend: refused (zone_options.h).
+    options.max_overflow_blocks =
+        std::max(options.max_overflow_blocks, options.extend_after_overflow_allocations);
+  }
   options.overflow_slab_blocks = in.Next() % 17;                  // 0: the default
   const uint8_t budget_blocks = in.Next();
   const uint8_t budget_slack = in.Next();

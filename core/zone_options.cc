@@ -202,6 +202,17 @@ absl::StatusOr<ZoneOptions> ResolveZoneOptions(const ZoneOptions& options,
     return Invalid(options,
                    "ZoneOptions.extend_after_overflow_allocations must be at least 1, got 0");
   }
+  // The rule extends only once that many overflow blocks are in use: a
+  // lower cap would make max_blocks and the budget dead settings.
+  if (resolved.max_overflow_blocks != 0 && resolved.max_blocks > resolved.initial_blocks &&
+      resolved.max_overflow_blocks < resolved.extend_after_overflow_allocations) {
+    return Invalid(options, absl::StrFormat(
+        "ZoneOptions.max_overflow_blocks must be 0 (no cap) or at least "
+        "extend_after_overflow_allocations (%d) for a zone that may extend (max_blocks %d > "
+        "initial_blocks %d), got %d: it could never extend",
+        resolved.extend_after_overflow_allocations, resolved.max_blocks, resolved.initial_blocks,
+        resolved.max_overflow_blocks));
+  }
   if (resolved.overflow_slab_blocks == 0) {
     resolved.overflow_slab_blocks =
         std::clamp(kDefaultOverflowSlabBytes / resolved.block_size, size_t{4}, size_t{256});

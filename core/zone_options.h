@@ -87,9 +87,11 @@ struct ZoneOptions {
   // since it was last not full, and all of them are still in use. At least 1.
   size_t extend_after_overflow_allocations = 2;
 
-  // The most temporary overflow blocks in use at once. 0: unlimited. Past
-  // every cap (this, max_blocks and the service budget) Allocate() returns
-  // nullptr.
+  // The most temporary overflow blocks in use at once. 0: unlimited. A zone
+  // that may extend (max_blocks > initial_blocks) needs at least
+  // extend_after_overflow_allocations, else InvalidArgument. A full zone at
+  // this cap that may not extend now (by the rule, max_blocks or the
+  // service budget) makes Allocate() return nullptr.
   size_t max_overflow_blocks = 0;
 
   // Blocks per overflow slab. 0: as many as fill 16 KiB, within [4, 256].

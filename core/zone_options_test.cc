@@ -142,6 +142,27 @@ TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
               HasSubstr("ZoneOptions.extension_growth_percent must be at most 100, got 101"));
 }
 
+// The rule extends once extend_after_overflow_allocations overflow blocks
+// are in use, so a lower overflow cap would keep a zone that may extend
+// from ever doing so.
+TEST(ZoneOptionsTest, AnOverflowCapBelowTheExtensionRuleIsRejected) {
+  EXPECT_THAT(ErrorFor({.block_size = 64, .initial_blocks = 8, .max_blocks = 1000,
+                        .max_overflow_blocks = 1})
+                  .message(),
+              HasSubstr("ZoneOptions.max_overflow_blocks must be 0 (no cap) or at least "
+                        "extend_after_overflow_allocations (2) for a zone that may extend "
+                        "(max_blocks 1000 > initial_blocks 8), got 1"));
+  EXPECT_TRUE(ResolveZoneOptions({.block_size = 64, .initial_blocks = 8, .max_blocks = 1000,
+                                  .max_overflow_blocks = 2},
+                                 kMediumWorkstation)
+                  .ok());
+  EXPECT_TRUE(ResolveZoneOptions({.block_size = 64, .initial_blocks = 8, .max_blocks = 8,
+                                  .max_overflow_blocks = 1},
+                                 kMediumWorkstation)
+                  .ok())
+      << "a zone that cannot extend may cap its overflow anywhere";
+}
+
 TEST(ZoneOptionsTest, UnnamedZonesAreShownAsSuch) {
   EXPECT_EQ(ZoneDisplayName({}), "<unnamed>");
   EXPECT_EQ(ZoneDisplayName({.name = "req"}), "req");

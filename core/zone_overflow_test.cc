@@ -645,8 +645,11 @@ TEST_F(ZoneOverflowTest, BackingFailuresReturnNullptrAndLeaveTheZoneUsable) {
   blocks.push_back(zone.Allocate());  // overflow 1
   blocks.push_back(zone.Allocate());  // overflow 2
   pages_.FailNext(PageCall::kCommit);  // the extension's commit
+  errno = 0;
   blocks.push_back(zone.Allocate());
   EXPECT_TRUE(zone.Owns(blocks.back())) << "served from overflow instead";
+  EXPECT_EQ(errno, 0) << "an Allocate() that succeeds leaves errno alone";
+  EXPECT_EQ(zone.Stats().extension_refusals, 1u) << "the failed commit is counted";
   EXPECT_EQ(zone.Stats().overflow_blocks_in_use, 3u);
   EXPECT_EQ(zone.Stats().capacity_blocks, 8u);
   EXPECT_EQ(service_->permanent_bytes(), 8u * 69) << "the failed extension is not charged";

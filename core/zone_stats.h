@@ -61,7 +61,9 @@ struct ZoneStats {
 
   // Permanent extension (ExExtendZone).
   size_t extensions = 0;
-  size_t extension_refusals = 0;  // extensions the rule wanted, refused by max_blocks or the budget
+  // Extensions the rule wanted, refused by max_blocks or the budget, or
+  // whose commit failed (each is tried again at the next slow path).
+  size_t extension_refusals = 0;
   size_t permanent_bytes = 0;     // blocks, links and batch slots charged to the budget
 
   // The per-CPU cache front end.

@@ -63,8 +63,14 @@ class CountingPageSource final : public PageSource {
     if (p != nullptr) outstanding_.fetch_add(1);
     return p;
   }
+  // A failed Commit() sets errno to ENOMEM, as mprotect() past the commit
+  // limit does.
   bool Commit(void* addr, size_t bytes) override {
-    return !ShouldFail(PageCall::kCommit) && inner_.Commit(addr, bytes);
+    if (ShouldFail(PageCall::kCommit)) {
+      errno = ENOMEM;
+      return false;
+    }
+    return inner_.Commit(addr, bytes);
   }
   bool Prefault(void* addr, size_t bytes) override {
     if (on_prefault_) on_prefault_(addr, bytes);
