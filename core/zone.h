@@ -27,9 +27,9 @@
 //      the zone lives, free ones on two lock-free, ABA-safe stacks of block
 //      indices, one of whole batches (a cache refill pops one with a CAS, a
 //      flush claims a batch slot and pushes, each besides a relaxed add on
-//      the count of blocks out) and one of single blocks, and the blocks of the newest segment that
-//      no one has taken yet (the fresh range, taken in address order, after
-//      the stacks). Their links (BlockRegion's links and batch slots) live
+//      the count of blocks out) and one of single blocks, and the blocks of
+//      the newest segment that no one has taken yet (the fresh range, taken
+//      in address order, after the stacks). Their links (BlockRegion's links and batch slots) live
 //      beside the blocks.
 //   3. The slow path, under a spinlock, when the shared zone is empty:
 //      serve temporary overflow (OverflowPool) or extend the zone
@@ -54,10 +54,10 @@
 // overflow goes back once the zone has free blocks.
 //
 // IsFull() is ExIsFullZone: a few relaxed loads (and sched_getcpu() with
-// fallback caches). Allocate() makes the same
-// check on its way (an empty cache, then an empty shared zone) before it
-// takes the slow-path lock, so the lock is taken only when the zone really
-// is full, and then for overflow or extension, never to find nothing.
+// fallback caches). Allocate() makes the same check on its way (an empty
+// cache, then an empty shared zone) before it takes the slow-path lock, so
+// the lock is taken only when the zone really is full, and then for
+// overflow or extension, never to find nothing.
 //
 // Slow-path protocol
 //   slow_lock_ guards overflow_, policy_, the extension counters and the

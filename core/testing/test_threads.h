@@ -9,22 +9,19 @@
 #ifndef ZONEALLOC_CORE_TESTING_TEST_THREADS_H_
 #define ZONEALLOC_CORE_TESTING_TEST_THREADS_H_
 
-#include <sched.h>
-
 #include <algorithm>
+
+#include <zonealloc/system_profile.h>
 
 namespace zonealloc::internal {
 
 inline constexpr int kMaxTestThreads = 64;
 
-// `per_cpu` threads for each CPU in the calling thread's affinity mask,
-// counting at least 2 CPUs, and at most kMaxTestThreads.
+// `per_cpu` threads for each CPU this process may use (SystemProfile's
+// usable CPUs: the affinity mask, capped by a cgroup CPU quota), counting
+// at least 2 CPUs, and at most kMaxTestThreads.
 inline int TestThreads(int per_cpu) {
-  cpu_set_t allowed;
-  int cpus = 2;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
-    cpus = std::max(cpus, CPU_COUNT(&allowed));
-  }
+  const int cpus = std::max(2, SystemProfile::Current().usable_cpus);
   return std::min(per_cpu * cpus, kMaxTestThreads);
 }
 
