@@ -81,26 +81,27 @@ OverflowPool::~OverflowPool() {
   // which needs no split, once they are gone.
   int error = 0;
   internal::DestroyBlockPool(this);
-  for (const auto& [address, bytes] : slabs_) {
-    internal::UnpoisonBeforeUnmap(reinterpret_cast<void*>(address), bytes);
+  for (const internal::SlabIndex::Range& range : slabs_.ranges()) {
+    internal::UnpoisonBeforeUnmap(reinterpret_cast<void*>(range.begin), range.bytes);
   }
   for (int pass = 0; pass < 2; ++pass) {
-    for (auto it = slabs_.begin(); it != slabs_.end();) {
-      if (pages_.Unmap(reinterpret_cast<void*>(it->first), it->second)) {
-        it = slabs_.erase(it);
+    // From the last, so an erase moves only the refused ones after it.
+    for (size_t i = slabs_.ranges().size(); i-- > 0;) {
+      const internal::SlabIndex::Range range = slabs_.ranges()[i];
+      if (pages_.Unmap(reinterpret_cast<void*>(range.begin), range.bytes)) {
+        slabs_.Erase(range.begin);
       } else {
         error = errno;
-        ++it;
       }
     }
   }
-  if (slabs_.empty()) return;
+  if (slabs_.ranges().empty()) return;
   size_t bytes = 0;
-  for (const auto& [address, slab_bytes] : slabs_) bytes += slab_bytes;
+  for (const internal::SlabIndex::Range& range : slabs_.ranges()) bytes += range.bytes;
   std::fprintf(stderr,
                "zonealloc: overflow '%s': %zu slabs (%zu bytes) stay mapped, the page source "
                "refused to unmap them: %s\n",
-               tag_.c_str(), slabs_.size(), bytes, std::strerror(error));
+               tag_.c_str(), slabs_.ranges().size(), bytes, std::strerror(error));
 }
 
 size_t OverflowPool::BlocksIn(size_t slab_bytes) const {
@@ -124,16 +125,15 @@ uint64_t* OverflowPool::InUseBitmap(Slab* slab) {
 
 OverflowPool::Slab* OverflowPool::SlabOf(const void* p) const {
   const auto address = reinterpret_cast<uintptr_t>(p);
-  auto it = slabs_.upper_bound(address);
-  if (it == slabs_.begin()) return nullptr;
-  const auto [base, bytes] = *--it;  // the last slab starting at or below p
-  const uintptr_t offset = address - base;
+  const internal::SlabIndex::Range* range = slabs_.Find(address);
+  if (range == nullptr) return nullptr;
+  const uintptr_t offset = address - range->begin;
   if (offset < first_block_offset_) return nullptr;
   const uintptr_t block_offset = offset - first_block_offset_;
-  if (block_offset % block_size_ != 0 || block_offset / block_size_ >= BlocksIn(bytes)) {
+  if (block_offset % block_size_ != 0 || block_offset / block_size_ >= BlocksIn(range->bytes)) {
     return nullptr;
   }
-  return reinterpret_cast<Slab*>(base);
+  return reinterpret_cast<Slab*>(range->begin);
 }
 
 bool OverflowPool::Owns(const void* p) const { return SlabOf(p) != nullptr; }
@@ -147,6 +147,7 @@ bool OverflowPool::IsHandedOut(const void* p) const {
 
 OverflowPool::Slab* OverflowPool::MapSlab() {
   const size_t bytes = std::clamp(stats_.mapped_bytes, base_slab_bytes_, max_slab_bytes_);
+  if (!slabs_.Reserve()) return nullptr;
   void* memory = pages_.Map(bytes, PageSize(), tag_);
   if (memory == nullptr) return nullptr;
   auto* slab = new (memory) Slab{.magic = Slab::kMagic,
@@ -161,7 +162,7 @@ OverflowPool::Slab* OverflowPool::MapSlab() {
   std::memcpy(slab->tag, tag_.data(), std::min(tag_.size(), sizeof(slab->tag) - 1));
   internal::PoisonFreeBlock(reinterpret_cast<char*>(slab) + first_block_offset_,
                             slab->blocks * block_size_);
-  slabs_.emplace(reinterpret_cast<uintptr_t>(slab), bytes);
+  slabs_.Insert({.begin = reinterpret_cast<uintptr_t>(slab), .bytes = bytes});
   ++stats_.slabs_created;
   ++stats_.slabs_live;
   stats_.mapped_bytes += bytes;
@@ -180,7 +181,7 @@ bool OverflowPool::UnmapSlab(Slab* slab) {
     ++stats_.unmap_failures;
     return false;
   }
-  slabs_.erase(reinterpret_cast<uintptr_t>(slab));
+  slabs_.Erase(reinterpret_cast<uintptr_t>(slab));
   ++stats_.slabs_released;
   --stats_.slabs_live;
   stats_.mapped_bytes -= bytes;

@@ -6,9 +6,10 @@
 // Memory comes in slabs of blocks, each its own mapping from the zone's
 // PageSource, tagged with the zone's name ("zonealloc-overflow:conn"): the tag
 // is in the slab header and, where the kernel allows, names the mapping in
-// /proc/<pid>/maps. An ordered map of the live slabs by address finds the
-// slab of a block, and makes that lookup safe for any pointer (Owns, and Free
-// of a foreign one).
+// /proc/<pid>/maps. An index of the live slabs by address (SlabIndex, a
+// sorted array in a mapping of its own: the pool never calls malloc) finds
+// the slab of a block, and makes that lookup safe for any pointer (Owns, and
+// Free of a foreign one).
 //
 // Growth rule: a process may hold only vm.max_map_count mappings (65530 by
 // default), and a burst must not spend them a few blocks at a time. So a new
@@ -52,7 +53,7 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/container/btree_map.h"
+#include <zonealloc/internal/slab_index.h>
 #include <zonealloc/page_source.h>
 
 namespace zonealloc {
@@ -127,10 +128,10 @@ class OverflowPool {
   const size_t base_slab_bytes_;     // header, slab_blocks blocks and bitmap, in pages
   const size_t max_slab_bytes_;      // max(base_slab_bytes_, kMaxSlabBytes)
   const size_t max_blocks_in_use_;
-  absl::btree_map<uintptr_t, size_t> slabs_;  // live slabs: address -> bytes
-  Slab* with_free_ = nullptr;                 // partial slabs
-  Slab* unreleased_ = nullptr;                // empty slabs whose Unmap was refused
-  Slab* spare_ = nullptr;                     // an empty slab kept while the zone is full
+  internal::SlabIndex slabs_;   // the live slabs' mappings
+  Slab* with_free_ = nullptr;   // partial slabs
+  Slab* unreleased_ = nullptr;  // empty slabs whose Unmap was refused
+  Slab* spare_ = nullptr;       // an empty slab kept while the zone is full
   OverflowStats stats_;
 };
 

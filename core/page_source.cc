@@ -5,11 +5,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <string>
 
 namespace zonealloc {
 namespace {
@@ -23,17 +23,24 @@ constexpr int kPopulateWrite = 23;
 
 // Names [addr, addr + bytes) in /proc/<pid>/maps. Best effort: kernels
 // without CONFIG_ANON_VMA_NAME refuse (EINVAL), and the mapping stays
-// unnamed; the mapping succeeded, so errno stays as it was.
+// unnamed; the mapping succeeded, so errno stays as it was. The name is
+// built on the stack: a zone maps overflow slabs under its slow-path lock,
+// where the heap is not to be called (see core/zone_no_heap_test.cc).
 void NameMapping(void* addr, size_t bytes, std::string_view tag) {
 #if defined(PR_SET_VMA) && defined(PR_SET_VMA_ANON_NAME)
-  std::string name(tag.substr(0, 79));
-  for (char& c : name) {
+  char name[80];  // the kernel's limit, with its terminating NUL
+  const size_t length = std::min(tag.size(), sizeof(name) - 1);
+  for (size_t i = 0; i < length; ++i) {
+    const char c = tag[i];
     // The kernel accepts printable characters other than these.
-    if (c <= ' ' || c > '~' || c == '[' || c == ']' || c == '\\' || c == '$' || c == '`') c = '_';
+    const bool refused =
+        c <= ' ' || c > '~' || c == '[' || c == ']' || c == '\\' || c == '$' || c == '`';
+    name[i] = refused ? '_' : c;
   }
+  name[length] = '\0';
   const int saved_errno = errno;
   prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(addr), bytes,
-        reinterpret_cast<unsigned long>(name.c_str()));
+        reinterpret_cast<unsigned long>(name));
   errno = saved_errno;
 #else
   (void)addr, (void)bytes, (void)tag;

@@ -2,11 +2,15 @@
 #include <zonealloc/page_source.h>
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -36,6 +40,46 @@ TEST(PageSourceTest, MapHonoursAnAlignmentAboveThePage) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kAlignment, 0u);
   p[3 * PageSize() - 1] = 1;
   EXPECT_TRUE(pages.Unmap(p, 3 * PageSize()));
+}
+
+// The /proc/self/maps line of the mapping that holds p.
+std::string MapsLineOf(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    uintptr_t begin = 0;
+    uintptr_t end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &begin, &end) == 2 &&
+        begin <= reinterpret_cast<uintptr_t>(p) && reinterpret_cast<uintptr_t>(p) < end) {
+      return line;
+    }
+  }
+  return "";
+}
+
+// Whether this kernel names anonymous mappings (CONFIG_ANON_VMA_NAME), and
+// this build asks it to.
+bool KernelNamesMappings() {
+#if defined(PR_SET_VMA) && defined(PR_SET_VMA_ANON_NAME)
+  void* probe = mmap(nullptr, PageSize(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (probe == MAP_FAILED) return false;
+  const bool named = prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(probe),
+                           PageSize(), reinterpret_cast<unsigned long>("probe")) == 0;
+  munmap(probe, PageSize());
+  return named;
+#else
+  return false;
+#endif
+}
+
+TEST(PageSourceTest, MapNamesTheMappingWithItsTagWhereTheKernelAllows) {
+  if (!KernelNamesMappings()) GTEST_SKIP() << "this kernel does not name anonymous mappings";
+  PageSource& pages = DefaultPageSource();
+  void* p = pages.Map(PageSize(), PageSize(), "zonealloc-overflow:a b[c]$");
+  ASSERT_NE(p, nullptr);
+  // Characters the kernel refuses in a name become '_'.
+  EXPECT_NE(MapsLineOf(p).find("[anon:zonealloc-overflow:a_b_c__]"), std::string::npos)
+      << MapsLineOf(p);
+  EXPECT_TRUE(pages.Unmap(p, PageSize()));
 }
 
 TEST(PageSourceTest, UnmapSaysWhenTheSystemRefuses) {

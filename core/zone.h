@@ -127,7 +127,11 @@
 //   4. PerCpuCache's per-CPU lock words (the fallback mode)
 // No other zonealloc lock exists. The one call out under a lock is to the
 // zone's PageSource (Commit, Map, Unmap under slow_lock_), which must not
-// call back into zonealloc (page_source.h).
+// call back into zonealloc (page_source.h). Allocate(), Free(), their bulk
+// forms, IsFull(), Owns() and Drain() never call the heap (malloc, operator
+// new), the slow path included: it maps overflow slabs and indexes them in
+// memory of its own. So an operator new that serves small objects from a
+// zone cannot re-enter it under its lock (core/zone_no_heap_test.cc).
 //
 // fork(): zones stay usable in the child, as malloc does. pthread_atfork
 // handlers (installed with the first ZoneService) take every lock above in

@@ -48,14 +48,13 @@ TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
   auto service = *ZoneService::Create({.name = "fork", .permanent_budget_bytes = 64 << 20});
   // Small, so the threads keep reaching the slow path, overflow and drains.
   auto busy = *service->CreateZone({.name = "busy", .block_size = 64, .initial_blocks = 256});
-  // The threads call almost no malloc while the children are forked: `held`
-  // is reserved, Drain() allocates nothing, the slow path only when it maps
-  // an overflow slab (a node of the pool's slab map), and Stats() is left
-  // out for its strings. A child forked while another thread
-  // is inside malloc can hang in its own first malloc under
-  // AddressSanitizer, whose allocator (GCC 12's) takes no locks around
-  // fork() as glibc's does; that hang would be the sanitizer's, not the
-  // zones'. Drain() still takes the slow-path lock on every round.
+  // The threads call no malloc while the children are forked: `held` is
+  // reserved, Allocate(), Free() and Drain() never call the heap (see
+  // zone_no_heap_test), and Stats() is left out for its strings. A child
+  // forked while another thread is inside malloc can hang in its own first
+  // malloc under AddressSanitizer, whose allocator (GCC 12's) takes no locks
+  // around fork() as glibc's does; that hang would be the sanitizer's, not
+  // the zones'. Drain() still takes the slow-path lock on every round.
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {

@@ -23,9 +23,8 @@ constexpr int kBlocksPerZone = 16;
 // threads may have held any other lock (the side table's, the queue's, and
 // under AddressSanitizer its allocator's, which GCC 12's does not take
 // around fork() as glibc's does). So the child makes no malloc call of its
-// own, not even through Stats() (zone_fork_test covers that); only a zone
-// that overflows here and maps a slab allocates (a node of the overflow
-// pool's slab map).
+// own, not even through Stats() (zone_fork_test covers that); Allocate()
+// and Free() never call the heap (zone_no_heap_test).
 int UseZonesInChild(StressState& state) {
   std::array<void*, kBlocksPerZone> blocks;
   for (size_t z = 0; z < state.zones.size(); ++z) {

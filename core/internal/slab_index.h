@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// SlabIndex finds the overflow slab that holds an address: the live slabs'
+// ranges in a sorted array, searched by bisection, for a pool's Owns() and
+// Free() of any pointer.
+//
+// Its array is an anonymous mapping of its own, not the heap: the overflow
+// pool runs under the zone's slow-path lock, where calling malloc could
+// re-enter the zone (an operator new that serves small objects from it) and
+// wait on a lock the thread holds, or, in a child forked from a
+// multi-threaded process, wait on malloc's lock held by a thread that no
+// longer exists. The mapping reserves room for max_ranges ranges up front
+// (address space, with MAP_NORESERVE) and is mapped at the first Reserve();
+// its pages are touched only as ranges fill them, from the front.
+//
+// Not thread-safe: the pool calls it under the zone's slow-path lock.
+
+#ifndef ZONEALLOC_CORE_INTERNAL_SLAB_INDEX_H_
+#define ZONEALLOC_CORE_INTERNAL_SLAB_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace zonealloc::internal {
+
+class SlabIndex {
+ public:
+  // A slab's mapping: bytes [begin, begin + bytes).
+  struct Range {
+    uintptr_t begin;
+    size_t bytes;
+  };
+
+  // A process may hold only vm.max_map_count mappings (65530 by default),
+  // so a pool cannot have many more live slabs than this: 1 MiB of address
+  // space.
+  static constexpr size_t kDefaultMaxRanges = size_t{1} << 16;
+
+  explicit SlabIndex(size_t max_ranges = kDefaultMaxRanges) : max_ranges_(max_ranges) {}
+  // Unmaps the array (the ranges themselves are the caller's).
+  ~SlabIndex();
+
+  SlabIndex(const SlabIndex&) = delete;
+  SlabIndex& operator=(const SlabIndex&) = delete;
+
+  // Makes sure Insert() has room for one more range, mapping the array on
+  // first use. False, with errno set, when it holds max_ranges already
+  // (ENOMEM) or the array cannot be mapped (mmap's errno).
+  bool Reserve();
+
+  // Adds `range`. REQUIRES: Reserve() returned true since the last Insert();
+  // range overlaps none present.
+  void Insert(Range range);
+
+  // Removes the range that begins at `begin`. REQUIRES: one does.
+  void Erase(uintptr_t begin);
+
+  // The range that holds `address`, or nullptr.
+  const Range* Find(uintptr_t address) const;
+
+  // Every range, in address order.
+  std::span<const Range> ranges() const { return {ranges_, size_}; }
+
+ private:
+  // The first range whose begin is above `address`.
+  Range* UpperBound(uintptr_t address) const;
+
+  const size_t max_ranges_;
+  Range* ranges_ = nullptr;  // max_ranges_ of room once mapped
+  size_t size_ = 0;
+};
+
+}  // namespace zonealloc::internal
+
+#endif  // ZONEALLOC_CORE_INTERNAL_SLAB_INDEX_H_

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// A zone's Allocate(), Free(), their bulk forms, IsFull(), Owns() and Drain()
+// never call operator new, their slow path (overflow, its slabs' release,
+// extension) included: they run on the zone's own memory. The slow path holds the zone's
+// slow-path lock, so a program whose operator new serves small objects from
+// a zone would otherwise re-enter the zone there and wait on a lock its own
+// thread holds; and a child forked from a multi-threaded process may find
+// malloc's lock held by a thread that no longer exists.
+//
+// This program replaces the global operator new to count the calls each
+// thread makes while it counts.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include <zonealloc/zone.h>
+#include <zonealloc/zone_service.h>
+
+namespace {
+
+thread_local bool counting = false;
+thread_local size_t news_counted = 0;
+
+}  // namespace
+
+void* operator new(size_t bytes) {
+  if (counting) ++news_counted;
+  if (void* p = std::malloc(std::max<size_t>(bytes, 1))) return p;
+  throw std::bad_alloc();
+}
+// Out of line, so GCC does not see a pointer from operator new reach free().
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace zonealloc {
+namespace {
+
+// Counts the operator new calls of the calling thread in its scope.
+class CountNews {
+ public:
+  CountNews() {
+    news_counted = 0;
+    counting = true;
+  }
+  ~CountNews() { counting = false; }
+  size_t count() const { return news_counted; }
+};
+
+class ZoneNoHeapTest : public ::testing::Test {
+ protected:
+  Zone& MakeZone(ZoneOptions options) {
+    service_ = *ZoneService::Create({.name = "no-heap", .permanent_budget_bytes = 1 << 30});
+    zone_ = *service_->CreateZone(options);
+    return *zone_;
+  }
+
+  // Allocates `n` blocks into `blocks` (reserved by the caller), then frees
+  // them in a shuffled order.
+  static void AllocateAndFree(Zone& zone, std::vector<void*>& blocks, size_t n, int seed) {
+    for (size_t i = 0; i < n; ++i) {
+      blocks.push_back(zone.Allocate());
+      ASSERT_NE(blocks.back(), nullptr) << "allocation " << i + 1;
+    }
+    std::shuffle(blocks.begin(), blocks.end(), std::mt19937(seed));
+    for (void* block : blocks) zone.Free(block);
+    blocks.clear();
+  }
+
+  std::unique_ptr<ZoneService> service_;
+  std::unique_ptr<Zone> zone_;
+};
+
+TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoOperatorNew) {
+  // Never extends, so every block past the first 64 is overflow, in slabs
+  // that double up to the cap: a few dozen slabs live at once.
+  Zone& zone = MakeZone({.name = "overflowing",
+                         .block_size = 256,
+                         .initial_blocks = 64,
+                         .max_blocks = 64,
+                         .overflow_slab_blocks = 1});
+  std::vector<void*> blocks;
+  blocks.reserve(40'000);
+  int stranger = 0;
+  size_t counted = 0;
+  {
+    CountNews news;
+    for (int round = 0; round < 3; ++round) {
+      AllocateAndFree(zone, blocks, 40'000, round);
+      EXPECT_FALSE(zone.Owns(&stranger));
+      zone.Drain();
+    }
+    counted = news.count();
+  }
+  const ZoneStats stats = zone.Stats();
+  EXPECT_GT(stats.overflow_slabs_created, 20u);
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+  EXPECT_EQ(counted, 0u);
+}
+
+TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoOperatorNew) {
+  Zone& zone = MakeZone({.name = "extending",
+                         .block_size = 64,
+                         .initial_blocks = 64,
+                         .max_blocks = 1 << 20,
+                         .overflow_slab_blocks = 1});
+  std::vector<void*> blocks;
+  blocks.reserve((1 << 20) + 1000);  // max_blocks and a bulk call's overflow
+  int full_seen = 0;
+  bool owns_all = true;
+  size_t counted = 0;
+  {
+    CountNews news;
+    for (int i = 0; i < 100'000; ++i) {
+      full_seen += zone.IsFull();
+      blocks.push_back(zone.Allocate());
+      ASSERT_NE(blocks.back(), nullptr);
+    }
+    for (void* block : blocks) owns_all = owns_all && zone.Owns(block);
+    for (void* block : blocks) zone.Free(block);
+    zone.Drain();
+    counted += news.count();
+  }
+  // In bulk, past the zone's capacity into overflow again.
+  blocks.resize(zone.Stats().capacity_blocks + 1000);
+  size_t bulk_filled = 0;
+  {
+    CountNews news;
+    bulk_filled = zone.AllocateBulk(blocks);
+    zone.FreeBulk(blocks);
+    counted += news.count();
+  }
+  EXPECT_EQ(bulk_filled, blocks.size());
+  EXPECT_TRUE(owns_all);
+  EXPECT_GT(full_seen, 0);
+  EXPECT_GT(zone.Stats().extensions, 0u);
+  EXPECT_GT(zone.Stats().overflow_allocations, 0u);
+  EXPECT_EQ(counted, 0u);
+}
+
+}  // namespace
+}  // namespace zonealloc
