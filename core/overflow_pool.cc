@@ -62,7 +62,8 @@ void Remove(Slab*& list, Slab* slab) {
 }  // namespace
 
 OverflowPool::OverflowPool(PageSource& pages, std::string tag, size_t block_size,
-                           size_t alignment, size_t slab_blocks, size_t max_blocks_in_use)
+                           size_t alignment, size_t slab_blocks, size_t max_blocks_in_use,
+                           size_t max_slabs)
     : pages_(pages),
       tag_(std::move(tag)),
       block_size_(block_size),
@@ -71,7 +72,8 @@ OverflowPool::OverflowPool(PageSource& pages, std::string tag, size_t block_size
                                    BitmapBytes(slab_blocks),
                                PageSize())),
       max_slab_bytes_(std::max(base_slab_bytes_, kMaxSlabBytes)),
-      max_blocks_in_use_(max_blocks_in_use) {
+      max_blocks_in_use_(max_blocks_in_use),
+      slabs_(max_slabs) {
   internal::CreateBlockPool(this);
 }
 

@@ -17,9 +17,12 @@
 // (slab_blocks blocks with their header, rounded up to a page) and at most
 // kMaxSlabBytes (or the base slab, when that is larger): overflow's mapped
 // bytes double with each new mapping up to the cap, and a burst of N blocks
-// needs O(log N + N * block_size / kMaxSlabBytes) mappings. Blocks of a slab
-// are first handed out in address order, so its untouched blocks cost address
-// space, not memory. When slabs go back, new slabs shrink with them.
+// needs O(log N + N * block_size / kMaxSlabBytes) mappings. A pool holds at
+// most max_slabs live slabs (65536 unless a test says otherwise: 256 GiB in
+// 4 MiB slabs); past that, Allocate() returns nullptr with errno ENOMEM, as
+// when a mapping fails. Blocks of a slab are first handed out in address
+// order, so its untouched blocks cost address space, not memory. When slabs
+// go back, new slabs shrink with them.
 //
 // Release rule: a slab whose last block is freed goes back to the page
 // source at once if the zone has free blocks. While the zone is still full,
@@ -75,9 +78,11 @@ class OverflowPool {
   static constexpr size_t kMaxSlabBytes = size_t{4} << 20;
 
   // REQUIRES: block_size a multiple of 8 and of alignment; alignment a power
-  // of two <= 4096; slab_blocks >= 1. max_blocks_in_use 0 means unlimited.
+  // of two <= 4096; slab_blocks >= 1; max_slabs >= 1. max_blocks_in_use 0
+  // means unlimited.
   OverflowPool(PageSource& pages, std::string tag, size_t block_size, size_t alignment,
-               size_t slab_blocks, size_t max_blocks_in_use);
+               size_t slab_blocks, size_t max_blocks_in_use,
+               size_t max_slabs = internal::SlabIndex::kDefaultMaxRanges);
   // Unmaps every slab, trying twice; blocks still in use become invalid.
   ~OverflowPool();
 

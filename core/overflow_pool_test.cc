@@ -113,6 +113,34 @@ TEST(OverflowPoolTest, FailedMapReturnsNullptrAndChangesNothing) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
+TEST(OverflowPoolTest, PastMaxSlabsAllocateReturnsNullptrUntilASlabGoesBack) {
+  CountingPageSource pages;
+  // max_blocks_in_use far above two slabs' blocks: the slab cap stops it first.
+  OverflowPool pool(pages, "t", 64, 16, /*slab_blocks=*/1, /*max_blocks_in_use=*/1000,
+                    /*max_slabs=*/2);
+  std::vector<void*> blocks;
+  errno = 0;
+  while (void* block = pool.Allocate()) blocks.push_back(block);
+  ASSERT_LT(blocks.size(), 1000u);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(pool.stats().slabs_live, 2u);
+  EXPECT_EQ(pool.stats().slabs_created, 2u);
+  EXPECT_EQ(pages.calls(PageCall::kMap), 2) << "the third slab is not even mapped";
+
+  // The second slab's blocks, last handed out, empty it: it goes back.
+  const size_t second_slab_blocks = blocks.size() - pool.slab_blocks();
+  for (size_t i = 0; i < second_slab_blocks; ++i) {
+    pool.Free(blocks.back(), /*zone_has_free_blocks=*/true);
+    blocks.pop_back();
+  }
+  EXPECT_EQ(pool.stats().slabs_live, 1u);
+  void* again = pool.Allocate();
+  EXPECT_NE(again, nullptr);
+  blocks.push_back(again);
+  for (void* block : blocks) pool.Free(block, true);
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
 TEST(OverflowPoolTest, RejectsPointersItDoesNotOwn) {
   OverflowPool pool(DefaultPageSource(), "t", 64, 16, 4, 0);
   char* block = static_cast<char*>(pool.Allocate());
