@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <zonealloc/internal/checks.h>
+#include <zonealloc/internal/crash_format.h>
 
 namespace zonealloc {
 
@@ -249,8 +250,8 @@ bool OverflowPool::Free(void* block, bool zone_has_free_blocks) {
   const size_t index = IndexOf(slab, block);
   const uint64_t bit = uint64_t{1} << (index % 64);
   if (slab->magic != Slab::kMagic || (InUseBitmap(slab)[index / 64] & bit) == 0) {
-    internal::Crash("overflow slab of '" + tag_ +
-                    "': a block freed twice or never handed out, or a corrupt slab");
+    internal::CrashFormat(
+        "overflow slab of '%s': a block freed twice or never handed out, or a corrupt slab", tag_);
   }
   InUseBitmap(slab)[index / 64] &= ~bit;
   if (slab->in_use == slab->blocks) Push(with_free_, slab);

@@ -308,6 +308,17 @@ TEST(OverflowPoolTest, DestructionTriesARefusedUnmapAgain) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
+TEST(OverflowPoolTest, DestructionRetriesARefusedUnmapAmongOtherSlabs) {
+  CountingPageSource pages;
+  {
+    OverflowPool pool(pages, "t", 64, 16, /*slab_blocks=*/1, 0);
+    while (pool.stats().slabs_live < 3) ASSERT_NE(pool.Allocate(), nullptr);
+    pages.FailAfter(PageCall::kUnmap, 1);  // the second slab the destructor unmaps
+  }
+  EXPECT_EQ(pages.calls(PageCall::kUnmap), 4) << "three, and the refused one again";
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+}
+
 TEST(OverflowPoolTest, DestructionReportsMemoryItCannotReturn) {
   CountingPageSource pages;
   void* block;

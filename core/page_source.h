@@ -8,7 +8,9 @@
 // must outlive every zone created with it, and must not call into a zone or
 // a ZoneService: a zone calls Commit(), Map() and Unmap() with its slow-path
 // lock held when it extends or maps and unmaps overflow slabs (Reserve()
-// and Prefault() never under a lock).
+// and Prefault() never under a lock). For the same reason it should not call
+// operator new or malloc, which a program may serve from a zone; the
+// default source calls neither.
 
 #ifndef ZONEALLOC_CORE_PAGE_SOURCE_H_
 #define ZONEALLOC_CORE_PAGE_SOURCE_H_

@@ -80,6 +80,14 @@ TEST(PageSourceTest, MapNamesTheMappingWithItsTagWhereTheKernelAllows) {
   EXPECT_NE(MapsLineOf(p).find("[anon:zonealloc-overflow:a_b_c__]"), std::string::npos)
       << MapsLineOf(p);
   EXPECT_TRUE(pages.Unmap(p, PageSize()));
+
+  // A name is cut at the kernel's 79 characters.
+  const std::string long_tag = "zonealloc-overflow:" + std::string(100, 'x');
+  p = pages.Map(PageSize(), PageSize(), long_tag);
+  ASSERT_NE(p, nullptr);
+  EXPECT_NE(MapsLineOf(p).find("[anon:" + long_tag.substr(0, 79) + "]"), std::string::npos)
+      << MapsLineOf(p);
+  EXPECT_TRUE(pages.Unmap(p, PageSize()));
 }
 
 TEST(PageSourceTest, UnmapSaysWhenTheSystemRefuses) {

@@ -5,8 +5,8 @@
 #include <bit>
 #include <cstring>
 
-#include "absl/strings/str_format.h"
 #include <zonealloc/internal/checks.h>
+#include <zonealloc/internal/crash_format.h>
 
 namespace zonealloc {
 namespace {
@@ -124,8 +124,8 @@ void SharedZone::AddFresh(uint32_t first, uint32_t n) {
   // seq_cst: published as a push would be (see Empty()).
   const uint64_t old = fresh_->exchange(uint64_t{first} | (uint64_t{first + n} << 32));
   if (static_cast<uint32_t>(old >> 32) != static_cast<uint32_t>(old)) {
-    internal::Crash(absl::StrFormat("a new segment at block %d replaced %d fresh blocks",
-                                    first, static_cast<uint32_t>(old >> 32) - static_cast<uint32_t>(old)));
+    internal::CrashFormat("a new segment at block %d replaced %d fresh blocks", first,
+                          static_cast<uint32_t>(old >> 32) - static_cast<uint32_t>(old));
   }
 }
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "absl/strings/str_format.h"
+#include <zonealloc/internal/crash_format.h>
 
 namespace zonealloc {
 namespace {
@@ -72,13 +72,13 @@ void UnsynchronizedZone::CheckAndMarkFree(const void* block) {
   std::atomic<uint32_t>& state = region_.links()[region_.IndexOf(block)];
   // relaxed: one thread only.
   if (state.exchange(kFreeMark, std::memory_order_relaxed) != kAllocatedMark) {
-    internal::Crash(absl::StrFormat("zone '%s': double free of block %p", name_, block));
+    internal::CrashFormat("zone '%s': double free of block %p", name_, block);
   }
 }
 
 void UnsynchronizedZone::CrashOnForeignFree(const void* block) const {
-  internal::Crash(absl::StrFormat(
-      "zone '%s': Free(%p) is not the start of a block of this zone", name_, block));
+  internal::CrashFormat("zone '%s': Free(%p) is not the start of a block of this zone", name_,
+                        block);
 }
 
 ZoneStats UnsynchronizedZone::Stats() const {

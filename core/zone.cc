@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include <zonealloc/internal/crash_format.h>
 
 namespace zonealloc {
 namespace {
@@ -178,10 +179,10 @@ void Zone::VerifyFill(const void* block, size_t from_offset) const {
   const auto* bytes = static_cast<const unsigned char*>(block);
   for (size_t offset = from_offset; offset < region_.block_size(); ++offset) {
     if (ABSL_PREDICT_TRUE(bytes[offset] == kFreedBlockFill)) continue;
-    internal::Crash(absl::StrFormat(
+    internal::CrashFormat(
         "zone '%s': block %p was written after it was freed: byte at offset %d is 0x%02x, "
         "not the fill 0x%02x",
-        name_, block, offset, bytes[offset], kFreedBlockFill));
+        name_, block, offset, bytes[offset], kFreedBlockFill);
   }
 }
 
@@ -632,19 +633,19 @@ void Zone::CheckAndMarkFree(void* block) {
   // the allocated mark; the other, like any free of a free block, aborts.
   const uint32_t previous = region_.links()[index].exchange(kFreedMark, std::memory_order_relaxed);
   if (previous != kAllocatedMark) {
-    internal::Crash(absl::StrFormat("zone '%s': double free of block %p (index %d)", name_,
-                                    block, index));
+    internal::CrashFormat("zone '%s': double free of block %p (index %d)", name_, block,
+                          index);
   }
 }
 
 void Zone::CrashOnForeignFree(const void* block) const {
   if (region_.InReservedRange(block)) {
-    internal::Crash(absl::StrFormat(
+    internal::CrashFormat(
         "zone '%s': Free(%p) is not the start of a committed block of %d bytes", name_, block,
-        region_.block_size()));
+        region_.block_size());
   }
-  internal::Crash(absl::StrFormat("zone '%s': Free(%p) of a pointer this zone does not own",
-                                  name_, block));
+  internal::CrashFormat("zone '%s': Free(%p) of a pointer this zone does not own", name_,
+                        block);
 }
 
 ZoneStats Zone::Stats() const {

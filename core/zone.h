@@ -128,10 +128,12 @@
 // No other zonealloc lock exists. The one call out under a lock is to the
 // zone's PageSource (Commit, Map, Unmap under slow_lock_), which must not
 // call back into zonealloc (page_source.h). Allocate(), Free(), their bulk
-// forms, IsFull(), Owns() and Drain() never call the heap (malloc, operator
-// new), the slow path included: it maps overflow slabs and indexes them in
-// memory of its own. So an operator new that serves small objects from a
-// zone cannot re-enter it under its lock (core/zone_no_heap_test.cc).
+// forms, IsFull(), Owns() and Drain() never call operator new, the slow
+// path and its misuse crashes included, and the library makes no direct
+// malloc call: the slow path maps overflow slabs and indexes them in memory
+// of its own. So an operator new that serves small objects from a zone
+// cannot re-enter it under its lock (core/zone_no_heap_test.cc; a custom
+// PageSource must keep to it too).
 //
 // fork(): zones stay usable in the child, as malloc does. pthread_atfork
 // handlers (installed with the first ZoneService) take every lock above in
@@ -212,7 +214,8 @@ class Zone {
   // zone, else overflow or a permanent extension. nullptr only when the
   // zone is full, its overflow is at max_overflow_blocks and it may not
   // extend now (by the rule, max_blocks or the service budget), or when the
-  // page source fails.
+  // page source fails (or the overflow holds 65536 slabs already: see
+  // overflow_pool.h).
   void* Allocate() {
     if (ABSL_PREDICT_TRUE(rseq_cache_)) {
       void* block = cache_->PopRseq();

@@ -13,12 +13,16 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <set>
 #include <memory>
 #include <new>
 #include <random>
+
+#include <unistd.h>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
@@ -26,15 +30,22 @@ namespace {
 
 thread_local bool counting = false;
 thread_local size_t news_counted = 0;
+thread_local bool forbidden = false;
 
 }  // namespace
 
-void* operator new(size_t bytes) {
+// Out of line, as the deletes below, so GCC does not see a pointer from
+// malloc reach operator delete, or one from operator new reach free().
+[[gnu::noinline]] void* operator new(size_t bytes) {
   if (counting) ++news_counted;
+  if (forbidden) {
+    constexpr char kMessage[] = "operator new called where it is forbidden\n";
+    (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+    std::abort();
+  }
   if (void* p = std::malloc(std::max<size_t>(bytes, 1))) return p;
   throw std::bad_alloc();
 }
-// Out of line, so GCC does not see a pointer from operator new reach free().
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
 
@@ -52,6 +63,13 @@ class CountNews {
   size_t count() const { return news_counted; }
 };
 
+// Any operator new call in its scope aborts, saying so.
+class ForbidNews {
+ public:
+  ForbidNews() { forbidden = true; }
+  ~ForbidNews() { forbidden = false; }
+};
+
 class ZoneNoHeapTest : public ::testing::Test {
  protected:
   Zone& MakeZone(ZoneOptions options) {
@@ -61,15 +79,16 @@ class ZoneNoHeapTest : public ::testing::Test {
   }
 
   // Allocates `n` blocks into `blocks` (reserved by the caller), then frees
-  // them in a shuffled order.
-  static void AllocateAndFree(Zone& zone, std::vector<void*>& blocks, size_t n, int seed) {
+  // them in a shuffled order. False when an allocation failed.
+  static bool AllocateAndFree(Zone& zone, std::vector<void*>& blocks, size_t n, int seed) {
     for (size_t i = 0; i < n; ++i) {
       blocks.push_back(zone.Allocate());
-      ASSERT_NE(blocks.back(), nullptr) << "allocation " << i + 1;
+      if (blocks.back() == nullptr) return false;
     }
     std::shuffle(blocks.begin(), blocks.end(), std::mt19937(seed));
     for (void* block : blocks) zone.Free(block);
     blocks.clear();
+    return true;
   }
 
   std::unique_ptr<ZoneService> service_;
@@ -91,7 +110,7 @@ TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoOperatorNew) {
   {
     CountNews news;
     for (int round = 0; round < 3; ++round) {
-      AllocateAndFree(zone, blocks, 40'000, round);
+      ASSERT_TRUE(AllocateAndFree(zone, blocks, 40'000, round)) << "round " << round;
       EXPECT_FALSE(zone.Owns(&stranger));
       zone.Drain();
     }
@@ -141,6 +160,36 @@ TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoOperatorNew) {
   EXPECT_GT(zone.Stats().extensions, 0u);
   EXPECT_GT(zone.Stats().overflow_allocations, 0u);
   EXPECT_EQ(counted, 0u);
+}
+
+// Misuse found under the slow-path lock crashes with its message, formatted
+// on the stack: with the heap called there, an operator new served by the
+// zone would wait on that lock, and the crash would be a hang.
+TEST_F(ZoneNoHeapTest, MisuseUnderTheSlowPathLockCrashesWithoutOperatorNew) {
+  Zone& zone = MakeZone(
+      {.name = "misused", .block_size = 64, .initial_blocks = 64, .max_blocks = 64});
+  int stranger = 0;
+  EXPECT_DEATH(
+      {
+        ForbidNews forbid;
+        zone.Free(&stranger);
+      },
+      "Free\\(.*\\) of a pointer this zone does not own");
+
+  // Two overflow blocks, so that freeing the first leaves its slab live.
+  const std::set<void*> held = internal::TakeEveryFreeBlock(zone);
+  void* first = zone.Allocate();
+  void* second = zone.Allocate();
+  ASSERT_EQ(zone.Stats().overflow_blocks_in_use, 2u);
+  zone.Free(first);
+  EXPECT_DEATH(
+      {
+        ForbidNews forbid;
+        zone.Free(first);
+      },
+      "overflow slab of 'zonealloc-overflow:misused': a block freed twice");
+  zone.Free(second);
+  for (void* block : held) zone.Free(block);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include <zonealloc/internal/block_region.h>
 #include <zonealloc/internal/checks.h>
+#include <zonealloc/internal/crash_format.h>
 #include <zonealloc/internal/env.h>
 #include <zonealloc/internal/stats_at_exit.h>
 #include <zonealloc/stats_export.h>
@@ -97,7 +98,7 @@ struct ForkHandlers {
     static std::once_flag installed;
     std::call_once(installed, [] {
       if (const int error = pthread_atfork(&Prepare, &Release, &Release); error != 0) {
-        internal::Crash(absl::StrFormat("pthread_atfork failed: %s", std::strerror(error)));
+        internal::CrashFormat("pthread_atfork failed: %s", std::strerror(error));
       }
     });
     SpinLockHolder hold(lock());
@@ -138,8 +139,8 @@ ZoneService::~ZoneService() {
   ForkHandlers::Remove(this);
   SpinLockHolder lock(mu_);
   if (!zones_.empty()) {
-    internal::Crash(absl::StrFormat("ZoneService '%s' destroyed while zone '%s' still lives",
-                                    name_, zones_.front()->name()));
+    internal::CrashFormat("ZoneService '%s' destroyed while zone '%s' still lives", name_,
+                          zones_.front()->name());
   }
 }
 

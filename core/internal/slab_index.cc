@@ -13,10 +13,18 @@
 namespace zonealloc::internal {
 
 SlabIndex::~SlabIndex() {
-  if (ranges_ != nullptr && munmap(ranges_, max_ranges_ * sizeof(Range)) != 0) {
-    std::fprintf(stderr, "zonealloc: cannot unmap an overflow slab index at %p: %s\n",
-                 static_cast<void*>(ranges_), std::strerror(errno));
+  const void* array = ranges_;
+  if (!Unmap()) {
+    std::fprintf(stderr, "zonealloc: cannot unmap an overflow slab index at %p: %s\n", array,
+                 std::strerror(errno));
   }
+}
+
+bool SlabIndex::Unmap() {
+  if (ranges_ == nullptr) return true;
+  if (munmap(ranges_, max_ranges_ * sizeof(Range)) != 0) return false;
+  ranges_ = nullptr;
+  return true;
 }
 
 bool SlabIndex::Reserve() {
@@ -51,7 +59,13 @@ void SlabIndex::Erase(uintptr_t begin) {
     Crash("SlabIndex::Erase() of a range it does not hold");
   }
   std::copy(after, ranges_ + size_, after - 1);
-  --size_;
+  if (--size_ == 0) {
+    // Nothing to do if munmap refuses: the array is kept for the next
+    // Reserve(), and the destructor tries again. Either way errno is kept.
+    const int saved_errno = errno;
+    Unmap();
+    errno = saved_errno;
+  }
 }
 
 const SlabIndex::Range* SlabIndex::Find(uintptr_t address) const {

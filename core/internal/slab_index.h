@@ -9,8 +9,12 @@
 // wait on a lock the thread holds, or, in a child forked from a
 // multi-threaded process, wait on malloc's lock held by a thread that no
 // longer exists. The mapping reserves room for max_ranges ranges up front
-// (address space, with MAP_NORESERVE) and is mapped at the first Reserve();
-// its pages are touched only as ranges fill them, from the front.
+// (16 bytes each: 1 MiB by default, with MAP_NORESERVE, so address space
+// only, unless the system counts every mapping against its commit limit,
+// vm.overcommit_memory = 2). It is mapped at the first Reserve() and given
+// back when the last range is erased; its pages are touched only as ranges
+// fill them, from the front. It is bookkeeping, as the zone object itself
+// is, so it comes from mmap directly, not from the zone's PageSource.
 //
 // Not thread-safe: the pool calls it under the zone's slow-path lock.
 
@@ -52,7 +56,9 @@ class SlabIndex {
   // range overlaps none present.
   void Insert(Range range);
 
-  // Removes the range that begins at `begin`. REQUIRES: one does.
+  // Removes the range that begins at `begin`, and unmaps the array when it
+  // was the last (should munmap refuse, the array stays for the next
+  // Reserve()). REQUIRES: one does.
   void Erase(uintptr_t begin);
 
   // The range that holds `address`, or nullptr.
@@ -64,6 +70,9 @@ class SlabIndex {
  private:
   // The first range whose begin is above `address`.
   Range* UpperBound(uintptr_t address) const;
+  // True when the array is unmapped, or was not mapped; false, with errno
+  // set, when munmap refused.
+  bool Unmap();
 
   const size_t max_ranges_;
   Range* ranges_ = nullptr;  // max_ranges_ of room once mapped

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/internal/slab_index.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -75,6 +77,28 @@ TEST(SlabIndexTest, ReserveFailsWithEnomemWhenFullAndSucceedsAgainAfterAnErase) 
   EXPECT_THAT(index.ranges(), ::testing::ElementsAre(::testing::Field(&Range::begin, 0x1000u),
                                                      ::testing::Field(&Range::begin, 0x5000u),
                                                      ::testing::Field(&Range::begin, 0x7000u)));
+}
+
+// Whether [p, p + 1) lies in a mapping of this process.
+bool IsMapped(const void* p) {
+  const auto page = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};
+  return msync(reinterpret_cast<void*>(page), 1, MS_ASYNC) == 0;  // ENOMEM when not
+}
+
+TEST(SlabIndexTest, GivesItsArrayBackWhenTheLastRangeGoesAndMapsItAgainWhenNeeded) {
+  SlabIndex index;
+  ASSERT_TRUE(Add(index, 0x1000, 0x1000));
+  ASSERT_TRUE(Add(index, 0x3000, 0x1000));
+  const Range* array = index.ranges().data();
+  ASSERT_TRUE(IsMapped(array));
+  index.Erase(0x1000);
+  EXPECT_TRUE(IsMapped(array)) << "one range is left";
+  index.Erase(0x3000);
+  EXPECT_FALSE(IsMapped(array));
+  EXPECT_EQ(index.Find(0x3000), nullptr);
+
+  ASSERT_TRUE(Add(index, 0x5000, 0x1000));
+  EXPECT_EQ(index.Find(0x5fff)->begin, 0x5000u);
 }
 
 TEST(SlabIndexDeathTest, ErasingARangeItDoesNotHoldCrashes) {

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// Crash() with an absl::StrFormat-style message formatted into a buffer on
+// the stack. Checks that fire under a zone's locks must not call the heap:
+// an operator new served by that zone would wait on the lock its own thread
+// holds, and the crash would become a hang. Messages are cut at 511 bytes.
+// For the library's .cc files; public headers include checks.h only.
+
+#ifndef ZONEALLOC_CORE_INTERNAL_CRASH_FORMAT_H_
+#define ZONEALLOC_CORE_INTERNAL_CRASH_FORMAT_H_
+
+#include "absl/strings/str_format.h"
+#include <zonealloc/internal/checks.h>
+
+namespace zonealloc::internal {
+
+template <typename... Args>
+[[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void CrashFormat(
+    const absl::FormatSpec<Args...>& format, const Args&... args) {
+  char message[512];
+  absl::SNPrintF(message, sizeof(message), format, args...);
+  Crash(message);
+}
+
+}  // namespace zonealloc::internal
+
+#endif  // ZONEALLOC_CORE_INTERNAL_CRASH_FORMAT_H_
