@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // A zone's Allocate(), Free(), their bulk forms, IsFull(), Owns() and Drain()
 // never call operator new, their slow path (overflow, its slabs' release,
-// extension) included: they run on the zone's own memory. The slow path holds the zone's
-// slow-path lock, so a program whose operator new serves small objects from
-// a zone would otherwise re-enter the zone there and wait on a lock its own
-// thread holds; and a child forked from a multi-threaded process may find
-// malloc's lock held by a thread that no longer exists.
+// extension) and its misuse crashes included: they run on the zone's own
+// memory. The slow path holds the zone's slow-path lock, so a program whose
+// operator new serves small objects from a zone would otherwise re-enter
+// the zone there and wait on a lock its own thread holds; and a child
+// forked from a multi-threaded process may find malloc's lock held by a
+// thread that no longer exists.
 //
-// This program replaces the global operator new to count the calls each
-// thread makes while it counts.
+// This program replaces the global operator new: it counts the calls each
+// thread makes while it counts, and aborts where a test forbids it.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
-#include <set>
 #include <memory>
 #include <new>
 #include <random>
-
-#include <unistd.h>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
