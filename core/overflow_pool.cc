@@ -152,7 +152,10 @@ OverflowPool::Slab* OverflowPool::MapSlab() {
   const size_t bytes = std::clamp(stats_.mapped_bytes, base_slab_bytes_, max_slab_bytes_);
   if (!slabs_.Reserve()) return nullptr;
   void* memory = pages_.Map(bytes, PageSize(), tag_);
-  if (memory == nullptr) return nullptr;
+  if (memory == nullptr) {
+    slabs_.ReleaseIfEmpty();  // its first Reserve() may have mapped it
+    return nullptr;
+  }
   auto* slab = new (memory) Slab{.magic = Slab::kMagic,
                                  .tag = {},
                                  .prev = nullptr,

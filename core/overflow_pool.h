@@ -20,7 +20,7 @@
 // needs O(log N + N * block_size / kMaxSlabBytes) mappings. A pool holds at
 // most max_slabs live slabs (65536 unless a test says otherwise: 256 GiB in
 // 4 MiB slabs); past that, Allocate() returns nullptr with errno ENOMEM, as
-// when a mapping fails. Blocks of a slab are first handed out in address
+// when a mapping fails (the slab's, or the first one of the index's array). Blocks of a slab are first handed out in address
 // order, so its untouched blocks cost address space, not memory. When slabs
 // go back, new slabs shrink with them.
 //

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // PageSource is where a zone's memory comes from: address-space reservations
 // for its permanent segments, and whole mappings for overflow slabs and CPU
-// caches.
+// caches. (The zone object, its drain buffer and the overflow pool's slab
+// index, bookkeeping, come from the heap and from mmap directly.)
 //
 // The default is mmap. Tests wrap it to count calls and inject failures; an
 // embedder can route zone memory through its own page allocator. A PageSource

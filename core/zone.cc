@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Zone>> Zone::Create(const ZoneOptions& options) {
 Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneService& service,
            void* cache_memory, size_t cache_bytes)
     : name_(ZoneDisplayName(resolved)),
+      overflow_tag_(absl::StrFormat("zonealloc-overflow:%s", name_)),
       debug_checks_(resolved.debug_checks.value_or(false)),
       extension_blocks_(resolved.extension_blocks),
       extension_growth_percent_(resolved.extension_growth_percent),
@@ -113,7 +114,7 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
                   ? kUncachedBatchBlocks
                   : static_cast<uint32_t>(resolved.cpu_cache_batch_blocks),
               /*use_batches=*/resolved.cpu_cache_blocks != 0),
-      overflow_(*resolved.page_source, absl::StrFormat("zonealloc-overflow:%s", name_),
+      overflow_(*resolved.page_source, overflow_tag_,
                 region_.block_size(), alignment_,
                 resolved.overflow_slab_blocks, resolved.max_overflow_blocks),
       policy_(resolved.extend_after_overflow_allocations) {
@@ -662,6 +663,9 @@ ZoneStats Zone::Stats() const {
   }
   stats.cached_blocks = cached;
   if (cache_.has_value()) stats.cpu_cache_bound_blocks = cache_->total_bound();
+  // Copied before the lock, as the strings and the vector above: nothing
+  // that calls operator new runs under it (see "Lock order").
+  stats.tag = overflow_tag_;
   SpinLockHolder hold(slow_lock_);
   // Under the lock, as extensions_ below: an extension grows the region
   // under it too, so the capacity and the extension count agree.
@@ -670,7 +674,6 @@ ZoneStats Zone::Stats() const {
   // relaxed: statistics.
   const int64_t taken = shared_.blocks_out();
   const OverflowStats overflow = overflow_.stats();
-  stats.tag = overflow_.tag();
   stats.in_use_blocks =
       static_cast<size_t>(std::max<int64_t>(0, taken - static_cast<int64_t>(cached))) +
       overflow.blocks_in_use;

@@ -214,8 +214,8 @@ class Zone {
   // zone, else overflow or a permanent extension. nullptr only when the
   // zone is full, its overflow is at max_overflow_blocks and it may not
   // extend now (by the rule, max_blocks or the service budget), or when the
-  // page source fails (or the overflow holds 65536 slabs already: see
-  // overflow_pool.h).
+  // page source fails (or overflow cannot index another slab: it holds 65536
+  // already, or mmap refuses the index's array; see overflow_pool.h).
   void* Allocate() {
     if (ABSL_PREDICT_TRUE(rseq_cache_)) {
       void* block = cache_->PopRseq();
@@ -396,6 +396,9 @@ class Zone {
 
   // Read-mostly.
   const std::string name_;
+  // The overflow pool's tag, "zonealloc-overflow:<name>": Stats() copies it
+  // without the lock that guards overflow_.
+  const std::string overflow_tag_;
   const bool debug_checks_;
   const size_t extension_blocks_;
   const size_t extension_growth_percent_;

@@ -17,7 +17,12 @@ template <typename... Args>
 [[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void CrashFormat(
     const absl::FormatSpec<Args...>& format, const Args&... args) {
   char message[512];
-  absl::SNPrintF(message, sizeof(message), format, args...);
+  // Negative only for a format its arguments do not fit, which GCC builds
+  // do not check at compile time (clang builds do): say so rather than
+  // print what the buffer held.
+  if (absl::SNPrintF(message, sizeof(message), format, args...) < 0) {
+    Crash("a crash message that could not be formatted");
+  }
   Crash(message);
 }
 

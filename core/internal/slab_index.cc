@@ -59,13 +59,15 @@ void SlabIndex::Erase(uintptr_t begin) {
     Crash("SlabIndex::Erase() of a range it does not hold");
   }
   std::copy(after, ranges_ + size_, after - 1);
-  if (--size_ == 0) {
-    // Nothing to do if munmap refuses: the array is kept for the next
-    // Reserve(), and the destructor tries again. Either way errno is kept.
-    const int saved_errno = errno;
-    Unmap();
-    errno = saved_errno;
-  }
+  --size_;
+  ReleaseIfEmpty();
+}
+
+void SlabIndex::ReleaseIfEmpty() {
+  if (size_ > 0) return;
+  const int saved_errno = errno;
+  Unmap();  // a refusal keeps the array, as documented
+  errno = saved_errno;
 }
 
 const SlabIndex::Range* SlabIndex::Find(uintptr_t address) const {

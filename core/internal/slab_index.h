@@ -6,15 +6,17 @@
 // Its array is an anonymous mapping of its own, not the heap: the overflow
 // pool runs under the zone's slow-path lock, where calling malloc could
 // re-enter the zone (an operator new that serves small objects from it) and
-// wait on a lock the thread holds, or, in a child forked from a
-// multi-threaded process, wait on malloc's lock held by a thread that no
-// longer exists. The mapping reserves room for max_ranges ranges up front
+// wait on a lock the thread holds, or, in a child forked while another
+// thread was in malloc, wait on malloc's lock under an allocator that takes
+// none around fork(). The mapping reserves room for max_ranges ranges up front
 // (16 bytes each: 1 MiB by default, with MAP_NORESERVE, so address space
 // only, unless the system counts every mapping against its commit limit,
 // vm.overcommit_memory = 2). It is mapped at the first Reserve() and given
-// back when the last range is erased; its pages are touched only as ranges
-// fill them, from the front. It is bookkeeping, as the zone object itself
-// is, so it comes from mmap directly, not from the zone's PageSource.
+// back when it holds no range (ReleaseIfEmpty); its pages are touched only
+// as ranges fill them, from the front. It comes from mmap directly, not
+// from the zone's PageSource, and is not named: a source sees exactly one
+// Map() per slab (tests count them), and the index is a few pages of the
+// pool's own bookkeeping, as the zone object is heap memory of its own.
 //
 // Not thread-safe: the pool calls it under the zone's slow-path lock.
 
@@ -56,10 +58,15 @@ class SlabIndex {
   // range overlaps none present.
   void Insert(Range range);
 
-  // Removes the range that begins at `begin`, and unmaps the array when it
-  // was the last (should munmap refuse, the array stays for the next
-  // Reserve()). REQUIRES: one does.
+  // Removes the range that begins at `begin`, then ReleaseIfEmpty().
+  // REQUIRES: one does.
   void Erase(uintptr_t begin);
+
+  // Unmaps the array if it holds no range: after the last Erase(), or a
+  // Reserve() whose range never came. Should munmap refuse, the array stays
+  // for the next Reserve(), and the destructor tries again; errno is kept
+  // either way.
+  void ReleaseIfEmpty();
 
   // The range that holds `address`, or nullptr.
   const Range* Find(uintptr_t address) const;

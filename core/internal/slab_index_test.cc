@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/page_source.h>
 
 namespace zonealloc::internal {
 namespace {
@@ -81,7 +82,7 @@ TEST(SlabIndexTest, ReserveFailsWithEnomemWhenFullAndSucceedsAgainAfterAnErase) 
 
 // Whether [p, p + 1) lies in a mapping of this process.
 bool IsMapped(const void* p) {
-  const auto page = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};
+  const auto page = reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{PageSize()} - 1);
   return msync(reinterpret_cast<void*>(page), 1, MS_ASYNC) == 0;  // ENOMEM when not
 }
 
@@ -99,6 +100,18 @@ TEST(SlabIndexTest, GivesItsArrayBackWhenTheLastRangeGoesAndMapsItAgainWhenNeede
 
   ASSERT_TRUE(Add(index, 0x5000, 0x1000));
   EXPECT_EQ(index.Find(0x5fff)->begin, 0x5000u);
+}
+
+TEST(SlabIndexTest, AReserveWhoseRangeNeverCameIsGivenBackOnRequest) {
+  SlabIndex index;
+  ASSERT_TRUE(index.Reserve());  // as before mapping a slab that then fails
+  const Range* array = index.ranges().data();
+  ASSERT_TRUE(IsMapped(array));
+  index.ReleaseIfEmpty();
+  EXPECT_FALSE(IsMapped(array));
+  EXPECT_TRUE(Add(index, 0x1000, 0x1000));
+  index.ReleaseIfEmpty();  // holds a range: stays
+  EXPECT_EQ(index.Find(0x1000)->begin, 0x1000u);
 }
 
 TEST(SlabIndexDeathTest, ErasingARangeItDoesNotHoldCrashes) {
