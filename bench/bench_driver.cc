@@ -48,6 +48,9 @@ ABSL_FLAG(bool, full, false, "run the full matrix (all scenarios, sizes 16..1024
 ABSL_FLAG(bool, smoke, false, "run every scenario once, tiny, 1 repetition (CI)");
 ABSL_FLAG(int, repetitions, 3, "runs per cell; the table shows their median");
 ABSL_FLAG(int64_t, duration_ms, 250, "timed part of each run");
+ABSL_FLAG(bool, pin_threads, true,
+          "pin each run's threads to the CPUs round-robin (see the worker's flag); false: the "
+          "kernel places them, and cells with more threads than CPUs vary from run to run");
 ABSL_FLAG(std::string, out_dir, "build/bench-results", "where results go");
 ABSL_FLAG(std::string, worker, "", "the worker binary (default: beside this one)");
 ABSL_FLAG(std::vector<std::string>, allocators, {}, "only these contenders, e.g. zone,glibc");
@@ -67,6 +70,7 @@ struct Settings {
   MatrixKind kind = MatrixKind::kDefault;
   int repetitions = 3;
   int64_t duration_ms = 250;
+  bool pin_threads = true;
   std::string worker;
   std::string run_dir;  // this run's output folder
   bool custom = false;  // the matrix was narrowed by flags
@@ -146,7 +150,8 @@ std::string RunName(const Row& row, int repetition) {
 // Runs one repetition of `row`; adds the run, or marks the row failed.
 void RunOnce(Row& row, const Contender& contender, int repetition, const Settings& settings) {
   const std::string name = RunName(row, repetition);
-  std::vector<std::string> args = WorkerArgs(row.cell, settings.kind, settings.duration_ms);
+  std::vector<std::string> args =
+      WorkerArgs(row.cell, settings.kind, settings.duration_ms, settings.pin_threads);
   args.push_back("--allocator=" + contender.worker_allocator);
   args.push_back(absl::StrFormat("--json_out=%s/runs/%s.json", settings.run_dir, name));
   const std::string rss_file = absl::StrFormat("%s/runs/%s.rss.tsv", settings.run_dir, name);
@@ -317,6 +322,7 @@ int Main() {
   settings.repetitions =
       settings.kind == MatrixKind::kSmoke ? 1 : std::max(1, absl::GetFlag(FLAGS_repetitions));
   settings.duration_ms = absl::GetFlag(FLAGS_duration_ms);
+  settings.pin_threads = absl::GetFlag(FLAGS_pin_threads);
   settings.worker = WorkerPath();
   settings.custom = !overrides->scenarios.empty() || !overrides->threads.empty() ||
                     !overrides->block_sizes.empty() || !absl::GetFlag(FLAGS_allocators).empty();
@@ -360,7 +366,8 @@ int Main() {
                               .versions = CurrentVersions(DebianLibraryDir()),
                               .matrix = MatrixName(settings),
                               .repetitions = settings.repetitions,
-                              .duration_ms = settings.duration_ms};
+                              .duration_ms = settings.duration_ms,
+                              .pin_threads = settings.pin_threads};
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s\n", FormatHeading(heading, TableStyle::kText).c_str());

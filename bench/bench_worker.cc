@@ -38,6 +38,9 @@ ABSL_FLAG(int64_t, block_size, 64, "bytes per block (server uses 64, 256 and 102
 ABSL_FLAG(int64_t, duration_ms, 250, "run for this long (ignored with --ops)");
 ABSL_FLAG(int64_t, ops, 0, "if > 0, run about this many allocate+free ops in total instead");
 ABSL_FLAG(uint64_t, seed, 42, "seed of the scenario's random choices");
+ABSL_FLAG(bool, pin_threads, true,
+          "pin thread i to the i-th allowed CPU, round-robin (prodcons: each consumer on the CPU "
+          "after its producer's); false: the kernel places the threads");
 ABSL_FLAG(int64_t, batch_blocks, 4096, "batch: blocks per batch per thread");
 ABSL_FLAG(int64_t, larson_slots, 1024, "larson: slots per array");
 ABSL_FLAG(int64_t, burst_blocks, 32768, "burst: blocks per thread per burst");
@@ -59,6 +62,7 @@ ScenarioConfig ConfigFromFlags() {
           .duration = absl::Milliseconds(absl::GetFlag(FLAGS_duration_ms)),
           .ops = absl::GetFlag(FLAGS_ops),
           .seed = absl::GetFlag(FLAGS_seed),
+          .pin_threads = absl::GetFlag(FLAGS_pin_threads),
           .batch_blocks = static_cast<size_t>(absl::GetFlag(FLAGS_batch_blocks)),
           .larson_slots = static_cast<size_t>(absl::GetFlag(FLAGS_larson_slots)),
           .burst_blocks = static_cast<size_t>(absl::GetFlag(FLAGS_burst_blocks)),
@@ -119,6 +123,7 @@ std::string RecordJson(const RunRecord& record, const ScenarioConfig& config,
   json.Key("block_size").Int(static_cast<int64_t>(record.block_size));
   json.Key("duration_ms").Double(absl::ToDoubleMilliseconds(config.duration));
   json.Key("ops_asked").Int(config.ops).Key("seed").Int(static_cast<int64_t>(config.seed));
+  json.Key("pin_threads").Bool(config.pin_threads);
   json.Key("ops").Int(record.ops).Key("seconds").Double(record.seconds);
   json.Key("mops").Double(record.mops);
   json.Key("latency_ns").BeginObject();

@@ -85,7 +85,8 @@ bool ContenderRunsIn(const Contender& contender, const Cell& cell) {
   return !contender.single_thread || cell.threads_used == 1;
 }
 
-std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms) {
+std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms,
+                                    bool pin_threads) {
   std::vector<std::string> args = {
       absl::StrCat("--scenario=", cell.scenario), absl::StrCat("--threads=", cell.threads),
       absl::StrCat("--block_size=", cell.block_size == 0 ? 64 : cell.block_size)};
@@ -101,6 +102,7 @@ std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t d
   } else {
     args.push_back(absl::StrCat("--duration_ms=", duration_ms));
   }
+  if (!pin_threads) args.emplace_back("--pin_threads=false");
   return args;
 }
 

@@ -58,7 +58,9 @@ bool ContenderRunsIn(const Contender& contender, const Cell& cell);
 std::vector<size_t> TurnOrder(size_t contenders, int repetition);
 
 // The worker flags for one run of `cell` (not --allocator or the outputs).
-std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms);
+// pin_threads false: the worker lets the kernel place its threads.
+std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t duration_ms,
+                                    bool pin_threads = true);
 
 }  // namespace zonealloc::bench
 

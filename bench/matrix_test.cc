@@ -80,5 +80,16 @@ TEST(MatrixTest, SmokeRunsAreTinyAndCounted) {
   EXPECT_EQ(std::find(args.begin(), args.end(), "--duration_ms=250"), args.end());
 }
 
+TEST(MatrixTest, ThreadsArePinnedUnlessTheDriverIsToldNotTo) {
+  const Cell cell{.scenario = "prodcons", .threads = 4, .threads_used = 4, .block_size = 64};
+  const std::string unpinned = "--pin_threads=false";
+  const std::vector<std::string> pinned = WorkerArgs(cell, MatrixKind::kDefault, 250);
+  EXPECT_EQ(std::find(pinned.begin(), pinned.end(), unpinned), pinned.end())
+      << "the worker pins by default";
+  const std::vector<std::string> kernel_placed =
+      WorkerArgs(cell, MatrixKind::kDefault, 250, /*pin_threads=*/false);
+  EXPECT_NE(std::find(kernel_placed.begin(), kernel_placed.end(), unpinned), kernel_placed.end());
+}
+
 }  // namespace
 }  // namespace zonealloc::bench

@@ -220,8 +220,11 @@ std::string FormatHeading(const ReportHeading& heading, TableStyle style) {
                                ? std::string("tiny runs")
                                : absl::StrFormat("%d ms", heading.duration_ms);
   const std::vector<std::string> lines = {
-      absl::StrFormat("zonealloc scenario benchmark: %s matrix, median of %d x %s; %s",
-                      heading.matrix, heading.repetitions, runs, heading.machine.OneLine()),
+      absl::StrFormat(
+          "zonealloc scenario benchmark: %s matrix, median of %d x %s, %s; %s", heading.matrix,
+          heading.repetitions, runs,
+          heading.pin_threads ? "threads pinned round-robin" : "threads placed by the kernel",
+          heading.machine.OneLine()),
       heading.versions.OneLine(),
       "Mops/s = million blocks allocated and freed per second; latency = one allocate + one "
       "free, sampled"};
@@ -245,6 +248,7 @@ std::string SummaryJson(const std::vector<Row>& rows, const ReportHeading& headi
   json.EndObject();
   json.Key("matrix").String(heading.matrix).Key("repetitions").Int(heading.repetitions);
   json.Key("duration_ms").Int(heading.duration_ms);
+  json.Key("pin_threads").Bool(heading.pin_threads);
   json.Key("rows").BeginArray();
   for (const Row& row : rows) {
     json.BeginObject();

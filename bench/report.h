@@ -69,6 +69,7 @@ struct ReportHeading {
   std::string matrix;  // "default", "full", "smoke" or "custom"
   int repetitions = 0;
   int64_t duration_ms = 0;
+  bool pin_threads = true;  // the workers pinned their threads (see ScenarioConfig)
 };
 
 // The lines above the table: matrix and settings, machine, the zonealloc

@@ -120,10 +120,15 @@ TEST(ReportTest, TheHeadingNamesTheCommitAndTheLibraries) {
       .repetitions = 3,
       .duration_ms = 250};
   const std::string text = FormatHeading(heading, TableStyle::kText);
-  EXPECT_THAT(text, HasSubstr("default matrix, median of 3 x 250 ms; "));
+  EXPECT_THAT(text,
+              HasSubstr("default matrix, median of 3 x 250 ms, threads pinned round-robin; "));
   EXPECT_THAT(text, HasSubstr("\nzonealloc unknown; jemalloc 5.3.0-1\n"));
   EXPECT_THAT(FormatHeading(heading, TableStyle::kMarkdown),
               HasSubstr("  \nzonealloc unknown; jemalloc 5.3.0-1  \n"));
+  ReportHeading unpinned = heading;
+  unpinned.pin_threads = false;
+  EXPECT_THAT(FormatHeading(unpinned, TableStyle::kText),
+              HasSubstr("250 ms, threads placed by the kernel; "));
 }
 
 }  // namespace

@@ -29,6 +29,15 @@ absl::Duration TeamDuration(const ScenarioConfig& config) {
   return config.ops > 0 ? absl::InfiniteDuration() : config.duration;
 }
 
+// Where a team of `threads` runs: thread i on the allowed CPUs in turn, or
+// wherever the kernel puts it when the config does not pin.
+std::vector<int> TeamCpus(const ScenarioConfig& config, int threads) {
+  if (!config.pin_threads) return {};
+  std::vector<int> turns(threads);
+  std::iota(turns.begin(), turns.end(), 0);
+  return DealCpus(turns);
+}
+
 // One BlockOps per thread, merged into the result after the run. BlockOps is
 // cache-line aligned, so the threads' counters never share a line.
 //
@@ -79,9 +88,10 @@ ScenarioResult RunPair(const ScenarioConfig& config, AllocatorUnderTest& allocat
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, config.threads);
   ScenarioResult result;
   result.timed =
-      RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
+      RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
         BlockOps& ops = team_ops[thread];
         control.ArriveAndWaitForStart();
         for (int64_t done = 0; control.KeepRunning(done, quota); done += kOpsPerStopCheck) {
@@ -114,9 +124,10 @@ ScenarioResult RunBatch(const ScenarioConfig& config, AllocatorUnderTest& alloca
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, config.threads);
   ScenarioResult result;
   result.timed =
-      RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
+      RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
         BlockOps& ops = team_ops[thread];
         FastRandom random(config.seed, thread);
         std::vector<LiveBlock> blocks(config.batch_blocks);
@@ -159,6 +170,21 @@ struct HandOffRing {
 
 int ProdConsPairs(const ScenarioConfig& config) { return std::max(1, config.threads / 2); }
 int ProdConsThreads(const ScenarioConfig& config) { return 2 * ProdConsPairs(config); }
+
+// Producer i takes turn 2i and its consumer turn 2i + 1, so with pinning
+// every consumer sits on another CPU than its producer (where there are
+// two): every free is remote, as the scenario says, not only where the
+// kernel happened to split a pair.
+std::vector<int> ProdConsCpus(const ScenarioConfig& config) {
+  if (!config.pin_threads) return {};
+  const int pairs = ProdConsPairs(config);
+  std::vector<int> turns(2 * pairs);
+  for (int i = 0; i < pairs; ++i) {
+    turns[i] = 2 * i;
+    turns[pairs + i] = 2 * i + 1;
+  }
+  return DealCpus(turns);
+}
 
 std::vector<BlockDemand> ProdConsDemand(const ScenarioConfig& config) {
   return OneSize(config,
@@ -203,9 +229,11 @@ ScenarioResult RunProdCons(const ScenarioConfig& config, AllocatorUnderTest& all
   for (int i = 0; i < pairs; ++i) rings.push_back(std::make_unique<HandOffRing>());
   TeamBlockOps team_ops(2 * pairs, clock);
   const int64_t quota = QuotaPerThread(config.ops, pairs);
+  const int threads = ProdConsThreads(config);
+  const std::vector<int> cpus = ProdConsCpus(config);
   ScenarioResult result;
   // Threads [0, pairs) produce into ring i; threads [pairs, 2 pairs) consume.
-  result.timed = RunTeam(2 * pairs, TeamDuration(config), [&](int thread, RunControl& control) {
+  result.timed = RunTeam(threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
     HandOffRing& ring = *rings[thread % pairs];
     control.ArriveAndWaitForStart();
     if (thread < pairs) {
@@ -244,8 +272,9 @@ ScenarioResult RunLarson(const ScenarioConfig& config, AllocatorUnderTest& alloc
   std::barrier all_stopped(threads);
   TeamBlockOps team_ops(threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, threads);
+  const std::vector<int> cpus = TeamCpus(config, threads);
   ScenarioResult result;
-  result.timed = RunTeam(threads, TeamDuration(config), [&](int thread, RunControl& control) {
+  result.timed = RunTeam(threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
     BlockOps& ops = team_ops[thread];
     FastRandom random(config.seed, thread);
     LarsonArray* held = &arrays[thread];
@@ -323,7 +352,8 @@ ScenarioResult RunBurst(const ScenarioConfig& config, AllocatorUnderTest& alloca
   std::vector<Clock::duration> busy(threads, Clock::duration::zero());
   TeamBlockOps team_ops(threads, clock);
   RssSampler rss(kRssInterval, [&source] { return source.Counters(); });
-  RunTeam(threads, absl::InfiniteDuration(), [&](int thread, RunControl& control) {
+  const std::vector<int> cpus = TeamCpus(config, threads);
+  RunTeam(threads, absl::InfiniteDuration(), cpus, [&](int thread, RunControl& control) {
     BlockOps& ops = team_ops[thread];
     std::vector<LiveBlock> blocks(config.burst_blocks);
     control.ArriveAndWaitForStart();
@@ -361,9 +391,10 @@ ScenarioResult RunFill(const ScenarioConfig& config, AllocatorUnderTest& allocat
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, config.threads);
   ScenarioResult result;
   result.timed =
-      RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
+      RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
         BlockOps& ops = team_ops[thread];
         std::vector<LiveBlock> blocks(config.fill_blocks);
         control.ArriveAndWaitForStart();
@@ -429,9 +460,10 @@ ScenarioResult RunServer(const ScenarioConfig& config, AllocatorUnderTest& alloc
   for (size_t i = 0; i < sources.size(); ++i) sources[i] = &allocator.ForSize(kServerBlockSizes[i]);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, config.threads);
   ScenarioResult result;
   result.timed =
-      RunTeam(config.threads, TeamDuration(config), [&](int thread, RunControl& control) {
+      RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
         BlockOps& ops = team_ops[thread];
         FastRandom random(config.seed, thread);
         std::vector<Request> in_flight(config.server_requests);

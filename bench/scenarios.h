@@ -52,6 +52,10 @@ struct ScenarioConfig {
   absl::Duration duration = absl::Milliseconds(250);
   int64_t ops = 0;  // > 0: run about this many ops in total instead of for `duration`
   uint64_t seed = 42;
+  // Thread i runs only on the i-th CPU this process may use, round-robin
+  // (prodcons: each consumer on the CPU after its producer's), so every
+  // contender of a cell gets the same placement. false: the kernel decides.
+  bool pin_threads = true;
 
   size_t batch_blocks = 4096;   // batch: blocks per batch, per thread
   size_t larson_slots = 1024;   // larson: slots per array (two arrays per thread)

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench/thread_team.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -18,13 +24,51 @@ void RunControl::ArriveAndWaitForStart() {
 
 void RunControl::MarkTimedEnd(int thread) { end_times_[thread] = Clock::now(); }
 
-absl::Duration RunTeam(int threads, absl::Duration duration,
+namespace {
+
+[[noreturn]] void DieOnFailedCall(const char* call, int cpu, int error) {
+  std::fprintf(stderr, "zonealloc_bench: %s (cpu %d) failed: %s\n", call, cpu,
+               std::strerror(error));
+  std::abort();
+}
+
+void PinThisThreadTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    DieOnFailedCall("sched_setaffinity", cpu, errno);
+  }
+}
+
+}  // namespace
+
+std::vector<int> DealCpus(std::span<const int> turns) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    DieOnFailedCall("sched_getaffinity", -1, errno);
+  }
+  std::vector<int> allowed;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) allowed.push_back(cpu);
+  }
+  std::vector<int> cpus;
+  cpus.reserve(turns.size());
+  for (int turn : turns) cpus.push_back(allowed[static_cast<size_t>(turn) % allowed.size()]);
+  return cpus;
+}
+
+absl::Duration RunTeam(int threads, absl::Duration duration, std::span<const int> cpus,
                        absl::FunctionRef<void(int, RunControl&)> body) {
   RunControl control(threads);
   std::vector<std::thread> team;
   team.reserve(threads);
   for (int i = 0; i < threads; ++i) {
-    team.emplace_back([&control, &body, i] { body(i, control); });
+    team.emplace_back([&control, &body, cpus, i] {
+      if (!cpus.empty()) PinThisThreadTo(cpus[i]);
+      body(i, control);
+    });
   }
   // acquire: pairs with the arrivals, so every thread's set-up is done.
   while (control.arrived_->load(std::memory_order_acquire) < threads) {

@@ -3,9 +3,12 @@
 
 #include "bench/thread_team.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -43,6 +46,31 @@ TEST(RunTeamTest, WithoutADurationEachThreadStopsAtItsQuota) {
   for (int64_t rounds : RoundsPerThread(3, absl::InfiniteDuration(), 5, 2)) {
     EXPECT_EQ(rounds, 3) << "2 + 2 + 2 ops reach a quota of 5";
   }
+}
+
+TEST(RunTeamTest, PinnedThreadsRunOnTheCpusDealtToThem) {
+  const std::vector<int> cpus = DealCpus(std::vector<int>{0, 1, 2, 3});
+  std::vector<int> ran_on(cpus.size(), -1);
+  RunTeam(static_cast<int>(cpus.size()), absl::ZeroDuration(), cpus,
+          [&](int thread, RunControl& control) {
+            control.ArriveAndWaitForStart();
+            ran_on[thread] = sched_getcpu();
+            control.MarkTimedEnd(thread);
+          });
+  EXPECT_EQ(ran_on, cpus);
+}
+
+TEST(RunTeamTest, CpusAreDealtRoundRobinInTurnOrder) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  const int count = CPU_COUNT(&allowed);
+  const std::vector<int> dealt = DealCpus(std::vector<int>{0, 1, count, count + 1});
+  EXPECT_EQ(dealt[2], dealt[0]) << "turn `count` comes round to the first CPU again";
+  EXPECT_EQ(dealt[3], dealt[1]);
+  if (count > 1) {
+    EXPECT_NE(dealt[0], dealt[1]);
+  }
+  for (int cpu : dealt) EXPECT_TRUE(CPU_ISSET(cpu, &allowed)) << cpu;
 }
 
 TEST(RunTeamTest, TheQuotaIsTheOpsSharedOutRoundedUp) {
