@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 // A zone's Allocate(), Free(), their bulk forms, IsFull(), Owns() and Drain()
-// never call operator new, their slow path (overflow, its slabs' release,
-// extension) and its misuse crashes included: they run on the zone's own
-// memory. The slow path holds the zone's slow-path lock, so a program whose
-// operator new serves small objects from a zone would otherwise re-enter
-// the zone there and wait on a lock its own thread holds; and a child
-// forked while another thread was in malloc may find malloc's lock held,
-// under an allocator that takes no lock around fork() (GCC 12's
-// AddressSanitizer).
+// never call the heap (operator new, malloc and its kin), their slow path
+// (overflow, its slabs' release, extension) and its misuse crashes
+// included: they run on the zone's own memory. The slow path holds the
+// zone's slow-path lock, so a program whose operator new serves small
+// objects from a zone would otherwise re-enter the zone there and wait on a
+// lock its own thread holds; and a child forked while another thread was
+// in malloc may find malloc's lock held, under an allocator that takes no
+// lock around fork() (GCC 12's AddressSanitizer).
 //
-// This program replaces the global operator new: it counts the calls each
-// thread makes while it counts, aborts where a test forbids it, and serves
-// small objects from a zone where a test says so.
+// This program replaces the global operator new (plain and aligned) and,
+// where no sanitizer owns them, malloc, calloc, realloc, aligned_alloc and
+// posix_memalign: it counts the calls each thread makes while it counts,
+// aborts where a test forbids them, and serves small objects of operator
+// new from a zone where a test says so.
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <random>
@@ -31,29 +35,96 @@
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
+// Where a sanitizer's runtime defines malloc, a definition here would take
+// it from that runtime, so only operator new is replaced there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ZONEALLOC_TEST_REPLACES_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define ZONEALLOC_TEST_REPLACES_MALLOC 0
+#endif
+#endif
+#ifndef ZONEALLOC_TEST_REPLACES_MALLOC
+#define ZONEALLOC_TEST_REPLACES_MALLOC 1
+#endif
+
 namespace {
 
 thread_local bool counting = false;
-thread_local size_t news_counted = 0;
+thread_local size_t heap_calls_counted = 0;
 thread_local bool forbidden = false;
 // When set, news of up to its block size are its blocks. Set only in a
 // forked child, which has one thread.
 zonealloc::Zone* served_by = nullptr;
 
+// Every way into the heap this program sees comes through here.
+void NoteHeapCall(const char* what) {
+  if (counting) ++heap_calls_counted;
+  if (!forbidden) return;
+  constexpr char kMessage[] = " called where the heap is forbidden\n";
+  (void)!write(STDERR_FILENO, what, std::strlen(what));
+  (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  std::abort();
+}
+
 }  // namespace
+
+#if ZONEALLOC_TEST_REPLACES_MALLOC
+// glibc's own entry points, which its malloc, calloc, realloc and the
+// aligned allocations are.
+extern "C" void* __libc_malloc(size_t bytes);
+extern "C" void* __libc_calloc(size_t count, size_t bytes);
+extern "C" void* __libc_realloc(void* p, size_t bytes);
+extern "C" void* __libc_memalign(size_t alignment, size_t bytes);
+
+extern "C" {
+[[gnu::noinline]] void* malloc(size_t bytes) {
+  NoteHeapCall("malloc");
+  return __libc_malloc(bytes);
+}
+[[gnu::noinline]] void* calloc(size_t count, size_t bytes) {
+  NoteHeapCall("calloc");
+  return __libc_calloc(count, bytes);
+}
+[[gnu::noinline]] void* realloc(void* p, size_t bytes) {
+  NoteHeapCall("realloc");
+  return __libc_realloc(p, bytes);
+}
+[[gnu::noinline]] void* aligned_alloc(size_t alignment, size_t bytes) {
+  NoteHeapCall("aligned_alloc");
+  return __libc_memalign(alignment, bytes);
+}
+[[gnu::noinline]] int posix_memalign(void** out, size_t alignment, size_t bytes) {
+  NoteHeapCall("posix_memalign");
+  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
+  *out = __libc_memalign(alignment, bytes);
+  return *out == nullptr ? ENOMEM : 0;
+}
+}  // extern "C"
+
+namespace {
+void* HeapBytes(size_t bytes) { return __libc_malloc(bytes); }
+void* AlignedHeapBytes(size_t alignment, size_t bytes) {
+  return __libc_memalign(alignment, bytes);
+}
+}  // namespace
+#else
+namespace {
+void* HeapBytes(size_t bytes) { return std::malloc(bytes); }
+void* AlignedHeapBytes(size_t alignment, size_t bytes) {
+  return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+}
+}  // namespace
+#endif
 
 // Out of line, as the deletes below, so GCC does not see a pointer from
 // malloc reach operator delete, or one from operator new reach free().
 [[gnu::noinline]] void* operator new(size_t bytes) {
-  if (counting) ++news_counted;
-  if (forbidden) {
-    constexpr char kMessage[] = "operator new called where it is forbidden\n";
-    (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
-    std::abort();
-  }
+  NoteHeapCall("operator new");
   void* p = served_by != nullptr && bytes <= served_by->block_size()
                 ? served_by->Allocate()
-                : std::malloc(std::max<size_t>(bytes, 1));
+                : HeapBytes(std::max<size_t>(bytes, 1));
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
@@ -62,27 +133,74 @@ zonealloc::Zone* served_by = nullptr;
   std::free(p);
 }
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept { ::operator delete(p); }
+[[gnu::noinline]] void* operator new(size_t bytes, std::align_val_t alignment) {
+  NoteHeapCall("aligned operator new");
+  void* p = AlignedHeapBytes(static_cast<size_t>(alignment), std::max<size_t>(bytes, 1));
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace zonealloc {
 namespace {
 
-// Counts the operator new calls of the calling thread in its scope.
-class CountNews {
+// Counts the calling thread's heap calls (operator new, and malloc and its
+// kin where this program replaces them) in its scope.
+class CountHeapCalls {
  public:
-  CountNews() {
-    news_counted = 0;
+  CountHeapCalls() {
+    heap_calls_counted = 0;
     counting = true;
   }
-  ~CountNews() { counting = false; }
-  size_t count() const { return news_counted; }
+  ~CountHeapCalls() { counting = false; }
+  size_t count() const { return heap_calls_counted; }
 };
 
-// Any operator new call in its scope aborts, saying so.
-class ForbidNews {
+// Any heap call in its scope aborts, saying so.
+class ForbidHeap {
  public:
-  ForbidNews() { forbidden = true; }
-  ~ForbidNews() { forbidden = false; }
+  ForbidHeap() { forbidden = true; }
+  ~ForbidHeap() { forbidden = false; }
 };
+
+// The counting itself: each kind of heap call this program replaces is
+// seen. (A volatile pointer keeps the compiler from pairing a call with its
+// free and dropping both.)
+TEST(HeapCallCountingTest, SeesEveryKindOfHeapCallItReplaces) {
+  struct alignas(64) Aligned {
+    char bytes[64];
+  };
+  void* volatile sink = nullptr;
+  size_t counted = 0;
+  {
+    CountHeapCalls heap_calls;
+    sink = new int(1);
+    delete static_cast<int*>(sink);
+    sink = new Aligned;
+    delete static_cast<Aligned*>(sink);
+    counted = heap_calls.count();
+  }
+  EXPECT_EQ(counted, 2u) << "operator new, plain and aligned";
+  if (!ZONEALLOC_TEST_REPLACES_MALLOC) GTEST_SKIP() << "a sanitizer owns malloc here";
+  {
+    CountHeapCalls heap_calls;
+    sink = std::malloc(8);
+    sink = std::realloc(sink, 4096);
+    std::free(sink);
+    sink = std::calloc(2, 8);
+    std::free(sink);
+    sink = std::aligned_alloc(64, 64);
+    std::free(sink);
+    void* aligned = nullptr;
+    EXPECT_EQ(posix_memalign(&aligned, 64, 64), 0);
+    std::free(aligned);
+    counted = heap_calls.count();
+  }
+  EXPECT_EQ(counted, 5u) << "malloc, realloc, calloc, aligned_alloc, posix_memalign";
+}
 
 class ZoneNoHeapTest : public ::testing::Test {
  protected:
@@ -109,7 +227,7 @@ class ZoneNoHeapTest : public ::testing::Test {
   std::unique_ptr<Zone> zone_;
 };
 
-TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoOperatorNew) {
+TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoHeap) {
   // Never extends, so every block past the first 64 is overflow, in slabs
   // that double up to the cap: about 13 live at once, 40 over the rounds.
   Zone& zone = MakeZone({.name = "overflowing",
@@ -122,13 +240,13 @@ TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoOperatorNew) {
   int stranger = 0;
   size_t counted = 0;
   {
-    CountNews news;
+    CountHeapCalls heap_calls;
     for (int round = 0; round < 3; ++round) {
       ASSERT_TRUE(AllocateAndFree(zone, blocks, 40'000, round)) << "round " << round;
       EXPECT_FALSE(zone.Owns(&stranger));
       zone.Drain();
     }
-    counted = news.count();
+    counted = heap_calls.count();
   }
   const ZoneStats stats = zone.Stats();
   EXPECT_GT(stats.overflow_slabs_created, 20u);
@@ -136,7 +254,7 @@ TEST_F(ZoneNoHeapTest, OverflowAcrossManySlabsAndItsReleaseCallNoOperatorNew) {
   EXPECT_EQ(counted, 0u);
 }
 
-TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoOperatorNew) {
+TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoHeap) {
   Zone& zone = MakeZone({.name = "extending",
                          .block_size = 64,
                          .initial_blocks = 64,
@@ -148,7 +266,7 @@ TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoOperatorNew) {
   bool owns_all = true;
   size_t counted = 0;
   {
-    CountNews news;
+    CountHeapCalls heap_calls;
     for (int i = 0; i < 100'000; ++i) {
       full_seen += zone.IsFull();
       blocks.push_back(zone.Allocate());
@@ -157,16 +275,16 @@ TEST_F(ZoneNoHeapTest, ExtensionsOwnsAndBulkCallsCallNoOperatorNew) {
     for (void* block : blocks) owns_all = owns_all && zone.Owns(block);
     for (void* block : blocks) zone.Free(block);
     zone.Drain();
-    counted += news.count();
+    counted += heap_calls.count();
   }
   // In bulk, past the zone's capacity into overflow again.
   blocks.resize(zone.Stats().capacity_blocks + 1000);
   size_t bulk_filled = 0;
   {
-    CountNews news;
+    CountHeapCalls heap_calls;
     bulk_filled = zone.AllocateBulk(blocks);
     zone.FreeBulk(blocks);
-    counted += news.count();
+    counted += heap_calls.count();
   }
   EXPECT_EQ(bulk_filled, blocks.size());
   EXPECT_TRUE(owns_all);
@@ -181,14 +299,14 @@ using ZoneNoHeapDeathTest = ZoneNoHeapTest;
 // Misuse found under the slow-path lock crashes with its message, formatted
 // on the stack: with the heap called there, an operator new served by the
 // zone would wait on that lock, and the crash would be a hang.
-TEST_F(ZoneNoHeapDeathTest, MisuseUnderTheSlowPathLockCrashesWithoutOperatorNew) {
+TEST_F(ZoneNoHeapDeathTest, MisuseUnderTheSlowPathLockCrashesWithoutTheHeap) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   Zone& zone = MakeZone(
       {.name = "misused", .block_size = 64, .initial_blocks = 64, .max_blocks = 64});
   int stranger = 0;
   EXPECT_DEATH(
       {
-        ForbidNews forbid;
+        ForbidHeap forbid;
         zone.Free(&stranger);
       },
       "Free\\(.*\\) of a pointer this zone does not own");
@@ -198,7 +316,7 @@ TEST_F(ZoneNoHeapDeathTest, MisuseUnderTheSlowPathLockCrashesWithoutOperatorNew)
   char* const permanent = static_cast<char*>(*held.begin());
   EXPECT_DEATH(
       {
-        ForbidNews forbid;
+        ForbidHeap forbid;
         zone.Free(permanent + 8);
       },
       "is not the start of a committed block");
@@ -208,12 +326,40 @@ TEST_F(ZoneNoHeapDeathTest, MisuseUnderTheSlowPathLockCrashesWithoutOperatorNew)
   zone.Free(first);
   EXPECT_DEATH(
       {
-        ForbidNews forbid;
+        ForbidHeap forbid;
         zone.Free(first);
       },
       "overflow slab of 'zonealloc-overflow:misused': a block freed twice");
   zone.Free(second);
   for (void* block : held) zone.Free(block);
+}
+
+// A debug-checked zone's own crashes (a double free, a write after free
+// found when the block is handed out again) are formatted on the stack too.
+TEST_F(ZoneNoHeapDeathTest, ADebugCheckedZoneCrashesWithoutTheHeap) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Zone& zone = MakeZone({.name = "checked",
+                         .block_size = 64,
+                         .initial_blocks = 64,
+                         .max_blocks = 64,
+                         .debug_checks = true});
+  void* block = zone.Allocate();
+  ASSERT_NE(block, nullptr);
+  zone.Free(block);
+  EXPECT_DEATH(
+      {
+        ForbidHeap forbid;
+        zone.Free(block);
+      },
+      "zone 'checked': double free of block");
+  EXPECT_DEATH(
+      {
+        static_cast<unsigned char*>(block)[5] = 0;  // after its free
+        ForbidHeap forbid;
+        // The freed block is the first handed out again.
+        (void)zone.Allocate();
+      },
+      "block .* was written after it was freed: byte at offset 5");
 }
 
 // The case all this is for: a program whose operator new serves small
