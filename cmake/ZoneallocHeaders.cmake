@@ -7,15 +7,27 @@
 #   concurrency/NAME.h    -> <zonealloc/concurrency/NAME.h>
 #   core/testing/NAME.h   -> <zonealloc/testing/NAME.h>  (tests only: never installed)
 # cmake/ZoneallocInstall.cmake installs the same folders, less testing/.
+# The internal headers that no public header includes, only the library's
+# sources (ZONEALLOC_PRIVATE_HEADERS), are linked into a second root that
+# only the library's own target sees, so they are neither installed nor
+# reachable by a program built in this tree.
 
 set(ZONEALLOC_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/include")
+set(ZONEALLOC_PRIVATE_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/private_include")
+set(ZONEALLOC_PRIVATE_HEADERS crash_format.h)
 
 function(_zonealloc_link_headers source_dir dest_dir)
   file(GLOB headers CONFIGURE_DEPENDS "${source_dir}/*.h")
   file(MAKE_DIRECTORY "${dest_dir}")
   foreach(header IN LISTS headers)
     get_filename_component(name "${header}" NAME)
-    file(CREATE_LINK "${header}" "${dest_dir}/${name}" SYMBOLIC)
+    set(link_dir "${dest_dir}")
+    if(name IN_LIST ZONEALLOC_PRIVATE_HEADERS)
+      string(REPLACE "${ZONEALLOC_INCLUDE_ROOT}" "${ZONEALLOC_PRIVATE_INCLUDE_ROOT}" link_dir
+             "${dest_dir}")
+      file(MAKE_DIRECTORY "${link_dir}")
+    endif()
+    file(CREATE_LINK "${header}" "${link_dir}/${name}" SYMBOLIC)
   endforeach()
 endfunction()
 

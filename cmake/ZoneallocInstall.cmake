@@ -13,10 +13,13 @@ include(CMakePackageConfigHelpers)
 set(ZONEALLOC_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/zonealloc")
 
 # The headers: the folders cmake/ZoneallocHeaders.cmake maps, less
-# core/testing/ (the tests' helpers), plus the generated config.h and
-# version.h. Copies, not the build tree's links.
+# core/testing/ (the tests' helpers) and ZONEALLOC_PRIVATE_HEADERS, plus the
+# generated config.h and version.h. Copies, not the build tree's links.
 function(_zonealloc_install_headers source_dir include_dir)
   file(GLOB headers CONFIGURE_DEPENDS "${source_dir}/*.h")
+  foreach(private IN LISTS ZONEALLOC_PRIVATE_HEADERS)
+    list(FILTER headers EXCLUDE REGEX "/${private}$")
+  endforeach()
   install(FILES ${headers} DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/${include_dir}")
 endfunction()
 _zonealloc_install_headers("${PROJECT_SOURCE_DIR}/core" zonealloc)

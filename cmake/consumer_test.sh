@@ -3,7 +3,8 @@
 # Uses zonealloc as a project outside this tree would, and fails on any
 # failure. Builds and installs zonealloc (Release, no tests or benchmarks)
 # into a temporary prefix, static and then shared, and checks what was
-# installed: every public header and nothing from core/testing/, headers that
+# installed: every public header and nothing from core/testing/ or the
+# private headers (ZONEALLOC_PRIVATE_HEADERS), headers that
 # compile on their own, no build-only target in the CMake export, the shared
 # library's soname. Then builds and runs cmake/consumer/ against it with
 # find_package, with CMake's PkgConfig module and with a plain
@@ -69,6 +70,8 @@ for linkage in static shared; do
        <(cd "$prefix/include" && find . -name '*.h' | sort) ||
     fail "$linkage: installed headers differ from the build tree's (< build, > installed)"
   [[ ! -e "$prefix/include/zonealloc/testing" ]] || fail "$linkage: zonealloc/testing/ was installed"
+  [[ ! -e "$prefix/include/zonealloc/internal/crash_format.h" ]] ||
+    fail "$linkage: a private header (internal/crash_format.h) was installed"
   ! grep -rq zonealloc_build_flags "$prefix" || fail "$linkage: zonealloc_build_flags leaked into the install"
   export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
   libdir=$(pkg-config --variable=libdir zonealloc)

@@ -3,7 +3,9 @@
 // the stack. Checks that fire under a zone's locks must not call the heap:
 // an operator new served by that zone would wait on the lock its own thread
 // holds, and the crash would become a hang. Messages are cut at 511 bytes.
-// For the library's .cc files; public headers include checks.h only.
+// For the library's .cc files only: it is one of ZONEALLOC_PRIVATE_HEADERS
+// (cmake/ZoneallocHeaders.cmake), so it is not installed, and public
+// headers include checks.h instead.
 
 #ifndef ZONEALLOC_CORE_INTERNAL_CRASH_FORMAT_H_
 #define ZONEALLOC_CORE_INTERNAL_CRASH_FORMAT_H_
