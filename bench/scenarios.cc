@@ -29,15 +29,6 @@ absl::Duration TeamDuration(const ScenarioConfig& config) {
   return config.ops > 0 ? absl::InfiniteDuration() : config.duration;
 }
 
-// Where a team of `threads` runs: thread i on the allowed CPUs in turn, or
-// wherever the kernel puts it when the config does not pin.
-std::vector<int> TeamCpus(const ScenarioConfig& config, int threads) {
-  if (!config.pin_threads) return {};
-  std::vector<int> turns(threads);
-  std::iota(turns.begin(), turns.end(), 0);
-  return DealCpus(turns);
-}
-
 // One BlockOps per thread, merged into the result after the run. BlockOps is
 // cache-line aligned, so the threads' counters never share a line.
 //
@@ -88,7 +79,7 @@ ScenarioResult RunPair(const ScenarioConfig& config, AllocatorUnderTest& allocat
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
-  const std::vector<int> cpus = TeamCpus(config, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(config.threads));
   ScenarioResult result;
   result.timed =
       RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
@@ -124,7 +115,7 @@ ScenarioResult RunBatch(const ScenarioConfig& config, AllocatorUnderTest& alloca
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
-  const std::vector<int> cpus = TeamCpus(config, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(config.threads));
   ScenarioResult result;
   result.timed =
       RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
@@ -171,21 +162,6 @@ struct HandOffRing {
 int ProdConsPairs(const ScenarioConfig& config) { return std::max(1, config.threads / 2); }
 int ProdConsThreads(const ScenarioConfig& config) { return 2 * ProdConsPairs(config); }
 
-// Producer i takes turn 2i and its consumer turn 2i + 1, so with pinning
-// every consumer sits on another CPU than its producer (where there are
-// two): every free is remote, as the scenario says, not only where the
-// kernel happened to split a pair.
-std::vector<int> ProdConsCpus(const ScenarioConfig& config) {
-  if (!config.pin_threads) return {};
-  const int pairs = ProdConsPairs(config);
-  std::vector<int> turns(2 * pairs);
-  for (int i = 0; i < pairs; ++i) {
-    turns[i] = 2 * i;
-    turns[pairs + i] = 2 * i + 1;
-  }
-  return DealCpus(turns);
-}
-
 std::vector<BlockDemand> ProdConsDemand(const ScenarioConfig& config) {
   return OneSize(config,
                  static_cast<size_t>(ProdConsPairs(config)) * HandOffRing::kSlots * kHandOffBlocks);
@@ -227,10 +203,10 @@ ScenarioResult RunProdCons(const ScenarioConfig& config, AllocatorUnderTest& all
   const int pairs = ProdConsPairs(config);
   std::vector<std::unique_ptr<HandOffRing>> rings;
   for (int i = 0; i < pairs; ++i) rings.push_back(std::make_unique<HandOffRing>());
-  TeamBlockOps team_ops(2 * pairs, clock);
-  const int64_t quota = QuotaPerThread(config.ops, pairs);
   const int threads = ProdConsThreads(config);
-  const std::vector<int> cpus = ProdConsCpus(config);
+  TeamBlockOps team_ops(threads, clock);
+  const int64_t quota = QuotaPerThread(config.ops, pairs);
+  const std::vector<int> cpus = TeamCpus(config, ProdConsTurns(pairs));
   ScenarioResult result;
   // Threads [0, pairs) produce into ring i; threads [pairs, 2 pairs) consume.
   result.timed = RunTeam(threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
@@ -272,7 +248,7 @@ ScenarioResult RunLarson(const ScenarioConfig& config, AllocatorUnderTest& alloc
   std::barrier all_stopped(threads);
   TeamBlockOps team_ops(threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, threads);
-  const std::vector<int> cpus = TeamCpus(config, threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(threads));
   ScenarioResult result;
   result.timed = RunTeam(threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
     BlockOps& ops = team_ops[thread];
@@ -352,7 +328,7 @@ ScenarioResult RunBurst(const ScenarioConfig& config, AllocatorUnderTest& alloca
   std::vector<Clock::duration> busy(threads, Clock::duration::zero());
   TeamBlockOps team_ops(threads, clock);
   RssSampler rss(kRssInterval, [&source] { return source.Counters(); });
-  const std::vector<int> cpus = TeamCpus(config, threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(threads));
   RunTeam(threads, absl::InfiniteDuration(), cpus, [&](int thread, RunControl& control) {
     BlockOps& ops = team_ops[thread];
     std::vector<LiveBlock> blocks(config.burst_blocks);
@@ -391,7 +367,7 @@ ScenarioResult RunFill(const ScenarioConfig& config, AllocatorUnderTest& allocat
   BlockSource& source = allocator.ForSize(config.block_size);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
-  const std::vector<int> cpus = TeamCpus(config, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(config.threads));
   ScenarioResult result;
   result.timed =
       RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
@@ -460,7 +436,7 @@ ScenarioResult RunServer(const ScenarioConfig& config, AllocatorUnderTest& alloc
   for (size_t i = 0; i < sources.size(); ++i) sources[i] = &allocator.ForSize(kServerBlockSizes[i]);
   TeamBlockOps team_ops(config.threads, clock);
   const int64_t quota = QuotaPerThread(config.ops, config.threads);
-  const std::vector<int> cpus = TeamCpus(config, config.threads);
+  const std::vector<int> cpus = TeamCpus(config, InOrderTurns(config.threads));
   ScenarioResult result;
   result.timed =
       RunTeam(config.threads, TeamDuration(config), cpus, [&](int thread, RunControl& control) {
@@ -526,6 +502,26 @@ absl::Status ValidateConfig(const Scenario& scenario, const ScenarioConfig& conf
 }
 
 }  // namespace
+
+std::vector<int> InOrderTurns(int threads) {
+  std::vector<int> turns(threads);
+  std::iota(turns.begin(), turns.end(), 0);
+  return turns;
+}
+
+std::vector<int> ProdConsTurns(int pairs) {
+  std::vector<int> turns(2 * pairs);
+  for (int i = 0; i < pairs; ++i) {
+    turns[i] = 2 * i;
+    turns[pairs + i] = 2 * i + 1;
+  }
+  return turns;
+}
+
+std::vector<int> TeamCpus(const ScenarioConfig& config, std::span<const int> turns) {
+  if (!config.pin_threads) return {};
+  return DealCpus(turns);
+}
 
 double ScenarioResult::mops() const {
   const double seconds = absl::ToDoubleSeconds(timed);

@@ -67,6 +67,18 @@ struct ScenarioConfig {
 
 inline constexpr size_t kServerBlockSizes[] = {64, 256, 1024};
 
+// Thread placement (see DealCpus and ScenarioConfig::pin_threads): where a
+// team runs whose thread i takes turn turns[i], or {} (the kernel places
+// the threads) when config.pin_threads is false.
+std::vector<int> TeamCpus(const ScenarioConfig& config, std::span<const int> turns);
+// Thread i takes turn i: threads spread over the CPUs in index order.
+std::vector<int> InOrderTurns(int threads);
+// prodcons: producer i (thread i) takes turn 2i and its consumer (thread
+// pairs + i) turn 2i + 1, so where there are two CPUs or more every
+// consumer runs on another CPU than its producer and every free is remote,
+// not only where the kernel happened to split a pair.
+std::vector<int> ProdConsTurns(int pairs);
+
 struct ScenarioResult {
   int threads_used = 0;
   int64_t ops = 0;       // blocks allocated and freed

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/thread_team.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -75,6 +76,24 @@ TEST(ScenarioTest, ProdConsRunsProducerConsumerPairs) {
   const Scenario& prodcons = *FindScenario("prodcons");
   EXPECT_EQ(prodcons.threads_used({.threads = 1}), 2);
   EXPECT_EQ(prodcons.threads_used({.threads = 4}), 4);
+}
+
+// prodcons's threads are producers 0..pairs-1, then their consumers: on two
+// CPUs, producer i and consumer i always land on different ones.
+TEST(ScenarioTest, ProdConsDealsEachConsumerAnotherCpuThanItsProducer) {
+  EXPECT_EQ(ProdConsTurns(2), (std::vector<int>{0, 2, 1, 3}));
+  const std::vector<int> two_cpus = {0, 1};
+  EXPECT_EQ(DealCpus(ProdConsTurns(2), two_cpus), (std::vector<int>{0, 0, 1, 1}));
+  EXPECT_EQ(DealCpus(ProdConsTurns(3), two_cpus), (std::vector<int>{0, 0, 0, 1, 1, 1}));
+  const std::vector<int> four_cpus = {0, 1, 2, 3};
+  EXPECT_EQ(DealCpus(ProdConsTurns(2), four_cpus), (std::vector<int>{0, 2, 1, 3}));
+}
+
+TEST(ScenarioTest, ThreadsArePinnedOnlyWhenTheConfigSaysSo) {
+  ScenarioConfig config;
+  EXPECT_EQ(TeamCpus(config, InOrderTurns(3)).size(), 3u);
+  config.pin_threads = false;
+  EXPECT_TRUE(TeamCpus(config, InOrderTurns(3)).empty());
 }
 
 TEST(ScenarioTest, BurstRecordsRssOverTime) {

@@ -18,8 +18,7 @@
 // With `cpus`, thread i runs only on CPU cpus[i] (DealCpus() makes such a
 // list), so every contender of a cell gets the same placement. Without, the
 // kernel places the threads, and a cell with more threads than CPUs can land
-// differently from run to run (prodcons at 4 threads on 2 CPUs ran 2.3x
-// faster with each producer beside its consumer than apart).
+// differently from run to run (see bench/README.md, "Thread placement").
 //
 // With a finite duration, StopRequested() turns true once it has passed.
 // With absl::InfiniteDuration() it never does: each thread stops at its own
@@ -82,7 +81,7 @@ class RunControl {
 // Runs body(thread_index, control) on `threads` threads and returns the time
 // from the start to the last MarkTimedEnd(). Thread i first pins itself to
 // cpus[i] when `cpus` is not empty, and aborts with a message if the kernel
-// refuses. REQUIRES: cpus is empty or has `threads` entries.
+// refuses. Aborts, saying so, unless cpus is empty or has `threads` entries.
 absl::Duration RunTeam(int threads, absl::Duration duration, std::span<const int> cpus,
                        absl::FunctionRef<void(int, RunControl&)> body);
 inline absl::Duration RunTeam(int threads, absl::Duration duration,
@@ -90,11 +89,13 @@ inline absl::Duration RunTeam(int threads, absl::Duration duration,
   return RunTeam(threads, duration, {}, body);
 }
 
-// The CPUs for a team whose thread i takes turn turns[i]: the CPUs this
-// process may run on (sched_getaffinity), dealt round-robin in turn order,
-// so thread i gets the (turns[i] mod count)-th of them. Aborts with a
-// message if the kernel does not say which CPUs those are.
+// The CPUs for a team whose thread i takes turn turns[i]: the CPUs the
+// calling thread may run on (sched_getaffinity), dealt round-robin in turn
+// order, so thread i gets the (turns[i] mod count)-th of them. Aborts with
+// a message if the kernel does not say which CPUs those are.
 std::vector<int> DealCpus(std::span<const int> turns);
+// The same from a given list of CPUs. REQUIRES: allowed is not empty.
+std::vector<int> DealCpus(std::span<const int> turns, std::span<const int> allowed);
 
 // The share of `total_ops` for each of `threads` threads (rounded up), or
 // "no limit" when total_ops is 0 (the duration decides).
