@@ -10,11 +10,12 @@
 // lock around fork() (GCC 12's AddressSanitizer).
 //
 // This program replaces the global operator new (plain and aligned) and,
-// where no sanitizer owns them, malloc, calloc, realloc, aligned_alloc and
-// posix_memalign: it counts the calls each thread makes while it counts,
+// on glibc where no sanitizer owns them, malloc, calloc, realloc, memalign,
+// aligned_alloc and posix_memalign: it counts the calls each thread makes while it counts,
 // aborts where a test forbids them, and serves small objects of operator
 // new from a zone where a test says so.
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,8 +37,9 @@
 #include <zonealloc/zone_service.h>
 
 // Where a sanitizer's runtime defines malloc, a definition here would take
-// it from that runtime, so only operator new is replaced there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// it from that runtime, so only operator new is replaced there; and malloc
+// is forwarded to glibc's own entry points, so only on glibc.
+#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define ZONEALLOC_TEST_REPLACES_MALLOC 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
@@ -58,7 +60,9 @@ thread_local bool forbidden = false;
 // forked child, which has one thread.
 zonealloc::Zone* served_by = nullptr;
 
-// Every way into the heap this program sees comes through here.
+constexpr bool kReplacesMalloc = ZONEALLOC_TEST_REPLACES_MALLOC != 0;
+
+// The heap calls this program replaces all come through here.
 void NoteHeapCall(const char* what) {
   if (counting) ++heap_calls_counted;
   if (!forbidden) return;
@@ -72,34 +76,43 @@ void NoteHeapCall(const char* what) {
 
 #if ZONEALLOC_TEST_REPLACES_MALLOC
 // glibc's own entry points, which its malloc, calloc, realloc and the
-// aligned allocations are.
+// aligned allocations are. (valloc and pvalloc are not replaced: nothing
+// here or in the library calls them.)
 extern "C" void* __libc_malloc(size_t bytes);
 extern "C" void* __libc_calloc(size_t count, size_t bytes);
 extern "C" void* __libc_realloc(void* p, size_t bytes);
 extern "C" void* __libc_memalign(size_t alignment, size_t bytes);
 
 extern "C" {
-[[gnu::noinline]] void* malloc(size_t bytes) {
+[[gnu::noinline]] void* malloc(size_t bytes) noexcept {
   NoteHeapCall("malloc");
   return __libc_malloc(bytes);
 }
-[[gnu::noinline]] void* calloc(size_t count, size_t bytes) {
+[[gnu::noinline]] void* calloc(size_t count, size_t bytes) noexcept {
   NoteHeapCall("calloc");
   return __libc_calloc(count, bytes);
 }
-[[gnu::noinline]] void* realloc(void* p, size_t bytes) {
+[[gnu::noinline]] void* realloc(void* p, size_t bytes) noexcept {
   NoteHeapCall("realloc");
   return __libc_realloc(p, bytes);
 }
-[[gnu::noinline]] void* aligned_alloc(size_t alignment, size_t bytes) {
+[[gnu::noinline]] void* memalign(size_t alignment, size_t bytes) noexcept {
+  NoteHeapCall("memalign");
+  return __libc_memalign(alignment, bytes);
+}
+[[gnu::noinline]] void* aligned_alloc(size_t alignment, size_t bytes) noexcept {
   NoteHeapCall("aligned_alloc");
   return __libc_memalign(alignment, bytes);
 }
-[[gnu::noinline]] int posix_memalign(void** out, size_t alignment, size_t bytes) {
+[[gnu::noinline]] int posix_memalign(void** out, size_t alignment, size_t bytes) noexcept {
   NoteHeapCall("posix_memalign");
-  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
-  *out = __libc_memalign(alignment, bytes);
-  return *out == nullptr ? ENOMEM : 0;
+  if (alignment == 0 || alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) {
+    return EINVAL;
+  }
+  void* p = __libc_memalign(alignment, bytes);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
 }
 }  // extern "C"
 
@@ -184,7 +197,7 @@ TEST(HeapCallCountingTest, SeesEveryKindOfHeapCallItReplaces) {
     counted = heap_calls.count();
   }
   EXPECT_EQ(counted, 2u) << "operator new, plain and aligned";
-  if (!ZONEALLOC_TEST_REPLACES_MALLOC) GTEST_SKIP() << "a sanitizer owns malloc here";
+  if (!kReplacesMalloc) GTEST_SKIP() << "malloc is not replaced here (a sanitizer, or not glibc)";
   {
     CountHeapCalls heap_calls;
     sink = std::malloc(8);
@@ -194,12 +207,14 @@ TEST(HeapCallCountingTest, SeesEveryKindOfHeapCallItReplaces) {
     std::free(sink);
     sink = std::aligned_alloc(64, 64);
     std::free(sink);
+    sink = memalign(64, 64);
+    std::free(sink);
     void* aligned = nullptr;
     EXPECT_EQ(posix_memalign(&aligned, 64, 64), 0);
     std::free(aligned);
     counted = heap_calls.count();
   }
-  EXPECT_EQ(counted, 5u) << "malloc, realloc, calloc, aligned_alloc, posix_memalign";
+  EXPECT_EQ(counted, 6u) << "malloc, realloc, calloc, aligned_alloc, memalign, posix_memalign";
 }
 
 class ZoneNoHeapTest : public ::testing::Test {
@@ -354,6 +369,7 @@ TEST_F(ZoneNoHeapDeathTest, ADebugCheckedZoneCrashesWithoutTheHeap) {
       "zone 'checked': double free of block");
   EXPECT_DEATH(
       {
+        internal::UnpoisonBlock(block, 64);  // ASan would stop the write itself
         static_cast<unsigned char*>(block)[5] = 0;  // after its free
         ForbidHeap forbid;
         // The freed block is the first handed out again.
