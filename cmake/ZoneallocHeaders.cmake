@@ -8,33 +8,36 @@
 #   core/testing/NAME.h   -> <zonealloc/testing/NAME.h>  (tests only: never installed)
 # cmake/ZoneallocInstall.cmake installs the same folders, less testing/.
 # The internal headers that no public header includes, only the library's
-# sources (ZONEALLOC_PRIVATE_HEADERS), are linked into a second root that
-# only the library's own target sees, so they are neither installed nor
-# reachable by a program built in this tree.
+# sources (ZONEALLOC_PRIVATE_HEADERS, paths in this tree), are linked into a
+# second root that only the library's own target sees, so they are neither
+# installed nor reachable by a program built in this tree.
 
 set(ZONEALLOC_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/include")
 set(ZONEALLOC_PRIVATE_INCLUDE_ROOT "${PROJECT_BINARY_DIR}/private_include")
-set(ZONEALLOC_PRIVATE_HEADERS crash_format.h)
+set(ZONEALLOC_PRIVATE_HEADERS core/internal/crash_format.h)
 
-function(_zonealloc_link_headers source_dir dest_dir)
+# Links each header of source_dir as <include_subdir/NAME.h>: under the
+# public root, or under the private one for ZONEALLOC_PRIVATE_HEADERS (and
+# removes a public link an older configure left for it).
+function(_zonealloc_link_headers source_dir include_subdir)
   file(GLOB headers CONFIGURE_DEPENDS "${source_dir}/*.h")
-  file(MAKE_DIRECTORY "${dest_dir}")
   foreach(header IN LISTS headers)
     get_filename_component(name "${header}" NAME)
-    set(link_dir "${dest_dir}")
-    if(name IN_LIST ZONEALLOC_PRIVATE_HEADERS)
-      string(REPLACE "${ZONEALLOC_INCLUDE_ROOT}" "${ZONEALLOC_PRIVATE_INCLUDE_ROOT}" link_dir
-             "${dest_dir}")
-      file(MAKE_DIRECTORY "${link_dir}")
+    file(RELATIVE_PATH in_tree "${PROJECT_SOURCE_DIR}" "${header}")
+    set(root "${ZONEALLOC_INCLUDE_ROOT}")
+    if(in_tree IN_LIST ZONEALLOC_PRIVATE_HEADERS)
+      file(REMOVE "${ZONEALLOC_INCLUDE_ROOT}/${include_subdir}/${name}")
+      set(root "${ZONEALLOC_PRIVATE_INCLUDE_ROOT}")
     endif()
-    file(CREATE_LINK "${header}" "${link_dir}/${name}" SYMBOLIC)
+    file(MAKE_DIRECTORY "${root}/${include_subdir}")
+    file(CREATE_LINK "${header}" "${root}/${include_subdir}/${name}" SYMBOLIC)
   endforeach()
 endfunction()
 
-_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc")
-_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/internal" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/internal")
-_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/concurrency" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/concurrency")
-_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/testing" "${ZONEALLOC_INCLUDE_ROOT}/zonealloc/testing")
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core" zonealloc)
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/internal" zonealloc/internal)
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/concurrency" zonealloc/concurrency)
+_zonealloc_link_headers("${PROJECT_SOURCE_DIR}/core/testing" zonealloc/testing)
 
 # <zonealloc/version.h>: project(zonealloc VERSION ...) as macros a program
 # can test with #if.
