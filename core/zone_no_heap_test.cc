@@ -350,7 +350,8 @@ TEST_F(ZoneNoHeapDeathTest, MisuseUnderTheSlowPathLockCrashesWithoutTheHeap) {
 }
 
 // A debug-checked zone's own crashes (a double free, a write after free
-// found when the block is handed out again) are formatted on the stack too.
+// found when a zone or overflow block is handed out again) are formatted on
+// the stack too.
 TEST_F(ZoneNoHeapDeathTest, ADebugCheckedZoneCrashesWithoutTheHeap) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   Zone& zone = MakeZone({.name = "checked",
@@ -376,6 +377,22 @@ TEST_F(ZoneNoHeapDeathTest, ADebugCheckedZoneCrashesWithoutTheHeap) {
         (void)zone.Allocate();
       },
       "block .* was written after it was freed: byte at offset 5");
+
+  // An overflow block is verified under the slow-path lock. The zone is
+  // full once every permanent block is out; its spare slab stays while it is.
+  const std::set<void*> held = internal::TakeEveryFreeBlock(zone);
+  auto* overflow = static_cast<unsigned char*>(zone.Allocate());
+  ASSERT_EQ(zone.Stats().overflow_blocks_in_use, 1u);
+  zone.Free(overflow);
+  EXPECT_DEATH(
+      {
+        internal::UnpoisonBlock(overflow, 64);
+        overflow[37] = 0;  // after its free; its first word is the slab's link
+        ForbidHeap forbid;
+        (void)zone.Allocate();
+      },
+      "block .* was written after it was freed: byte at offset 37");
+  for (void* block : held) zone.Free(block);
 }
 
 // The case all this is for: a program whose operator new serves small
