@@ -65,12 +65,18 @@ class ZoneCpuCacheTest : public ::testing::Test {
     return *std::move(zone);
   }
   bool CachesOn() const { return ModeUnderTest() != "off"; }
+  // A zone with caches in every mode but "off", however many CPUs run the
+  // test: the default depth is a share of initial_blocks per CPU, which
+  // leaves 256 blocks no cache past 16 CPUs.
+  static ZoneOptions CachedOptions() {
+    return {.block_size = 64, .initial_blocks = 256, .cpu_cache_blocks = 16};
+  }
 
   std::unique_ptr<ZoneService> service_;
 };
 
 TEST_F(ZoneCpuCacheTest, TheModeFollowsZonealloc_Cpu_Cache) {
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  auto zone = MakeZone(CachedOptions());
   if (ModeUnderTest().empty()) GTEST_SKIP() << "run through ctest to pick a mode";
   EXPECT_EQ(CpuCacheModeName(zone->cpu_cache_mode()), ModeUnderTest());
   EXPECT_EQ(zone->Stats().cpu_cache_mode, ModeUnderTest());
@@ -96,7 +102,7 @@ TEST_F(ZoneCpuCacheTest, RseqWhereUnsupportedIsFailedPrecondition) {
 TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
   const std::string saved = ModeUnderTest();
   unsetenv("ZONEALLOC_CPU_CACHE");
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  auto zone = MakeZone(CachedOptions());
   if (!saved.empty()) setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
   EXPECT_EQ(zone->cpu_cache_mode(),
             RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback)
@@ -113,11 +119,11 @@ TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
 TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsIgnoredWithAWarning) {
   const std::string saved = ModeUnderTest();
   unsetenv("ZONEALLOC_CPU_CACHE");
-  const CpuCacheMode unset = MakeZone({.block_size = 64, .initial_blocks = 256})->cpu_cache_mode();
+  const CpuCacheMode unset = MakeZone(CachedOptions())->cpu_cache_mode();
   setenv("ZONEALLOC_CPU_CACHE", "turbo", 1);
   internal::ResetEnvWarningsForTesting();
   ::testing::internal::CaptureStderr();
-  auto zone = MakeZone({.block_size = 64, .initial_blocks = 256});
+  auto zone = MakeZone(CachedOptions());
   const std::string warning = ::testing::internal::GetCapturedStderr();
   if (saved.empty()) {
     unsetenv("ZONEALLOC_CPU_CACHE");
@@ -134,7 +140,9 @@ TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothin
   internal::CountingPageSource pages;
   pages.FailNext(internal::PageCall::kMap);
   service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
-  auto zone = service_->CreateZone({.block_size = 64, .initial_blocks = 256, .page_source = &pages});
+  ZoneOptions options = CachedOptions();
+  options.page_source = &pages;
+  auto zone = service_->CreateZone(options);
   EXPECT_EQ(zone.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(pages.outstanding_mappings(), 0);
   EXPECT_EQ(service_->permanent_bytes(), 0u) << "the initial segment's charge is refunded";

@@ -593,6 +593,7 @@ TEST_F(ZoneOverflowTest, TheGrownStepStopsAtMaxBlocks) {
 }
 
 TEST_F(ZoneOverflowTest, ExtensionPastMaxBlocksIsRefusedAndOverflowCarriesOn) {
+  internal::ScopedPinToCurrentCpu pin;  // a migration would strand cached blocks
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 32});
   std::vector<void*> blocks = AllocateN(zone, 100);
   const ZoneStats stats = zone.Stats();
@@ -604,6 +605,7 @@ TEST_F(ZoneOverflowTest, ExtensionPastMaxBlocksIsRefusedAndOverflowCarriesOn) {
 }
 
 TEST_F(ZoneOverflowTest, TheBudgetRefusesExtension) {
+  internal::ScopedPinToCurrentCpu pin;  // a migration would strand cached blocks
   // Budget: the initial 16 blocks of 64 bytes (+5 bytes of link and slot) and no more.
   Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16}, /*budget=*/16 * 69);
   std::vector<void*> blocks = AllocateN(zone, 40);
