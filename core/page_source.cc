@@ -67,9 +67,11 @@ class MmapPageSource final : public PageSource {
   }
 
   // Page alignment is one mmap. A larger alignment over-maps by `alignment`
-  // and trims both ends. A trim splits the mapping, so the system may refuse
-  // it (see Unmap); then the whole raw mapping goes back, which needs no split
-  // unless the kernel merged it with neighbours on both sides, and Map fails.
+  // and trims both ends, the head first. A trim splits the mapping, so the
+  // system may refuse it (see Unmap); then what is left of the raw mapping
+  // goes back (only that: once the head is trimmed, another thread may map
+  // its addresses), which needs no split unless the kernel merged it with
+  // neighbours on both sides, and Map fails with the refusal's errno.
   void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
     if (alignment <= PageSize()) return MapExactly(bytes, tag);
     const size_t padded = bytes + alignment;
@@ -78,14 +80,12 @@ class MmapPageSource final : public PageSource {
     const auto start = reinterpret_cast<uintptr_t>(raw);
     const uintptr_t aligned = (start + alignment - 1) & ~(alignment - 1);
     const uintptr_t tail = aligned + bytes;
-    if ((aligned > start && munmap(raw, aligned - start) != 0) ||
-        (start + padded > tail &&
-         munmap(reinterpret_cast<void*>(tail), start + padded - tail) != 0)) {
-      if (munmap(raw, padded) != 0) {
-        std::fprintf(stderr, "zonealloc: Map('%.*s') cannot unmap %zu bytes at %p: %s\n",
-                     static_cast<int>(tag.size()), tag.data(), padded, raw, std::strerror(errno));
-      }
-      return nullptr;
+    const uintptr_t end = start + padded;
+    if (aligned > start && munmap(raw, aligned - start) != 0) {
+      return GiveBackUntrimmed(start, end, tag);
+    }
+    if (end > tail && munmap(reinterpret_cast<void*>(tail), end - tail) != 0) {
+      return GiveBackUntrimmed(aligned, end, tag);
     }
     NameMapping(reinterpret_cast<void*>(aligned), bytes, tag);
     return reinterpret_cast<void*>(aligned);
@@ -94,6 +94,19 @@ class MmapPageSource final : public PageSource {
   bool Unmap(void* addr, size_t bytes) override { return munmap(addr, bytes) == 0; }
 
  private:
+  // Unmaps [begin, end), what is left of a mapping whose trim the system
+  // refused, and returns nullptr with errno still the refusal's.
+  static void* GiveBackUntrimmed(uintptr_t begin, uintptr_t end, std::string_view tag) {
+    const int refusal = errno;
+    if (munmap(reinterpret_cast<void*>(begin), end - begin) != 0) {
+      std::fprintf(stderr, "zonealloc: Map('%.*s') cannot unmap %zu bytes at %p: %s\n",
+                   static_cast<int>(tag.size()), tag.data(), static_cast<size_t>(end - begin),
+                   reinterpret_cast<void*>(begin), std::strerror(errno));
+    }
+    errno = refusal;
+    return nullptr;
+  }
+
   static void* MapExactly(size_t bytes, std::string_view tag) {
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;

@@ -3,6 +3,8 @@
 
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +18,39 @@
 
 #include "gtest/gtest.h"
 #include <zonealloc/testing/counting_page_source.h>
+
+// This program's munmap, where no sanitizer's runtime intercepts it: the
+// system call itself, unless a test has asked to refuse a call. glibc's
+// own calls (and so malloc's) do not come through here.
+#if defined(__GLIBC__) && !defined(ZONEALLOC_SANITIZER_BUILD)
+#define ZONEALLOC_TEST_REPLACES_MUNMAP 1
+namespace {
+// The ordinal of the next call to refuse with ENOMEM (1 = the next one), 0
+// for none, and the calls seen since it was set.
+int refuse_munmap_call = 0;
+struct MunmapCall {
+  void* addr;
+  size_t bytes;
+};
+std::vector<MunmapCall>* munmap_calls = nullptr;
+// Runs on the refused call, after the calls before it went through.
+void (*on_refused_munmap)() = nullptr;
+}  // namespace
+
+extern "C" int munmap(void* addr, size_t bytes) noexcept {
+  if (refuse_munmap_call > 0) {
+    if (munmap_calls != nullptr) munmap_calls->push_back({addr, bytes});
+    if (--refuse_munmap_call == 0) {
+      if (on_refused_munmap != nullptr) on_refused_munmap();
+      errno = ENOMEM;
+      return -1;
+    }
+  }
+  return static_cast<int>(syscall(SYS_munmap, addr, bytes));
+}
+#else
+#define ZONEALLOC_TEST_REPLACES_MUNMAP 0
+#endif
 
 namespace zonealloc {
 namespace {
@@ -42,6 +77,46 @@ TEST(PageSourceTest, MapHonoursAnAlignmentAboveThePage) {
   p[3 * PageSize() - 1] = 1;
   EXPECT_TRUE(pages.Unmap(p, 3 * PageSize()));
 }
+
+#if ZONEALLOC_TEST_REPLACES_MUNMAP
+// Whether [p, p + bytes) is mapped: msync fails with ENOMEM where it is not.
+bool Mapped(void* p, size_t bytes) { return msync(p, bytes, MS_ASYNC) == 0; }
+
+// Once Map has trimmed the head of its over-sized mapping, those addresses
+// are free for anyone to map. A refused tail trim must then give back only
+// what is left, not the whole first mapping.
+TEST(PageSourceTest, ARefusedTrimGivesBackOnlyWhatMapStillHolds) {
+  constexpr size_t kAlignment = size_t{1} << 21;
+  PageSource& pages = DefaultPageSource();
+  static void* neighbour = nullptr;  // another thread's mapping, where the head was
+  std::vector<MunmapCall> calls;
+  for (int attempt = 0; attempt < 3 && neighbour == nullptr; ++attempt) {
+    calls.clear();
+    munmap_calls = &calls;
+    refuse_munmap_call = 2;  // the head trim goes through; the tail trim is refused
+    on_refused_munmap = [] {
+      void* p = mmap(munmap_calls->front().addr, PageSize(), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (p != MAP_FAILED) neighbour = p;
+    };
+    errno = 0;
+    void* p = pages.Map(PageSize(), kAlignment, "zonealloc-test");
+    const int map_errno = errno;
+    refuse_munmap_call = 0;
+    munmap_calls = nullptr;
+    on_refused_munmap = nullptr;
+    if (p != nullptr) {  // mmap's address happened to be aligned: no head to trim
+      EXPECT_TRUE(pages.Unmap(p, PageSize()));
+      continue;
+    }
+    EXPECT_EQ(map_errno, ENOMEM) << "the refusal's errno";
+  }
+  ASSERT_NE(neighbour, nullptr) << "no attempt trimmed a head";
+  EXPECT_TRUE(Mapped(neighbour, PageSize())) << "Map unmapped another mapping";
+  static_cast<char*>(neighbour)[0] = 1;
+  EXPECT_EQ(munmap(neighbour, PageSize()), 0);
+}
+#endif
 
 // The /proc/self/maps line of the mapping that holds p.
 std::string MapsLineOf(const void* p) {
