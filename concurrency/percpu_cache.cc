@@ -67,12 +67,15 @@ void PerCpuCache::RaiseTotalBound(uint64_t bound) {
 }
 
 int PerCpuCache::CurrentCpu() const {
-  int cpu = 0;
   if (mode_ == Mode::kRseq) {
-    cpu = static_cast<int>(CurrentRseqArea()->cpu_id_start);
-  } else {
-    cpu = std::max(0, sched_getcpu());
+    // cpu_id, which the critical sections index by. On a thread whose rseq
+    // registration failed or was undone it is past every CPU (while
+    // cpu_id_start reads 0 wherever the thread runs), so its sections all
+    // miss; the misses then count on the CPU sched_getcpu() names.
+    const uint32_t cpu = CurrentRseqArea()->cpu_id;
+    if (cpu < static_cast<uint32_t>(num_cpus())) return static_cast<int>(cpu);
   }
+  const int cpu = std::max(0, sched_getcpu());
   return cpu < num_cpus() ? cpu : cpu % num_cpus();
 }
 

@@ -3,6 +3,8 @@
 // (ZONEALLOC_CPU_CACHE=rseq|fallback|off); tests about caches skip "off".
 
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -54,6 +56,21 @@ void RunOnCpu(int cpu, Body body) {
     body();
   });
   thread.join();
+}
+
+// Undoes glibc's rseq registration of the calling thread, leaving it as a
+// failed registration would: the kernel sets cpu_id past every CPU.
+bool UnregisterRseq() {
+#if defined(ZONEALLOC_HAVE_GLIBC_RSEQ)
+  // The kernel wants the length glibc registered: __rseq_size, or the whole
+  // 32-byte area where glibc says less (2.40 and later).
+  for (const unsigned int length : {static_cast<unsigned int>(__rseq_size), 32u}) {
+    if (syscall(SYS_rseq, CurrentRseqArea(), length, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0) {
+      return true;
+    }
+  }
+#endif
+  return false;
 }
 
 class ZoneCpuCacheTest : public ::testing::Test {
@@ -146,6 +163,34 @@ TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothin
   EXPECT_EQ(zone.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(pages.outstanding_mappings(), 0);
   EXPECT_EQ(service_->permanent_bytes(), 0u) << "the initial segment's charge is refunded";
+}
+
+// A thread without rseq (its registration failed) still allocates and
+// frees through a zone in rseq mode: every critical section misses, and the
+// misses count on the CPU the thread runs on.
+TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
+  if (ModeUnderTest() != "rseq") GTEST_SKIP() << "rseq mode only";
+  auto zone = MakeZone(CachedOptions());
+  const int cpu = AllowedCpus().back();
+  bool unregistered = false;
+  RunOnCpu(cpu, [&] {
+    unregistered = UnregisterRseq();
+    if (!unregistered) return;
+    std::vector<void*> blocks;
+    for (int i = 0; i < 40; ++i) blocks.push_back(zone->Allocate());
+    for (void* block : blocks) {
+      EXPECT_NE(block, nullptr);
+      zone->Free(block);
+    }
+  });
+  ASSERT_TRUE(unregistered) << std::strerror(errno);
+  const ZoneStats stats = zone->Stats();
+  EXPECT_EQ(stats.cpu_caches[cpu].misses, 40u) << "no block was cached";
+  EXPECT_EQ(stats.cpu_caches[cpu].blocks, 0u);
+  if (cpu != 0) {
+    EXPECT_EQ(stats.cpu_caches[0].misses, 0u);
+  }
+  EXPECT_EQ(stats.in_use_blocks, 0u);
 }
 
 TEST_F(ZoneCpuCacheTest, ZeroCacheBlocksTurnsTheCachesOff) {
