@@ -11,9 +11,9 @@
 //
 // This program replaces the global operator new (plain and aligned) and,
 // on glibc where no sanitizer owns them, malloc, calloc, realloc, memalign,
-// aligned_alloc and posix_memalign: it counts the calls each thread makes while it counts,
-// aborts where a test forbids them, and serves small objects of operator
-// new from a zone where a test says so.
+// aligned_alloc, posix_memalign, valloc and pvalloc: it counts the calls
+// each thread makes while it counts, aborts where a test forbids them, and
+// serves small objects of operator new from a zone where a test says so.
 
 #include <malloc.h>
 #include <unistd.h>
@@ -76,12 +76,13 @@ void NoteHeapCall(const char* what) {
 
 #if ZONEALLOC_TEST_REPLACES_MALLOC
 // glibc's own entry points, which its malloc, calloc, realloc and the
-// aligned allocations are. (valloc and pvalloc are not replaced: nothing
-// here or in the library calls them.)
+// aligned allocations are.
 extern "C" void* __libc_malloc(size_t bytes);
 extern "C" void* __libc_calloc(size_t count, size_t bytes);
 extern "C" void* __libc_realloc(void* p, size_t bytes);
 extern "C" void* __libc_memalign(size_t alignment, size_t bytes);
+extern "C" void* __libc_valloc(size_t bytes);
+extern "C" void* __libc_pvalloc(size_t bytes);
 
 extern "C" {
 [[gnu::noinline]] void* malloc(size_t bytes) noexcept {
@@ -113,6 +114,14 @@ extern "C" {
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
+}
+[[gnu::noinline]] void* valloc(size_t bytes) noexcept {
+  NoteHeapCall("valloc");
+  return __libc_valloc(bytes);
+}
+[[gnu::noinline]] void* pvalloc(size_t bytes) noexcept {
+  NoteHeapCall("pvalloc");
+  return __libc_pvalloc(bytes);
 }
 }  // extern "C"
 
@@ -212,9 +221,14 @@ TEST(HeapCallCountingTest, SeesEveryKindOfHeapCallItReplaces) {
     void* aligned = nullptr;
     EXPECT_EQ(posix_memalign(&aligned, 64, 64), 0);
     std::free(aligned);
+    sink = valloc(64);
+    std::free(sink);
+    sink = pvalloc(64);
+    std::free(sink);
     counted = heap_calls.count();
   }
-  EXPECT_EQ(counted, 6u) << "malloc, realloc, calloc, aligned_alloc, memalign, posix_memalign";
+  EXPECT_EQ(counted, 8u)
+      << "malloc, realloc, calloc, aligned_alloc, memalign, posix_memalign, valloc, pvalloc";
 }
 
 class ZoneNoHeapTest : public ::testing::Test {
