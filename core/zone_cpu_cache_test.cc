@@ -171,6 +171,7 @@ TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothin
 TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
   if (ModeUnderTest() != "rseq") GTEST_SKIP() << "rseq mode only";
   auto zone = MakeZone(CachedOptions());
+  ASSERT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kRseq);
   const int cpu = AllowedCpus().back();
   bool unregistered = false;
   RunOnCpu(cpu, [&] {

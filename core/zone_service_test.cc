@@ -8,7 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/system_profile.h>
+#include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
+#include <zonealloc/zone_sizing.h>
 
 namespace zonealloc {
 namespace {
@@ -26,6 +29,53 @@ TEST(ZoneServiceTest, ChargesInitialSegmentsAndRefundsThemWhenZonesDie) {
   EXPECT_EQ(service->permanent_bytes(), 10u * (64 + 5));
   b.reset();
   EXPECT_EQ(service->permanent_bytes(), 0u);
+}
+
+// Extensions are permanent while the zone lives, and go back to the budget
+// with it.
+TEST(ZoneServiceTest, DestroyingAnExtendedZoneRefundsItsExtensions) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone(
+      {.name = "grows", .block_size = 64, .initial_blocks = 16, .cpu_cache = CpuCacheMode::kOff});
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) {
+    blocks.push_back(zone->Allocate());
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  const ZoneStats stats = zone->Stats();
+  ASSERT_GT(stats.extensions, 0u);
+  EXPECT_EQ(service->permanent_bytes(), stats.capacity_blocks * (64 + 5));
+  EXPECT_GT(stats.capacity_blocks, 16u);
+  for (void* block : blocks) zone->Free(block);
+  EXPECT_EQ(service->permanent_bytes(), stats.capacity_blocks * (64 + 5))
+      << "an extension is never undone while the zone lives";
+  zone.reset();
+  EXPECT_EQ(service->permanent_bytes(), 0u);
+}
+
+TEST(ZoneServiceTest, ABudgetOfZeroIsSizedFromTheMachine) {
+  auto service = *ZoneService::Create({.name = "sized"});
+  EXPECT_EQ(service->budget_bytes(), DefaultPermanentBudgetBytes(SystemProfile::Current()));
+  EXPECT_GT(service->budget_bytes(), 0u);
+}
+
+// An UnsynchronizedZone pays from the budget but is one thread's business:
+// the service's listings leave it out.
+TEST(ZoneServiceTest, UnsynchronizedZonesAreChargedButNotListed) {
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto listed = *service->CreateZone({.name = "listed", .block_size = 64, .initial_blocks = 4});
+  const uint64_t before = service->permanent_bytes();
+  auto solo = *UnsynchronizedZone::Create({.name = "solo", .block_size = 64, .initial_blocks = 100},
+                                          *service);
+  EXPECT_GT(service->permanent_bytes(), before + 100u * 64);
+  const ServiceSnapshot snapshot = service->Snapshot();
+  ASSERT_EQ(snapshot.zones.size(), 1u);
+  EXPECT_EQ(snapshot.zones[0].name, "listed");
+  EXPECT_EQ(snapshot.permanent_bytes, service->permanent_bytes());
+  EXPECT_THAT(service->DumpText(), HasSubstr("listed"));
+  EXPECT_THAT(service->DumpText(), Not(HasSubstr("solo")));
+  solo.reset();
+  EXPECT_EQ(service->permanent_bytes(), before);
 }
 
 TEST(ZoneServiceTest, BudgetSmallerThanTheInitialZonesIsInvalidArgument) {
