@@ -103,6 +103,8 @@ TEST(ZoneLeakReportTest, UnsynchronizedZoneReportsToo) {
 TEST(ZoneDebugChecksTest, ParsesTheSwitch) {
   for (const char* on : {"1", "on", "true", "yes"}) EXPECT_TRUE(*ParseDebugChecks(on)) << on;
   for (const char* off : {"0", "off", "false", "no"}) EXPECT_FALSE(*ParseDebugChecks(off)) << off;
+  EXPECT_TRUE(*ParseDebugChecks("ON")) << "in any case";
+  EXPECT_FALSE(*ParseDebugChecks("No"));
   EXPECT_THAT(ParseDebugChecks("maybe").status().message(), HasSubstr("'maybe'"));
 }
 

@@ -63,6 +63,13 @@ TEST(ZoneOptionsTest, AbsurdBlockSizeIsRejected) {
   EXPECT_THAT(status.message(), HasSubstr("got 1099511627776"));
 }
 
+TEST(ZoneOptionsTest, BlockSizesUpTo16MiBAreAccepted) {
+  EXPECT_TRUE(ErrorFor({.block_size = size_t{16} << 20, .initial_blocks = 4}).ok());
+  const absl::Status status = ErrorFor({.block_size = (size_t{16} << 20) + 8, .initial_blocks = 4});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("got 16777224"));
+}
+
 TEST(ZoneOptionsTest, AlignmentMustBeAPowerOfTwoUpToAPage) {
   for (size_t bad : {size_t{0}, size_t{3}, size_t{48}, size_t{8192}}) {
     const absl::Status status = ErrorFor({.block_size = 64, .alignment = bad});
@@ -121,6 +128,34 @@ TEST(ZoneOptionsTest, CacheDepthDefaultsAndLimits) {
                                 kMediumWorkstation);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->cpu_cache_max_blocks, 0u) << "no caches, no depth";
+}
+
+// The default depth: 16 KiB of blocks within [8, 256], at most a quarter
+// of the zone per CPU (kMediumWorkstation has 4), and no caches below 4
+// blocks; a batch is half a cache.
+TEST(ZoneOptionsTest, TheDefaultCacheDepthIsASliceOfTheZone) {
+  struct Case {
+    size_t block_size;
+    size_t initial_blocks;
+    size_t depth;
+    size_t batch;
+  };
+  for (const Case& c : {Case{64, 4096, 256, 128},     // 16 KiB of blocks
+                        Case{64, 400, 25, 12},        // a quarter of 400 over 4 CPUs
+                        Case{8192, 4096, 8, 4},       // at least 8 blocks
+                        Case{8, 1 << 20, 256, 128}})  // at most 256
+  {
+    auto resolved = ResolveZoneOptions(
+        {.block_size = c.block_size, .initial_blocks = c.initial_blocks}, kMediumWorkstation);
+    ASSERT_TRUE(resolved.ok()) << resolved.status();
+    EXPECT_EQ(resolved->cpu_cache_blocks, c.depth) << c.block_size << " x " << c.initial_blocks;
+    EXPECT_EQ(resolved->cpu_cache_batch_blocks, c.batch) << c.block_size << " x " << c.initial_blocks;
+    EXPECT_NE(resolved->cpu_cache, CpuCacheMode::kOff);
+  }
+  auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 60}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->cpu_cache_blocks, 0u) << "3 blocks a CPU: too few to cache";
+  EXPECT_EQ(resolved->cpu_cache, CpuCacheMode::kOff);
 }
 
 TEST(ZoneOptionsTest, BadOverflowSettingsAreRejected) {
