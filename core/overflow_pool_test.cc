@@ -220,6 +220,42 @@ TEST(OverflowPoolTest, SlabsGrowWithDemand) {
   pool.Free(block, true);
 }
 
+// Doubling stops at kMaxSlabBytes: a long burst maps slabs of the cap's
+// size, not ever larger ones.
+TEST(OverflowPoolTest, SlabsStopGrowingAtTheCap) {
+  OverflowPool pool(DefaultPageSource(), "t", 64, 16, /*slab_blocks=*/4, 0);
+  std::vector<void*> blocks;
+  std::vector<size_t> slab_bytes;
+  size_t mapped = 0;
+  while (slab_bytes.size() < 16 || slab_bytes.back() < OverflowPool::kMaxSlabBytes ||
+         slab_bytes[slab_bytes.size() - 3] < OverflowPool::kMaxSlabBytes) {
+    blocks.push_back(pool.Allocate());
+    ASSERT_NE(blocks.back(), nullptr);
+    if (pool.stats().mapped_bytes != mapped) {
+      slab_bytes.push_back(pool.stats().mapped_bytes - mapped);
+      mapped = pool.stats().mapped_bytes;
+    }
+  }
+  EXPECT_EQ(slab_bytes.front(), PageSize());
+  for (size_t i = 1; i < slab_bytes.size(); ++i) {
+    EXPECT_LE(slab_bytes[i], OverflowPool::kMaxSlabBytes) << "slab " << i;
+    EXPECT_GE(slab_bytes[i], slab_bytes[i - 1]) << "slab " << i;
+  }
+  for (void* block : blocks) ASSERT_TRUE(pool.Free(block, /*zone_has_free_blocks=*/true));
+  EXPECT_EQ(pool.stats().slabs_live, 0u);
+}
+
+// A new slab's blocks go out in address order, so the untouched rest of it
+// costs address space only.
+TEST(OverflowPoolTest, ANewSlabHandsOutItsBlocksInAddressOrder) {
+  OverflowPool pool(DefaultPageSource(), "t", 64, 16, /*slab_blocks=*/16, 0);
+  std::vector<char*> blocks;
+  for (int i = 0; i < 16; ++i) blocks.push_back(static_cast<char*>(pool.Allocate()));
+  ASSERT_EQ(pool.stats().slabs_created, 1u);
+  for (size_t i = 1; i < blocks.size(); ++i) EXPECT_EQ(blocks[i] - blocks[i - 1], 64) << i;
+  for (char* block : blocks) pool.Free(block, /*zone_has_free_blocks=*/true);
+}
+
 TEST(OverflowPoolTest, RejectsHeadersInteriorsAndTailsOfGrownSlabs) {
   OverflowPool pool(DefaultPageSource(), "t", 64, 16, 4, 0);
   // Fill slabs until a fifth one is mapped; slabs three and four are grown.

@@ -197,6 +197,8 @@ TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
 TEST_F(ZoneCpuCacheTest, ZeroCacheBlocksTurnsTheCachesOff) {
   auto zone = MakeZone({.block_size = 64, .initial_blocks = 256, .cpu_cache_blocks = 0});
   EXPECT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kOff);
+  EXPECT_TRUE(zone->Stats().cpu_caches.empty());
+  EXPECT_EQ(zone->Stats().cpu_cache_bound_blocks, 0u);
 }
 
 TEST_F(ZoneCpuCacheTest, DrainMakesTheAccountingExact) {
@@ -411,6 +413,9 @@ TEST_F(ZoneCpuCacheTest, ABatchOfCachedBlocksIsDrainedBeforeOverflow) {
   EXPECT_EQ(stats.extensions, 0u);
   EXPECT_EQ(stats.capacity_blocks, 64u);
   EXPECT_GT(stats.cpu_caches[cpus[0]].drains, 0u);
+  uint64_t drains = 0;
+  for (const CpuCacheStats& cpu : stats.cpu_caches) drains += cpu.drains;
+  EXPECT_EQ(stats.cache_drains, drains) << "the zone's count is its CPUs' together";
   for (void* block : blocks) zone->Free(block);
 }
 
