@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/unsynchronized_zone.h>
 
-#include <unistd.h>
-
-#include <fstream>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,12 +13,6 @@ namespace {
 
 // The contract shared with Zone is tested in zone_test.cc; this covers what
 // is particular to the single-thread zone.
-
-long ResidentPages() {
-  long size = 0, resident = 0;
-  std::ifstream("/proc/self/statm") >> size >> resident;
-  return resident;
-}
 
 TEST(UnsynchronizedZoneTest, ReusesTheMostRecentlyFreedBlockFirst) {
   auto zone = UnsynchronizedZone::Create({.block_size = 32, .initial_blocks = 8});
@@ -51,20 +42,6 @@ TEST(UnsynchronizedZoneTest, ABlockCanBeFilledEntirely) {
   EXPECT_NE((*zone)->Allocate(), nullptr);
   EXPECT_NE((*zone)->Allocate(), nullptr);
   EXPECT_EQ((*zone)->Allocate(), nullptr);
-}
-
-// Creation touches no block, so a large zone is created at once and costs
-// memory only as it is used (the list used to be threaded through every
-// block first).
-TEST(UnsynchronizedZoneTest, CreatingALargeZoneTouchesNoBlock) {
-  auto service = *ZoneService::Create({.name = "big", .permanent_budget_bytes = 4ull << 30});
-  const long rss_before = ResidentPages();
-  auto zone = UnsynchronizedZone::Create(
-      {.block_size = 64, .initial_blocks = size_t{16} << 20}, *service);  // 1 GiB of blocks
-  ASSERT_TRUE(zone.ok()) << zone.status();
-  EXPECT_LT(ResidentPages() - rss_before, (64 << 20) / 4096) << "less than 64 MiB touched";
-  EXPECT_NE((*zone)->Allocate(), nullptr);
-  EXPECT_EQ(service->permanent_bytes(), (size_t{16} << 20) * (64 + 5));
 }
 
 TEST(UnsynchronizedZoneTest, IsChargedToTheBudgetAndRefunded) {

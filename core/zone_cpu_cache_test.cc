@@ -113,6 +113,28 @@ TEST_F(ZoneCpuCacheTest, RseqWhereUnsupportedIsFailedPrecondition) {
   }
 }
 
+// Through ZONEALLOC_CPU_CACHE as through the option; a debug-checked zone,
+// which has no caches, is not refused. Runs where rseq is unsupported:
+// ctest's "no_glibc_rseq." run, and ThreadSanitizer builds.
+TEST_F(ZoneCpuCacheTest, RseqFromTheEnvironmentWhereUnsupportedIsFailedPrecondition) {
+  if (RseqSupport().ok()) GTEST_SKIP() << "rseq is supported here";
+  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+  const std::string saved = ModeUnderTest();
+  setenv("ZONEALLOC_CPU_CACHE", "rseq", 1);
+  auto from_environment = service_->CreateZone(CachedOptions());
+  ZoneOptions checked_options = CachedOptions();
+  checked_options.debug_checks = true;
+  auto checked = service_->CreateZone(checked_options);
+  if (saved.empty()) {
+    unsetenv("ZONEALLOC_CPU_CACHE");
+  } else {
+    setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  }
+  EXPECT_EQ(from_environment.status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ((*checked)->cpu_cache_mode(), CpuCacheMode::kOff);
+}
+
 // ctest also runs this binary with GLIBC_TUNABLES=glibc.pthread.rseq=0
 // ("no_glibc_rseq."), where glibc registers no rseq area: the default then
 // falls back by itself.

@@ -107,6 +107,9 @@ TEST(ZoneOptionsTest, ExtensionAndOverflowDefaults) {
   resolved = ResolveZoneOptions({.block_size = 8192, .initial_blocks = 4}, kMediumWorkstation);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(resolved->overflow_slab_blocks, 4u) << "at least 4 blocks per slab";
+  resolved = ResolveZoneOptions({.block_size = 16, .initial_blocks = 4}, kMediumWorkstation);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->overflow_slab_blocks, 256u) << "at most 256 blocks per slab";
 }
 
 TEST(ZoneOptionsTest, CacheDepthDefaultsAndLimits) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <thread>
 #include <type_traits>
@@ -15,7 +16,9 @@
 #include <zonealloc/testing/counting_page_source.h>
 #include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
+#include <zonealloc/page_source.h>
 #include <zonealloc/unsynchronized_zone.h>
+#include <zonealloc/zone_service.h>
 #include <zonealloc/zone_sizing.h>
 
 namespace zonealloc {
@@ -33,6 +36,40 @@ class ZoneContractTest : public ::testing::Test {
 };
 using ZoneTypes = ::testing::Types<Zone, UnsynchronizedZone>;
 TYPED_TEST_SUITE(ZoneContractTest, ZoneTypes);
+
+// Pages of this process resident now.
+long ResidentPages() {
+  long size = 0;
+  long resident = 0;
+  std::ifstream("/proc/self/statm") >> size >> resident;
+  return resident;
+}
+
+// Creation touches no block, so a large zone is created at once and costs
+// memory only as it is used.
+TYPED_TEST(ZoneContractTest, CreatingALargeZoneTouchesNoBlock) {
+#if defined(__SANITIZE_ADDRESS__)
+  if constexpr (std::is_same_v<TypeParam, Zone>) {
+    GTEST_SKIP() << "AddressSanitizer's shadow of a Zone's poisoned free blocks is touched";
+  }
+#endif
+  auto service = *ZoneService::Create({.name = "big", .permanent_budget_bytes = 4ull << 30});
+  const ZoneOptions options = {.block_size = 64, .initial_blocks = size_t{16} << 20};  // 1 GiB
+  const long rss_before = ResidentPages();
+  absl::StatusOr<std::unique_ptr<TypeParam>> zone;
+  if constexpr (std::is_same_v<TypeParam, Zone>) {
+    zone = service->CreateZone(options);
+  } else {
+    zone = UnsynchronizedZone::Create(options, *service);
+  }
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  EXPECT_LT(static_cast<size_t>(ResidentPages() - rss_before), (size_t{64} << 20) / PageSize())
+      << "less than 64 MiB touched";
+  void* block = (*zone)->Allocate();
+  EXPECT_NE(block, nullptr);
+  (*zone)->Free(block);
+  EXPECT_EQ(service->permanent_bytes(), (size_t{16} << 20) * (64 + 5));
+}
 
 TYPED_TEST(ZoneContractTest, HandsOutEveryBlockOnceThenReportsFull) {
   internal::ScopedPinToCurrentCpu pin;
