@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -20,7 +21,6 @@
 
 namespace zonealloc {
 namespace {
-
 
 // What a forked child does with the parent's zones; its exit status is 0
 // when everything worked. Runs no gtest code: the child is single-threaded
@@ -86,6 +86,37 @@ TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
   EXPECT_EQ(failed, 0) << "children whose zones did not work";
   busy->Drain();
   EXPECT_EQ(busy->Stats().in_use_blocks, 0u);
+}
+
+// The child's copy of a zone keeps the parent's allocations: blocks a
+// thread of the parent holds (a thread the child does not have) are not
+// handed out again there, and every other block is.
+TEST(ZoneForkTest, BlocksHeldByTheParentsOtherThreadsStayAllocatedInTheChild) {
+  auto service = *ZoneService::Create({.name = "fork", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone({.name = "held", .block_size = 64, .initial_blocks = 256});
+  std::vector<void*> held;
+  std::atomic<bool> holding{false};
+  std::atomic<bool> forked{false};
+  std::thread holder([&] {
+    for (int i = 0; i < 100; ++i) held.push_back(zone->Allocate());
+    holding.store(true, std::memory_order_release);  // publishes `held`
+    while (!forked.load()) std::this_thread::yield();
+    for (void* block : held) zone->Free(block);
+  });
+  // acquire: pairs with the holder's release.
+  while (!holding.load(std::memory_order_acquire)) std::this_thread::yield();
+  const pid_t child = fork();
+  if (child == 0) {
+    const std::set<void*> free_blocks = internal::TakeEveryFreeBlock(*zone);
+    int status = free_blocks.size() == 256 - held.size() ? 0 : 1;
+    for (void* block : held) status |= free_blocks.count(block) != 0 ? 2 : 0;
+    _exit(status);
+  }
+  forked.store(true);
+  holder.join();
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(internal::WaitOrKill(child, std::chrono::seconds(20)), 0)
+      << "1: the child found another number of free blocks; 2: it handed out a held one";
 }
 
 }  // namespace
