@@ -49,8 +49,7 @@ UnsynchronizedZone::~UnsynchronizedZone() {
   // anything, which must not find them poisoned.
   // Only blocks below untouched_ were ever poisoned.
   internal::UnpoisonBeforeUnmap(region_.BlockAt(0), untouched_ * region_.block_size());
-  service_.Refund(internal::BlockRegion::PermanentBytes(region_.block_size(),
-                                                        region_.committed_blocks()));
+  service_.UnmapAndRefund(region_, name_);
 }
 
 void* UnsynchronizedZone::AllocateUntouched() {

@@ -148,7 +148,7 @@ Zone::~Zone() {
   internal::UnpoisonBeforeUnmap(region_.BlockAt(0),
                                 region_.committed_blocks() * region_.block_size());
   service_.Unregister(this);
-  service_.Refund(PermanentBytes(region_.committed_blocks()));
+  service_.UnmapAndRefund(region_, name_);
   cache_.reset();
   if (cache_memory_ != nullptr && !pages_.Unmap(cache_memory_, cache_bytes_)) {
     std::fprintf(stderr, "zonealloc: zone '%s': %zu bytes of CPU caches at %p stay mapped: %s\n",

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -201,6 +203,17 @@ bool ZoneService::TryCharge(uint64_t bytes) {
 void ZoneService::Refund(uint64_t bytes) {
   // relaxed: as TryCharge.
   permanent_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+void ZoneService::UnmapAndRefund(internal::BlockRegion& region, std::string_view zone_name) {
+  const uint64_t bytes =
+      internal::BlockRegion::PermanentBytes(region.block_size(), region.committed_blocks());
+  if (region.Unmap()) return Refund(bytes);
+  std::fprintf(stderr,
+               "zonealloc: zone '%.*s': the page source refused to unmap its region; its %llu "
+               "permanent bytes stay charged to service '%s': %s\n",
+               static_cast<int>(zone_name.size()), zone_name.data(),
+               static_cast<unsigned long long>(bytes), name_.c_str(), std::strerror(errno));
 }
 
 void ZoneService::Unregister(const Zone* zone) {

@@ -127,6 +127,10 @@ class ZoneService {
   // Charges `bytes` of permanent memory if the budget allows; false if not.
   bool TryCharge(uint64_t bytes);
   void Refund(uint64_t bytes);
+  // A dying zone's region: unmaps it and refunds its permanent bytes. When
+  // the page source refuses, they stay charged (they are still mapped),
+  // and stderr says so.
+  void UnmapAndRefund(internal::BlockRegion& region, std::string_view zone_name);
   void Unregister(const Zone* zone);
 
   const std::string name_;

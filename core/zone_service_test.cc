@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/system_profile.h>
+#include <zonealloc/testing/counting_page_source.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_sizing.h>
@@ -51,6 +52,35 @@ TEST(ZoneServiceTest, DestroyingAnExtendedZoneRefundsItsExtensions) {
       << "an extension is never undone while the zone lives";
   zone.reset();
   EXPECT_EQ(service->permanent_bytes(), 0u);
+}
+
+// A refused unmap is not a release: the region's bytes stay charged, for
+// a Zone and an UnsynchronizedZone alike.
+TEST(ZoneServiceTest, ARegionThePageSourceCannotUnmapStaysCharged) {
+  internal::CountingPageSource pages;
+  auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+  auto zone = *service->CreateZone(
+      {.name = "kept", .block_size = 64, .initial_blocks = 16, .page_source = &pages});
+  auto solo = *UnsynchronizedZone::Create(
+      {.name = "solo", .block_size = 64, .initial_blocks = 16, .page_source = &pages}, *service);
+  const uint64_t each = 16 * (64 + 5);
+  ASSERT_EQ(service->permanent_bytes(), 2 * each);
+  for (int i = 0; i < 2; ++i) {
+    pages.FailNext(internal::PageCall::kUnmap);  // the region's, the first Unmap
+    ::testing::internal::CaptureStderr();
+    if (i == 0) {
+      zone.reset();
+    } else {
+      solo.reset();
+    }
+    const std::string report = ::testing::internal::GetCapturedStderr();
+    EXPECT_THAT(report, HasSubstr(absl::StrFormat(
+                            "zone '%s': the page source refused to unmap its region; its %d "
+                            "permanent bytes stay charged to service 's'",
+                            i == 0 ? "kept" : "solo", each)));
+    EXPECT_EQ(service->permanent_bytes(), 2 * each) << "nothing refunded";
+  }
+  EXPECT_EQ(pages.outstanding_mappings(), 0) << "the regions' destructors tried again";
 }
 
 TEST(ZoneServiceTest, ABudgetOfZeroIsSizedFromTheMachine) {

@@ -90,8 +90,15 @@ BlockRegion::BlockRegion(BlockRegion&& other) noexcept
       // relaxed: a moved-from region is not shared with other threads.
       committed_blocks_(other.committed_blocks_.load(std::memory_order_relaxed)) {}
 
+bool BlockRegion::Unmap() {
+  if (reservation_ == nullptr) return true;
+  if (!pages_->Unmap(reservation_, reservation_bytes_)) return false;
+  reservation_ = nullptr;
+  return true;
+}
+
 BlockRegion::~BlockRegion() {
-  if (reservation_ == nullptr || pages_->Unmap(reservation_, reservation_bytes_)) return;
+  if (Unmap()) return;
   std::fprintf(stderr, "zonealloc: a zone's %zu-byte reservation at %p stays mapped: %s\n",
                reservation_bytes_, static_cast<void*>(reservation_), std::strerror(errno));
 }

@@ -100,7 +100,15 @@ class BlockRegion {
 
   BlockRegion(BlockRegion&& other) noexcept;
   BlockRegion& operator=(BlockRegion&&) = delete;
+  // Unmaps the reservation unless Unmap() did; reports on stderr when the
+  // page source refuses.
   ~BlockRegion();
+
+  // Unmaps the reservation now (blocks, links and batch slots), for an
+  // owner that refunds their budget only once they are gone. False, with
+  // errno, when the page source refuses; the destructor then tries again.
+  // REQUIRES: nothing reads or writes the region afterwards.
+  bool Unmap();
 
   // Commits `blocks` more blocks after the committed ones. False, changing
   // nothing, when that would pass max_blocks or the page source fails.

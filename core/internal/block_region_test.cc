@@ -156,6 +156,21 @@ TEST(BlockRegionTest, DestructionUnmapsTheReservation) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
+TEST(BlockRegionTest, UnmapGivesTheReservationBackOnceAndSaysWhenRefused) {
+  CountingPageSource pages;
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 8);
+  ASSERT_TRUE(region.ok());
+  pages.FailNext(PageCall::kUnmap);
+  errno = 0;
+  EXPECT_FALSE(region->Unmap());
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(pages.outstanding_mappings(), 1);
+  EXPECT_TRUE(region->Unmap());
+  EXPECT_EQ(pages.outstanding_mappings(), 0);
+  EXPECT_TRUE(region->Unmap()) << "nothing left to unmap";
+  EXPECT_EQ(pages.calls(PageCall::kUnmap), 2) << "the destructor has nothing to do";
+}
+
 TEST(BlockRegionTest, DestructionReportsAReservationItCannotUnmap) {
   CountingPageSource pages;
   void* reservation;
