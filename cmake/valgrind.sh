@@ -104,7 +104,5 @@ for cache in fallback off; do
     --gtest_filter=-*NoSpareOutlivesAFullEpisodeUnderConcurrentFrees
 done
 expect_clean off "$build/core/overflow_pool_test"
-# Valgrind cannot reserve the 64 GiB of address space that test asks for.
-expect_clean off "$build/core/unsynchronized_zone_test" \
-  --gtest_filter=-*CreatingALargeZoneTouchesNoBlock
+expect_clean off "$build/core/unsynchronized_zone_test"
 echo "=== valgrind: memcheck reported every misuse and nothing else" >&2
