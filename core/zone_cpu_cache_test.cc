@@ -59,18 +59,21 @@ void RunOnCpu(int cpu, Body body) {
 }
 
 // Undoes glibc's rseq registration of the calling thread, leaving it as a
-// failed registration would: the kernel sets cpu_id past every CPU.
-bool UnregisterRseq() {
+// failed registration would: the kernel sets cpu_id past every CPU. 0, or
+// the errno of the refusal.
+int UnregisterRseq() {
 #if defined(ZONEALLOC_HAVE_GLIBC_RSEQ)
   // The kernel wants the length glibc registered: __rseq_size, or the whole
   // 32-byte area where glibc says less (2.40 and later).
   for (const unsigned int length : {static_cast<unsigned int>(__rseq_size), 32u}) {
     if (syscall(SYS_rseq, CurrentRseqArea(), length, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0) {
-      return true;
+      return 0;
     }
   }
+  return errno;
+#else
+  return ENOSYS;
 #endif
-  return false;
 }
 
 class ZoneCpuCacheTest : public ::testing::Test {
@@ -195,10 +198,10 @@ TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
   auto zone = MakeZone(CachedOptions());
   ASSERT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kRseq);
   const int cpu = AllowedCpus().back();
-  bool unregistered = false;
+  int unregister_error = 0;
   RunOnCpu(cpu, [&] {
-    unregistered = UnregisterRseq();
-    if (!unregistered) return;
+    unregister_error = UnregisterRseq();
+    if (unregister_error != 0) return;
     std::vector<void*> blocks;
     for (int i = 0; i < 40; ++i) blocks.push_back(zone->Allocate());
     for (void* block : blocks) {
@@ -206,7 +209,11 @@ TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
       zone->Free(block);
     }
   });
-  ASSERT_TRUE(unregistered) << std::strerror(errno);
+  if (unregister_error != 0) {
+    // A glibc that registers another length than those tried, say.
+    GTEST_SKIP() << "cannot undo this thread's rseq registration: "
+                 << std::strerror(unregister_error);
+  }
   const ZoneStats stats = zone->Stats();
   EXPECT_EQ(stats.cpu_caches[cpu].misses, 40u) << "no block was cached";
   EXPECT_EQ(stats.cpu_caches[cpu].blocks, 0u);

@@ -208,12 +208,16 @@ void ZoneService::Refund(uint64_t bytes) {
 void ZoneService::UnmapAndRefund(internal::BlockRegion& region, std::string_view zone_name) {
   const uint64_t bytes =
       internal::BlockRegion::PermanentBytes(region.block_size(), region.committed_blocks());
-  if (region.Unmap()) return Refund(bytes);
+  if (region.Unmap()) {
+    Refund(bytes);
+    return;
+  }
   std::fprintf(stderr,
-               "zonealloc: zone '%.*s': the page source refused to unmap its region; its %llu "
-               "permanent bytes stay charged to service '%s': %s\n",
+               "zonealloc: zone '%.*s': the page source refused to unmap its region; it stays "
+               "mapped, and its %llu permanent bytes charged to service '%s': %s\n",
                static_cast<int>(zone_name.size()), zone_name.data(),
                static_cast<unsigned long long>(bytes), name_.c_str(), std::strerror(errno));
+  region.Abandon();
 }
 
 void ZoneService::Unregister(const Zone* zone) {

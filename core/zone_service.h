@@ -128,8 +128,8 @@ class ZoneService {
   bool TryCharge(uint64_t bytes);
   void Refund(uint64_t bytes);
   // A dying zone's region: unmaps it and refunds its permanent bytes. When
-  // the page source refuses, they stay charged (they are still mapped),
-  // and stderr says so.
+  // the page source refuses, the region stays mapped for good (no retry)
+  // and its bytes stay charged, and stderr says so.
   void UnmapAndRefund(internal::BlockRegion& region, std::string_view zone_name);
   void Unregister(const Zone* zone);
 

@@ -100,15 +100,18 @@ class BlockRegion {
 
   BlockRegion(BlockRegion&& other) noexcept;
   BlockRegion& operator=(BlockRegion&&) = delete;
-  // Unmaps the reservation unless Unmap() did; reports on stderr when the
-  // page source refuses.
+  // Unmaps the reservation unless Unmap() or Abandon() did; reports on
+  // stderr when the page source refuses.
   ~BlockRegion();
 
   // Unmaps the reservation now (blocks, links and batch slots), for an
   // owner that refunds their budget only once they are gone. False, with
-  // errno, when the page source refuses; the destructor then tries again.
+  // errno, when the page source refuses.
   // REQUIRES: nothing reads or writes the region afterwards.
   bool Unmap();
+  // Leaves the reservation mapped for good: the destructor does not try to
+  // unmap it. For an owner that keeps it charged after a refused Unmap().
+  void Abandon() { reservation_ = nullptr; }
 
   // Commits `blocks` more blocks after the committed ones. False, changing
   // nothing, when that would pass max_blocks or the page source fails.

@@ -171,6 +171,20 @@ TEST(BlockRegionTest, UnmapGivesTheReservationBackOnceAndSaysWhenRefused) {
   EXPECT_EQ(pages.calls(PageCall::kUnmap), 2) << "the destructor has nothing to do";
 }
 
+TEST(BlockRegionTest, AnAbandonedReservationStaysMapped) {
+  CountingPageSource pages;
+  void* reservation;
+  {
+    absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 8);
+    ASSERT_TRUE(region.ok());
+    reservation = region->links();
+    region->Abandon();
+  }
+  EXPECT_EQ(pages.calls(PageCall::kUnmap), 0);
+  EXPECT_EQ(pages.outstanding_mappings(), 1);
+  EXPECT_TRUE(pages.Unmap(reservation, 3 * PageSize()));
+}
+
 TEST(BlockRegionTest, DestructionReportsAReservationItCannotUnmap) {
   CountingPageSource pages;
   void* reservation;

@@ -269,7 +269,8 @@ std::string InfoText(const CommandContext& context) {
       "\r\n\r\n# Clients\r\nconnected_clients:",
       context.stats.connected_clients.load(std::memory_order_relaxed),
       "\r\n\r\n# Stats\r\ntotal_connections_received:",
-      context.stats.total_connections.load(std::memory_order_relaxed),
+      // acquire: see ServerStats::total_connections.
+      context.stats.total_connections.load(std::memory_order_acquire),
       "\r\ntotal_commands_processed:", context.stats.total_commands.load(std::memory_order_relaxed),
       "\r\n\r\n# Keyspace\r\ndb0:keys=", context.keyspace.Size(),
       "\r\n\r\n# zonealloc\r\nzone_in_use_blocks:", context.memory.InUseBlocks(), "\r\n");

@@ -317,8 +317,9 @@ TEST_P(KvServerTest, ClientsThatVanishMidRequestCostOnlyTheirConnections) {
   // Each loop accepts and notices its closes on its own time: a vanished
   // client may still wait in the other loop's accept queue when this one is
   // served, and a loop counts a connection gone before it frees its blocks.
-  // So wait until all 21 were accepted, then for both figures. Each INFO
-  // call is one read of the counters, so the accepted count is read first.
+  // So wait until all 21 were accepted, then for both figures. The
+  // accepted count is read first, in an INFO of its own: a loop counts a
+  // connection there after its connected count (see ServerStats).
   const bool zone = GetParam() == "zone";
   const auto settled = [&] {
     // This connection's block and its two buffer chunks, nothing else.

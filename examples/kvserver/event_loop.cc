@@ -80,12 +80,12 @@ void EventLoop::AcceptAll() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) std::perror("kvserver: accept4");
       return;  // EMFILE and the like: retried at the next readiness
     }
-    // relaxed: statistics.
-    shared_.stats.total_connections.fetch_add(1, std::memory_order_relaxed);
     void* block = shared_.memory.Allocate(FixedKind::kConnection);
     if (block == nullptr) {
       std::fprintf(stderr, "kvserver: connection zone past its caps; refusing a connection\n");
       close(fd);
+      // relaxed: a statistic; no connected count to publish.
+      shared_.stats.total_connections.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     auto* connection = new (block) Connection(fd, shared_.memory);
@@ -95,6 +95,9 @@ void EventLoop::AcceptAll() {
     ++connection_count_;
     // relaxed: a statistic.
     shared_.stats.connected_clients.fetch_add(1, std::memory_order_relaxed);
+    // release: counted after connected_clients, so an INFO that reads this
+    // count (acquire) sees the connected count of every connection in it.
+    shared_.stats.total_connections.fetch_add(1, std::memory_order_release);
     if (!UpdateInterest(connection)) Destroy(connection);
   }
 }
