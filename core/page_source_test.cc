@@ -18,24 +18,12 @@
 
 #include "gtest/gtest.h"
 #include <zonealloc/testing/counting_page_source.h>
+#include <zonealloc/testing/replaces_libc.h>
 
-// This program's munmap, where no sanitizer's runtime intercepts it: the
-// system call itself, unless a test has asked to refuse a call. glibc's
-// own calls (and so malloc's) do not come through here.
-#if !defined(__GLIBC__) || defined(ZONEALLOC_SANITIZER_BUILD) || \
-    defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ZONEALLOC_TEST_REPLACES_MUNMAP 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define ZONEALLOC_TEST_REPLACES_MUNMAP 0
-#endif
-#endif
-#ifndef ZONEALLOC_TEST_REPLACES_MUNMAP
-#define ZONEALLOC_TEST_REPLACES_MUNMAP 1
-#endif
-
-#if ZONEALLOC_TEST_REPLACES_MUNMAP
+// This program's munmap, where no sanitizer's runtime intercepts it (see
+// replaces_libc.h): the system call itself, unless a test has asked to
+// refuse a call. glibc's own calls (and so malloc's) do not come through here.
+#if ZONEALLOC_TEST_REPLACES_LIBC
 namespace {
 // The ordinal of the next call to refuse with ENOMEM (1 = the next one), 0
 // for none, and the calls seen since it was set.
@@ -60,7 +48,7 @@ extern "C" int munmap(void* addr, size_t bytes) noexcept {
   }
   return static_cast<int>(syscall(SYS_munmap, addr, bytes));
 }
-#endif  // ZONEALLOC_TEST_REPLACES_MUNMAP
+#endif  // ZONEALLOC_TEST_REPLACES_LIBC
 
 namespace zonealloc {
 namespace {
@@ -88,7 +76,7 @@ TEST(PageSourceTest, MapHonoursAnAlignmentAboveThePage) {
   EXPECT_TRUE(pages.Unmap(p, 3 * PageSize()));
 }
 
-#if ZONEALLOC_TEST_REPLACES_MUNMAP
+#if ZONEALLOC_TEST_REPLACES_LIBC
 // Whether [p, p + bytes) is mapped: msync fails with ENOMEM where it is not.
 bool Mapped(void* p, size_t bytes) { return msync(p, bytes, MS_ASYNC) == 0; }
 

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/env.h>
+#include <zonealloc/testing/scoped_env.h>
 
 namespace zonealloc {
 namespace {
@@ -354,32 +355,12 @@ TEST(SystemProfileDetectTest, RoleInEnvironmentIsTrimmed) {
   EXPECT_EQ(Detect(machine).role, SystemRole::kServer);
 }
 
-// Sets an environment variable for one scope, restoring the old value.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, /*overwrite=*/1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 TEST(SystemProfileDetectTest, RoleFromProcessEnvironmentWithoutGetenvHook) {
   FakeMachine machine;
   machine.MemTotalGiB(16);
   SystemProbe probe = machine.Probe();
   probe.getenv = nullptr;  // ::getenv
-  ScopedEnv role("ZONEALLOC_ROLE", "server");
+  internal::ScopedEnv role("ZONEALLOC_ROLE", "server");
 
   EXPECT_EQ(SystemProfile::Detect(probe).value().role, SystemRole::kServer);
 }

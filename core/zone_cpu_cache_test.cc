@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/testing/counting_page_source.h>
+#include <zonealloc/testing/scoped_env.h>
 #include <zonealloc/internal/env.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
@@ -122,17 +123,11 @@ TEST_F(ZoneCpuCacheTest, RseqWhereUnsupportedIsFailedPrecondition) {
 TEST_F(ZoneCpuCacheTest, RseqFromTheEnvironmentWhereUnsupportedIsFailedPrecondition) {
   if (RseqSupport().ok()) GTEST_SKIP() << "rseq is supported here";
   service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
-  const std::string saved = ModeUnderTest();
-  setenv("ZONEALLOC_CPU_CACHE", "rseq", 1);
+  internal::ScopedEnv mode("ZONEALLOC_CPU_CACHE", "rseq");
   auto from_environment = service_->CreateZone(CachedOptions());
   ZoneOptions checked_options = CachedOptions();
   checked_options.debug_checks = true;
   auto checked = service_->CreateZone(checked_options);
-  if (saved.empty()) {
-    unsetenv("ZONEALLOC_CPU_CACHE");
-  } else {
-    setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
-  }
   EXPECT_EQ(from_environment.status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ((*checked)->cpu_cache_mode(), CpuCacheMode::kOff);
@@ -142,10 +137,11 @@ TEST_F(ZoneCpuCacheTest, RseqFromTheEnvironmentWhereUnsupportedIsFailedPrecondit
 // ("no_glibc_rseq."), where glibc registers no rseq area: the default then
 // falls back by itself.
 TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
-  const std::string saved = ModeUnderTest();
-  unsetenv("ZONEALLOC_CPU_CACHE");
-  auto zone = MakeZone(CachedOptions());
-  if (!saved.empty()) setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  std::unique_ptr<Zone> zone;
+  {
+    internal::ScopedEnv unset("ZONEALLOC_CPU_CACHE", nullptr);
+    zone = MakeZone(CachedOptions());
+  }
   EXPECT_EQ(zone->cpu_cache_mode(),
             RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback)
       << RseqSupport().message();
@@ -159,18 +155,18 @@ TEST_F(ZoneCpuCacheTest, TheDefaultIsRseqWhereSupportedElseTheFallback) {
 // A bad value is ignored with a warning (internal/env.h): the zone gets the
 // mode it would get with the variable unset.
 TEST_F(ZoneCpuCacheTest, ABadModeInTheEnvironmentIsIgnoredWithAWarning) {
-  const std::string saved = ModeUnderTest();
-  unsetenv("ZONEALLOC_CPU_CACHE");
-  const CpuCacheMode unset = MakeZone(CachedOptions())->cpu_cache_mode();
-  setenv("ZONEALLOC_CPU_CACHE", "turbo", 1);
-  internal::ResetEnvWarningsForTesting();
-  ::testing::internal::CaptureStderr();
-  auto zone = MakeZone(CachedOptions());
-  const std::string warning = ::testing::internal::GetCapturedStderr();
-  if (saved.empty()) {
-    unsetenv("ZONEALLOC_CPU_CACHE");
-  } else {
-    setenv("ZONEALLOC_CPU_CACHE", saved.c_str(), 1);
+  CpuCacheMode unset;
+  {
+    internal::ScopedEnv none("ZONEALLOC_CPU_CACHE", nullptr);
+    unset = MakeZone(CachedOptions())->cpu_cache_mode();
+  }
+  std::unique_ptr<Zone> zone;
+  std::string warning;
+  {
+    internal::ScopedEnv bad("ZONEALLOC_CPU_CACHE", "turbo");
+    ::testing::internal::CaptureStderr();
+    zone = MakeZone(CachedOptions());
+    warning = ::testing::internal::GetCapturedStderr();
   }
   EXPECT_EQ(zone->cpu_cache_mode(), unset);
   EXPECT_NE(warning.find("ignoring ZONEALLOC_CPU_CACHE=\"turbo\""), std::string::npos) << warning;

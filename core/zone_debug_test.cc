@@ -7,7 +7,6 @@
 
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include <zonealloc/internal/env.h>
+#include <zonealloc/testing/scoped_env.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
@@ -33,26 +33,6 @@ std::unique_ptr<Zone> MakeZone(ZoneOptions options) {
   EXPECT_TRUE(zone.ok()) << zone.status();
   return *std::move(zone);
 }
-
-// Sets ZONEALLOC_DEBUG for the scope, restoring what was there.
-class ScopedDebugEnv {
- public:
-  explicit ScopedDebugEnv(const char* value) {
-    if (const char* old = getenv("ZONEALLOC_DEBUG")) saved_ = old;
-    setenv("ZONEALLOC_DEBUG", value, 1);
-    internal::ResetEnvWarningsForTesting();
-  }
-  ~ScopedDebugEnv() {
-    if (saved_.has_value()) {
-      setenv("ZONEALLOC_DEBUG", saved_->c_str(), 1);
-    } else {
-      unsetenv("ZONEALLOC_DEBUG");
-    }
-  }
-
- private:
-  std::optional<std::string> saved_;
-};
 
 TEST(ZoneLeakReportTest, DestroyingAZoneWithBlocksInUseSaysHowMany) {
   auto zone = MakeZone({.name = "leaky", .block_size = kBlockSize, .initial_blocks = 64});
@@ -120,18 +100,18 @@ TEST(ZoneDebugChecksTest, ADebugCheckedZoneRunsWithoutCpuCaches) {
 
 TEST(ZoneDebugChecksTest, ZoneallocDebugTurnsThemOnForZonesLeftAtTheDefault) {
   {
-    ScopedDebugEnv env(" On ");
+    internal::ScopedEnv env("ZONEALLOC_DEBUG", " On ");
     EXPECT_TRUE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
     EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64, .debug_checks = false})
                      ->debug_checks())
         << "an explicit option wins";
   }
   {
-    ScopedDebugEnv env("0");
+    internal::ScopedEnv env("ZONEALLOC_DEBUG", "0");
     EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
   }
   {
-    ScopedDebugEnv env("sometimes");
+    internal::ScopedEnv env("ZONEALLOC_DEBUG", "sometimes");
     ::testing::internal::CaptureStderr();
     EXPECT_FALSE(MakeZone({.block_size = kBlockSize, .initial_blocks = 64})->debug_checks());
     EXPECT_THAT(::testing::internal::GetCapturedStderr(),

@@ -32,24 +32,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/replaces_libc.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
-
-// Where a sanitizer's runtime defines malloc, a definition here would take
-// it from that runtime, so only operator new is replaced there; and malloc
-// is forwarded to glibc's own entry points, so only on glibc.
-#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ZONEALLOC_TEST_REPLACES_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define ZONEALLOC_TEST_REPLACES_MALLOC 0
-#endif
-#endif
-#ifndef ZONEALLOC_TEST_REPLACES_MALLOC
-#define ZONEALLOC_TEST_REPLACES_MALLOC 1
-#endif
 
 namespace {
 
@@ -60,7 +46,9 @@ thread_local bool forbidden = false;
 // forked child, which has one thread.
 zonealloc::Zone* served_by = nullptr;
 
-constexpr bool kReplacesMalloc = ZONEALLOC_TEST_REPLACES_MALLOC != 0;
+// Where a sanitizer's runtime defines malloc, only operator new is
+// replaced (see replaces_libc.h).
+constexpr bool kReplacesMalloc = ZONEALLOC_TEST_REPLACES_LIBC != 0;
 
 // The heap calls this program replaces all come through here.
 void NoteHeapCall(const char* what) {
@@ -74,7 +62,7 @@ void NoteHeapCall(const char* what) {
 
 }  // namespace
 
-#if ZONEALLOC_TEST_REPLACES_MALLOC
+#if ZONEALLOC_TEST_REPLACES_LIBC
 // glibc's own entry points, which its malloc, calloc, realloc and the
 // aligned allocations are.
 extern "C" void* __libc_malloc(size_t bytes);

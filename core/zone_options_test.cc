@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/zone_options.h>
 
-#include <cstdlib>
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -10,6 +8,7 @@
 #include "gtest/gtest.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/internal/env.h>
+#include <zonealloc/testing/scoped_env.h>
 #include <zonealloc/zone_sizing.h>
 
 namespace zonealloc {
@@ -226,42 +225,20 @@ TEST(ParseCpuCacheModeTest, IgnoresCase) {
   EXPECT_FALSE(ParseCpuCacheMode("default").ok()) << "kDefault is not a value to ask for";
 }
 
-// Sets ZONEALLOC_CPU_CACHE for one scope, restoring the old value, and
-// forgets earlier warnings so the scope sees its own.
-class ScopedCpuCacheEnv {
- public:
-  explicit ScopedCpuCacheEnv(const char* value) {
-    if (const char* old = std::getenv(kName)) old_ = old;
-    ::setenv(kName, value, /*overwrite=*/1);
-    internal::ResetEnvWarningsForTesting();
-  }
-  ~ScopedCpuCacheEnv() {
-    if (old_) {
-      ::setenv(kName, old_->c_str(), 1);
-    } else {
-      ::unsetenv(kName);
-    }
-  }
-
- private:
-  static constexpr char kName[] = "ZONEALLOC_CPU_CACHE";
-  std::optional<std::string> old_;
-};
-
 // The mode a zone left at kDefault gets with no variable set.
 CpuCacheMode BuiltInDefault() {
   return RseqSupport().ok() ? CpuCacheMode::kRseq : CpuCacheMode::kFallback;
 }
 
 TEST(ZoneOptionsCpuCacheEnvTest, TheVariableIsTrimmedAndMatchedIgnoringCase) {
-  ScopedCpuCacheEnv env(" FALLBACK\n");
+  internal::ScopedEnv env("ZONEALLOC_CPU_CACHE", " FALLBACK\n");
   auto resolved = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
   ASSERT_TRUE(resolved.ok()) << resolved.status();
   EXPECT_EQ(resolved->cpu_cache, CpuCacheMode::kFallback);
 }
 
 TEST(ZoneOptionsCpuCacheEnvTest, ABadValueIsIgnoredWithAWarningNotAnError) {
-  ScopedCpuCacheEnv env("Fast");
+  internal::ScopedEnv env("ZONEALLOC_CPU_CACHE", "Fast");
   ::testing::internal::CaptureStderr();
   auto first = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
   auto second = ResolveZoneOptions({.block_size = 64, .initial_blocks = 256}, kMediumWorkstation);
@@ -277,7 +254,7 @@ TEST(ZoneOptionsCpuCacheEnvTest, ABadValueIsIgnoredWithAWarningNotAnError) {
 }
 
 TEST(ZoneOptionsCpuCacheEnvTest, AnExplicitModeDoesNotReadTheVariable) {
-  ScopedCpuCacheEnv env("Fast");
+  internal::ScopedEnv env("ZONEALLOC_CPU_CACHE", "Fast");
   ::testing::internal::CaptureStderr();
   auto resolved = ResolveZoneOptions(
       {.block_size = 64, .initial_blocks = 256, .cpu_cache = CpuCacheMode::kFallback},
