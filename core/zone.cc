@@ -309,9 +309,10 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
   }
   for (size_t i = 0; i < n; ++i) HandOut(blocks[i], /*filled=*/true);
   while (n < blocks.size()) {  // the zone is full: overflow or extension
-    void* block = AllocateSlow();
-    if (block == nullptr) break;
-    blocks[n++] = block;
+    const size_t got = AllocateSlow(blocks.subspan(n, std::min<size_t>(blocks.size() - n,
+                                                                      kMaxBatchBlocks)));
+    if (got == 0) break;
+    n += got;
   }
   return n;
 }
@@ -328,9 +329,18 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
     ReturnToShared(pending + cached, n - cached, SlowLock::kNotHeld);
     n = 0;
   };
+  // Overflow blocks (or foreign pointers, which abort), freed under one
+  // hold of the lock per kMaxBatchBlocks.
+  void* overflow[kMaxBatchBlocks];
+  uint32_t overflowed = 0;
   for (void* block : blocks) {
     if (!region_.Contains(block)) {
-      FreeSlow(block);  // overflow, nullptr, or a foreign pointer (aborts)
+      if (block == nullptr) continue;
+      overflow[overflowed++] = block;
+      if (overflowed == kMaxBatchBlocks) {
+        FreeOverflow({overflow, overflowed});
+        overflowed = 0;
+      }
       continue;
     }
     MarkFree(block);
@@ -338,6 +348,7 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
     if (n == kMaxBatchBlocks) flush();
   }
   flush();
+  if (overflowed > 0) FreeOverflow({overflow, overflowed});
 }
 
 bool Zone::IsFull() const {
@@ -417,16 +428,27 @@ void Zone::MaybeDrainIdleCaches(int64_t now) {
 }
 
 void* Zone::AllocateSlow() {
+  void* block = nullptr;
+  AllocateSlow({&block, 1});
+  return block;
+}
+
+size_t Zone::AllocateSlow(std::span<void*> out) {
   // acquire: see "Slow-path protocol"; read before the re-check under the lock.
   const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
-  void* const block = [&] {
+  const size_t n = [&] {
     SpinLockHolder hold(slow_lock_);
-    return AllocateSlowLocked(epoch);
+    return AllocateSlowLocked(epoch, out);
   }();
-  // An extension's first block, typically: its next blocks are prefaulted
-  // now that the lock is free, which waiters would otherwise wait out.
-  if (region_.Contains(block)) PrefaultAhead(block);
-  return block;
+  // An extension's blocks, typically: its next blocks are prefaulted now
+  // that the lock is free, which waiters would otherwise wait out.
+  for (size_t i = n; i-- > 0;) {
+    if (region_.Contains(out[i])) {
+      PrefaultAhead(out[i]);  // the last one out: they go in address order
+      break;
+    }
+  }
+  return n;
 }
 
 // The fresh range goes out in address order, so the blocks after `taken`
@@ -460,40 +482,63 @@ void Zone::PrefaultAheadSlow(uint32_t taken) {
   errno = saved_errno;
 }
 
-void* Zone::AllocateSlowLocked(uint64_t epoch) {
+// Block by block as many single Allocate() calls in a row would go, so a
+// bulk caller meets the same rule: each block comes from the shared zone if
+// it has one, else from an extension if the rule says so, else overflow.
+size_t Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
   ++slow_path_entries_;
   // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
   // it only when the caches hold at least a batch (see "Full-zone path").
   if (CachedBlocks() >= shared_.batch_blocks()) DrainAllLocked();
-  // Another thread may have freed, flushed or extended meanwhile.
-  if (void* block = TakeOneLocked()) return block;
-
-  policy_.Observe(epoch);
-  if (policy_.ShouldExtend()) {
-    if (void* extended = ExtendLocked()) return extended;
+  size_t n = 0;
+  size_t overflowed = 0;
+  while (n < out.size()) {
+    // Another thread may have freed, flushed or extended meanwhile, and an
+    // extension leaves its blocks there.
+    if (const size_t taken = TakeLocked(out.subspan(n))) {
+      n += taken;
+      // acquire: as above; the zone was not full, so the next block that
+      // finds it full starts a new episode.
+      epoch = not_full_epoch_.load(std::memory_order_acquire);
+      continue;
+    }
+    policy_.Observe(epoch);
+    if (policy_.ShouldExtend()) {
+      if (void* extended = ExtendLocked()) {
+        out[n++] = extended;
+        epoch = not_full_epoch_.load(std::memory_order_acquire);  // as above
+        continue;
+      }
+    }
+    void* const block = overflow_.Allocate();
+    if (block == nullptr) {
+      ++allocation_failures_;
+      break;
+    }
+    if (debug_checks_) VerifyOverflowFill(block);
+    policy_.OnOverflowAllocated();
+    out[n++] = block;
+    ++overflowed;
   }
-  void* const block = overflow_.Allocate();
-  if (block == nullptr) {
-    ++allocation_failures_;
-    return nullptr;
+  if (overflowed > 0) {
+    // relaxed: a statistic, read by the fast path's peak check.
+    overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
+                           std::memory_order_relaxed);
+    NotePeakLocked();
+    PublishSpareLocked();
   }
-  if (debug_checks_) VerifyOverflowFill(block);
-  policy_.OnOverflowAllocated();
-  // relaxed: a statistic, read by the fast path's peak check.
-  overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
-                         std::memory_order_relaxed);
-  NotePeakLocked();
-  PublishSpareLocked();
-  return block;
+  return n;
 }
 
-void* Zone::TakeOneLocked() {
-  void* block;
-  if (TakeFromShared(&block, 1, SlowLock::kHeld) == 0) return nullptr;
+size_t Zone::TakeLocked(std::span<void*> out) {
+  const auto max = static_cast<uint32_t>(std::min<size_t>(out.size(), kMaxBatchBlocks));
+  const uint32_t n = TakeFromShared(out.data(), max, SlowLock::kHeld);
+  if (n == 0) return 0;
   // release: the zone was not full after all; see "Slow-path protocol".
   not_full_epoch_.fetch_add(1, std::memory_order_release);
   ReleaseSpareLocked();
-  return HandOut(block, /*filled=*/true);
+  for (uint32_t i = 0; i < n; ++i) HandOut(out[i], /*filled=*/true);
+  return n;
 }
 
 // Commits the next segment, keeps its first block for the caller and gives
@@ -552,17 +597,27 @@ size_t Zone::ChargeExtensionLocked(size_t old_blocks) {
 
 void Zone::FreeSlow(void* block) {
   if (block == nullptr) return;  // as free(NULL)
+  FreeOverflow({&block, 1});
+}
+
+void Zone::FreeOverflow(std::span<void* const> blocks) {
   SpinLockHolder hold(slow_lock_);
-  // Filled before Free() may unmap it, and only if handed out: a double free
-  // must reach Free()'s check with the slab's free-list link intact.
-  if (debug_checks_ && overflow_.IsHandedOut(block)) {
-    std::memset(block, kFreedBlockFill, region_.block_size());
+  for (void* block : blocks) {
+    // Filled before Free() may unmap it, and only if handed out: a double
+    // free must reach Free()'s check with the slab's free-list link intact.
+    if (debug_checks_ && overflow_.IsHandedOut(block)) {
+      std::memset(block, kFreedBlockFill, region_.block_size());
+    }
+    if (!overflow_.Free(block, /*zone_has_free_blocks=*/!shared_.Empty())) {
+      CrashOnForeignFree(block);
+    }
+    policy_.OnOverflowFreed();
   }
-  if (!overflow_.Free(block, /*zone_has_free_blocks=*/!shared_.Empty())) CrashOnForeignFree(block);
-  policy_.OnOverflowFreed();
   // relaxed: a statistic, read by the fast path's peak check.
   overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
                          std::memory_order_relaxed);
+  // Once per batch: until here a spare kept by the loop is unpublished, and
+  // the re-check in there releases it if a push came meanwhile.
   PublishSpareLocked();
 }
 

@@ -243,12 +243,15 @@ class Zone {
   // or the page source stopped it (as Allocate() returning nullptr). Takes
   // what this CPU's cache holds first, then up to 256 blocks
   // (SharedZone::kMaxBatchBlocks) at a time from the shared zone (whole
-  // batches where it has them), then the slow path's.
+  // batches where it has them), then from the slow path, up to 256 blocks
+  // per hold of its lock: overflow and extension then follow the rule block
+  // by block, as that many Allocate() calls in a row would.
   size_t AllocateBulk(std::span<void*> blocks);
 
   // Frees every block in `blocks` (REQUIRES as Free(); nullptr entries are
   // skipped), returning those the cache cannot hold to the shared zone in
-  // batches.
+  // batches, and overflow blocks to their slabs up to 256 per hold of the
+  // slow-path lock.
   void FreeBulk(std::span<void* const> blocks);
 
   // True when no permanent block is free to this thread right now: its
@@ -319,7 +322,13 @@ class Zone {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
   ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow() ABSL_LOCKS_EXCLUDED(slow_lock_);
-  ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block);
+  // Fills `out` (at most kMaxBatchBlocks) in one hold of the slow-path lock;
+  // returns how many it filled, fewer only past a cap.
+  size_t AllocateSlow(std::span<void*> out) ABSL_LOCKS_EXCLUDED(slow_lock_);
+  ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block) ABSL_LOCKS_EXCLUDED(slow_lock_);
+  // Overflow blocks back to their slabs in one hold of the lock; aborts on a
+  // pointer that is no block of this zone.
+  void FreeOverflow(std::span<void* const> blocks) ABSL_LOCKS_EXCLUDED(slow_lock_);
   ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull(SlowLock lock);
   ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use) const;
   // The paths of a debug-checked zone (ZoneOptions::debug_checks).
@@ -345,11 +354,13 @@ class Zone {
   // re-checks the shared zone (see "Spare-slab protocol").
   void PublishSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void ReleaseSpareLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // A block from the shared zone after all (the zone is not full), or nullptr.
-  void* TakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Blocks from the shared zone after all (the zone is not full), handed
+  // out; 0 when it is empty.
+  size_t TakeLocked(std::span<void*> out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // Samples in_use_blocks into the peak; exact once the caches are drained.
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  void* AllocateSlowLocked(uint64_t epoch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  size_t AllocateSlowLocked(uint64_t epoch, std::span<void*> out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // The blocks the next extension adds, charged to the service's budget:
   // the grown step (ZoneOptions::extension_growth_percent), else

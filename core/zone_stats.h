@@ -52,9 +52,9 @@ struct ZoneStats {
   size_t overflow_slabs_unreleased = 0;
   size_t overflow_unmap_failures = 0;  // refused unmaps, retries included
 
-  // The slow path: Allocate() calls (and AllocateBulk()'s blocks) that
-  // found this CPU's cache and the shared zone empty and took the
-  // slow-path lock, and the CPU caches it
+  // The slow path: Allocate() calls that found this CPU's cache and the
+  // shared zone empty and took the slow-path lock (an AllocateBulk() takes
+  // it once per 256 blocks it still lacks), and the CPU caches it
   // (or Drain(), or an idle scan) emptied back into the shared zone.
   size_t slow_path_entries = 0;
   size_t cache_drains = 0;
