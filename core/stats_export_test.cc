@@ -849,7 +849,9 @@ struct ChildResult {
 
 // Runs StatsAtExitChild.MakesZonesAndExits in a fresh process of this
 // binary with ZONEALLOC_STATS=`stats`, and returns what it wrote on stderr.
-ChildResult RunChild(const std::string& stats) {
+// With `stderr_reader_gone`, nobody reads its stderr: the pipe is closed
+// before the child starts, so its writes there fail with EPIPE.
+ChildResult RunChild(const std::string& stats, bool stderr_reader_gone = false) {
   ChildResult result;
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -884,14 +886,15 @@ ChildResult RunChild(const std::string& stats) {
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
+  if (stderr_reader_gone) ::close(pipe_fds[0]);
   char buffer[4096];
-  while (true) {
+  while (!stderr_reader_gone) {
     const ssize_t n = ::read(pipe_fds[0], buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     result.stderr_text.append(buffer, static_cast<size_t>(n));
   }
-  ::close(pipe_fds[0]);
+  if (!stderr_reader_gone) ::close(pipe_fds[0]);
   int status = 0;
   EXPECT_EQ(::waitpid(child, &status, 0), child);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -943,6 +946,14 @@ TEST(StatsAtExitTest, AtExitABadValueIsNamedAndNothingIsWritten) {
   ASSERT_EQ(child.exit_code, 0) << child.stderr_text;
   EXPECT_THAT(child.stderr_text, HasSubstr("zonealloc: ignoring ZONEALLOC_STATS=\" On \""));
   EXPECT_THAT(child.stderr_text, Not(HasSubstr("# zonealloc service")));
+}
+
+// A program whose stderr is a pipe nobody reads any more (`prog 2>&1 | head`)
+// must keep its own exit status: the stats, and the report that they could
+// not be written, fail with EPIPE rather than kill it with SIGPIPE.
+TEST(StatsAtExitTest, AtExitAClosedStderrPipeDoesNotKillTheProgram) {
+  const ChildResult child = RunChild("stderr", /*stderr_reader_gone=*/true);
+  EXPECT_EQ(child.exit_code, 0) << "128 + " << SIGPIPE << " is death by SIGPIPE";
 }
 
 TEST(StatsAtExitTest, AtExitAFailedOpenIsReported) {
