@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include <zonealloc/concurrency/sanitizers.h>
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #include <sys/rseq.h>
@@ -31,7 +32,7 @@ namespace zonealloc {
 // The critical sections are x86-64 Linux assembly; ThreadSanitizer cannot
 // see into them, so its builds use the fallback instead.
 // ZONEALLOC_RSEQ_ASM guards the assembly itself (see percpu_cache.h).
-#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && defined(__linux__) && !defined(ZONEALLOC_COMPILING_WITH_TSAN)
 #define ZONEALLOC_RSEQ_ASM 1
 inline constexpr bool kRseqCompiledIn = true;
 #else

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/concurrency/sanitizers.h>
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/unsynchronized_zone.h>
@@ -62,8 +63,8 @@ std::unique_ptr<Zone> MakeZone(std::unique_ptr<ZoneService>& service) {
 
 TEST(ZonePoisonTest, TheSwitchFollowsTheLibrarysConfigurationNotTheIncluder) {
   // This test is built with the library's own flags, so the two agree here;
-  // config.h, not __SANITIZE_ADDRESS__, is what the headers read.
-#if defined(__SANITIZE_ADDRESS__)
+  // config.h, not the compiler's own ASan macros, is what the headers read.
+#if defined(ZONEALLOC_COMPILING_WITH_ASAN)
   EXPECT_TRUE(internal::kPoisonFreeBlocks);
 #else
   EXPECT_FALSE(internal::kPoisonFreeBlocks);

@@ -26,7 +26,9 @@
 #include <deque>
 #include <mutex>
 
-#if !defined(__SANITIZE_THREAD__)
+#include <zonealloc/concurrency/sanitizers.h>
+
+#if !defined(ZONEALLOC_COMPILING_WITH_TSAN)
 #define ZONEALLOC_STRESS_HAVE_TBB_HANDOFF 1
 #include <tbb/concurrent_queue.h>
 #endif
