@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # README command 2: installs what is missing, then builds and runs every test
-# in the release, debug (-O0), asan (ASan + UBSan), tsan and clang-tsa
-# (clang's thread-safety analysis, -Wthread-safety -Werror) builds. Fails on
+# in the release, debug (-O0), asan (clang: ASan + UBSan, and clang's
+# thread-safety analysis, -Wthread-safety -Werror) and tsan builds. Fails on
 # any failure. Then installs the library and builds a consumer against it
 # three ways (cmake/consumer_test.sh), checks the memcheck hooks
 # (cmake/valgrind.sh), and runs
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 bash cmake/install_deps.sh
 jobs=$(nproc)
-for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan clang-tsa}; do
+for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan}; do
   echo "=== ${preset}: configure and build" >&2
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
@@ -28,4 +28,4 @@ fuzz_seconds=${ZONEALLOC_FUZZ_SECONDS:-60}
 if ((fuzz_seconds > 0)); then
   bash cmake/fuzz.sh "$fuzz_seconds"
 fi
-echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan clang-tsa}; consumer; valgrind; fuzz ${fuzz_seconds} s)" >&2
+echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan}; consumer; valgrind; fuzz ${fuzz_seconds} s)" >&2
