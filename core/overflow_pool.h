@@ -107,6 +107,11 @@ class OverflowPool {
   // Free() has not taken back.
   bool IsHandedOut(const void* p) const;
   bool has_spare() const { return spare_ != nullptr; }
+  // True when the next Allocate() would map a new slab: no live slab has a
+  // block to give.
+  bool NextAllocateMaps() const {
+    return with_free_ == nullptr && unreleased_ == nullptr && spare_ == nullptr;
+  }
   // Blocks in the base slab, the first one mapped: at least the slab_blocks
   // asked for, more when they leave room in the slab's last page. Later slabs
   // grow (see the growth rule).

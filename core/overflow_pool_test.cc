@@ -38,6 +38,27 @@ TEST(OverflowPoolTest, FillsASlabBeforeMappingAnother) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
+// The zone's slow path asks before each block, to map at most one slab
+// per hold of its lock.
+TEST(OverflowPoolTest, NextAllocateMapsSaysWhenAllocateWouldMap) {
+  CountingPageSource pages;
+  OverflowPool pool(pages, "t", 64, 16, /*slab_blocks=*/4, 0);
+  EXPECT_TRUE(pool.NextAllocateMaps()) << "no slab yet";
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < pool.slab_blocks(); ++i) {
+    EXPECT_EQ(pool.NextAllocateMaps(), i == 0) << "block " << i;
+    blocks.push_back(pool.Allocate());
+  }
+  EXPECT_TRUE(pool.NextAllocateMaps()) << "the slab is full";
+  const int maps = pages.calls(PageCall::kMap);
+  for (void* block : blocks) pool.Free(block, /*zone_has_free_blocks=*/false);
+  EXPECT_FALSE(pool.NextAllocateMaps()) << "the spare is reused";
+  blocks = {pool.Allocate()};
+  EXPECT_EQ(pages.calls(PageCall::kMap), maps);
+  pool.Free(blocks[0], /*zone_has_free_blocks=*/true);
+  EXPECT_TRUE(pool.NextAllocateMaps());
+}
+
 TEST(OverflowPoolTest, ASlabHoldsAtLeastTheBlocksAskedFor) {
   for (size_t block_size = 8; block_size <= 2 * PageSize(); block_size += 8) {
     for (size_t slab_blocks : {1, 2, 3, 64, 65}) {

@@ -7,6 +7,7 @@
 #include <zonealloc/stats_export.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -849,8 +850,9 @@ struct ChildResult {
 
 // Runs StatsAtExitChild.MakesZonesAndExits in a fresh process of this
 // binary with ZONEALLOC_STATS=`stats`, and returns what it wrote on stderr.
-// With `stderr_reader_gone`, nobody reads its stderr: the pipe is closed
-// before the child starts, so its writes there fail with EPIPE.
+// With `stderr_reader_gone`, nobody reads its stderr: the pipe's read end
+// is closed before the fork, so the child's writes there fail with EPIPE
+// (and raise SIGPIPE, whose default action the child gets back).
 ChildResult RunChild(const std::string& stats, bool stderr_reader_gone = false) {
   ChildResult result;
   std::vector<std::string> env;
@@ -871,6 +873,7 @@ ChildResult RunChild(const std::string& stats, bool stderr_reader_gone = false) 
     ADD_FAILURE() << "pipe2: " << std::strerror(errno);
     return result;
   }
+  if (stderr_reader_gone) ::close(pipe_fds[0]);
   const pid_t child = ::fork();
   if (child < 0) {
     ADD_FAILURE() << "fork: " << std::strerror(errno);
@@ -878,6 +881,10 @@ ChildResult RunChild(const std::string& stats, bool stderr_reader_gone = false) 
   }
   if (child == 0) {
     // Async-signal-safe calls only: everything was prepared above.
+    // SIGPIPE kills by default, whatever this test runner was told.
+    struct sigaction default_action = {};
+    default_action.sa_handler = SIG_DFL;
+    if (::sigaction(SIGPIPE, &default_action, nullptr) != 0) ::_exit(125);
     const int null = ::open("/dev/null", O_WRONLY);
     if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0 || ::dup2(pipe_fds[1], STDERR_FILENO) < 0) {
       ::_exit(126);
@@ -886,7 +893,6 @@ ChildResult RunChild(const std::string& stats, bool stderr_reader_gone = false) 
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
-  if (stderr_reader_gone) ::close(pipe_fds[0]);
   char buffer[4096];
   while (!stderr_reader_gone) {
     const ssize_t n = ::read(pipe_fds[0], buffer, sizeof(buffer));

@@ -308,12 +308,8 @@ size_t Zone::AllocateBulk(std::span<void*> blocks) {
     n += got;
   }
   for (size_t i = 0; i < n; ++i) HandOut(blocks[i], /*filled=*/true);
-  while (n < blocks.size()) {  // the zone is full: overflow or extension
-    const size_t got = AllocateSlow(blocks.subspan(n, std::min<size_t>(blocks.size() - n,
-                                                                      kMaxBatchBlocks)));
-    if (got == 0) break;
-    n += got;
-  }
+  // The zone is full: overflow or extension.
+  if (n < blocks.size()) n += AllocateSlow(blocks.subspan(n));
   return n;
 }
 
@@ -434,19 +430,25 @@ void* Zone::AllocateSlow() {
 }
 
 size_t Zone::AllocateSlow(std::span<void*> out) {
-  // acquire: see "Slow-path protocol"; read before the re-check under the lock.
-  const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
-  const size_t n = [&] {
-    SpinLockHolder hold(slow_lock_);
-    return AllocateSlowLocked(epoch, out);
-  }();
-  // An extension's blocks, typically: its next blocks are prefaulted now
-  // that the lock is free, which waiters would otherwise wait out.
-  for (size_t i = n; i-- > 0;) {
-    if (region_.Contains(out[i])) {
-      PrefaultAhead(out[i]);  // the last one out: they go in address order
-      break;
+  size_t n = 0;
+  while (n < out.size()) {
+    // acquire: see "Slow-path protocol"; read before the re-check under the lock.
+    const uint64_t epoch = not_full_epoch_.load(std::memory_order_acquire);
+    const std::span<void*> want = out.subspan(n, std::min<size_t>(out.size() - n, kMaxBatchBlocks));
+    const SlowFill fill = [&] {
+      SpinLockHolder hold(slow_lock_);
+      return AllocateSlowLocked(epoch, want);
+    }();
+    // An extension's blocks, typically: its next blocks are prefaulted now
+    // that the lock is free, which waiters would otherwise wait out.
+    for (size_t i = fill.blocks; i-- > 0;) {
+      if (region_.Contains(want[i])) {
+        PrefaultAhead(want[i]);
+        break;
+      }
     }
+    n += fill.blocks;
+    if (fill.failed) break;
   }
   return n;
 }
@@ -482,42 +484,52 @@ void Zone::PrefaultAheadSlow(uint32_t taken) {
   errno = saved_errno;
 }
 
-// Block by block as many single Allocate() calls in a row would go, so a
-// bulk caller meets the same rule: each block comes from the shared zone if
-// it has one, else from an extension if the rule says so, else overflow.
-size_t Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
+// Block by block as single Allocate() calls in a row would go: each block
+// comes from the shared zone if it has one, else from an extension if the
+// rule says so, else overflow; the epoch is read afresh for each block. A
+// hold maps at most one new slab or extension (besides the drain's fences
+// at its start): it ends before a second, or before an extension once the
+// caches hold a batch again, and the caller takes the lock again, draining
+// first.
+Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
   ++slow_path_entries_;
   // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
   // it only when the caches hold at least a batch (see "Full-zone path").
   if (CachedBlocks() >= shared_.batch_blocks()) DrainAllLocked();
-  size_t n = 0;
+  SlowFill fill;
   size_t overflowed = 0;
-  while (n < out.size()) {
+  bool mapped = false;  // a new slab or an extension, this hold
+  while (fill.blocks < out.size()) {
+    // acquire: as in AllocateSlow(), before the re-check.
+    if (fill.blocks > 0) epoch = not_full_epoch_.load(std::memory_order_acquire);
     // Another thread may have freed, flushed or extended meanwhile, and an
     // extension leaves its blocks there.
-    if (const size_t taken = TakeLocked(out.subspan(n))) {
-      n += taken;
-      // acquire: as above; the zone was not full, so the next block that
-      // finds it full starts a new episode.
-      epoch = not_full_epoch_.load(std::memory_order_acquire);
+    if (const size_t taken = TakeLocked(out.subspan(fill.blocks))) {
+      fill.blocks += taken;
       continue;
     }
     policy_.Observe(epoch);
     if (policy_.ShouldExtend()) {
+      // The next hold drains first if other CPUs cached a batch since.
+      if (mapped || (fill.blocks > 0 && CachedBlocks() >= shared_.batch_blocks())) break;
       if (void* extended = ExtendLocked()) {
-        out[n++] = extended;
-        epoch = not_full_epoch_.load(std::memory_order_acquire);  // as above
+        out[fill.blocks++] = extended;
+        mapped = true;
         continue;
       }
     }
+    const bool maps = overflow_.NextAllocateMaps();
+    if (maps && mapped) break;
     void* const block = overflow_.Allocate();
     if (block == nullptr) {
       ++allocation_failures_;
+      fill.failed = true;
       break;
     }
+    mapped |= maps;
     if (debug_checks_) VerifyOverflowFill(block);
     policy_.OnOverflowAllocated();
-    out[n++] = block;
+    out[fill.blocks++] = block;
     ++overflowed;
   }
   if (overflowed > 0) {
@@ -527,7 +539,7 @@ size_t Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
     NotePeakLocked();
     PublishSpareLocked();
   }
-  return n;
+  return fill;
 }
 
 size_t Zone::TakeLocked(std::span<void*> out) {
@@ -601,8 +613,24 @@ void Zone::FreeSlow(void* block) {
 }
 
 void Zone::FreeOverflow(std::span<void* const> blocks) {
-  SpinLockHolder hold(slow_lock_);
-  for (void* block : blocks) {
+  while (!blocks.empty()) {
+    SpinLockHolder hold(slow_lock_);
+    blocks = blocks.subspan(FreeOverflowLocked(blocks));
+  }
+}
+
+// Frees blocks until one of them sends its slab back (an unmap, given or
+// refused), so a hold makes at most one such call besides the spare's;
+// returns how many it freed.
+size_t Zone::FreeOverflowLocked(std::span<void* const> blocks) {
+  const auto unmaps = [this] {
+    const OverflowStats stats = overflow_.stats();
+    return stats.slabs_released + stats.unmap_failures;
+  };
+  const size_t unmaps_before = unmaps();
+  size_t freed = 0;
+  while (freed < blocks.size() && unmaps() == unmaps_before) {
+    void* const block = blocks[freed++];
     // Filled before Free() may unmap it, and only if handed out: a double
     // free must reach Free()'s check with the slab's free-list link intact.
     if (debug_checks_ && overflow_.IsHandedOut(block)) {
@@ -616,9 +644,10 @@ void Zone::FreeOverflow(std::span<void* const> blocks) {
   // relaxed: a statistic, read by the fast path's peak check.
   overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
                          std::memory_order_relaxed);
-  // Once per batch: until here a spare kept by the loop is unpublished, and
+  // Once per hold: a spare kept by the loop is published only here, and
   // the re-check in there releases it if a push came meanwhile.
   PublishSpareLocked();
+  return freed;
 }
 
 void Zone::PublishSpareLocked() {

@@ -81,16 +81,18 @@
 //   has_spare_ mirrors overflow_.has_spare(), written under slow_lock_, so a
 //   push onto an empty shared stack skips the lock when no spare waits.
 //   Both sides write and then read the other's word, all four seq_cst:
-//     FreeSlow (lock held): keeps the spare; has_spare_ = true;
+//     FreeOverflow (lock held): keeps the spare (for a batch of frees, by
+//                           any of them); then, once per hold,
+//                           has_spare_ = true;
 //                           shared zone non-empty? -> release the spare.
 //     Pusher:               push (the stack's CAS) onto an empty stack;
 //                           has_spare_? -> take the lock, release the spare.
 //   Of two threads doing that, at least one sees the other's write (the
 //   store-buffering litmus test under seq_cst), so this interleaving
-//     FreeSlow: sees the shared zone empty, decides to keep the spare ...
-//     Pusher:   pushes, reads has_spare_ == false, returns ...
-//     FreeSlow: ... publishes has_spare_ = true
-//   ends with FreeSlow's re-check finding the pushed block. A pusher that
+//     FreeOverflow: sees the shared zone empty, keeps the spare ...
+//     Pusher:       pushes, reads has_spare_ == false, returns ...
+//     FreeOverflow: ... publishes has_spare_ = true
+//   ends with FreeOverflow's re-check finding the pushed block. A pusher that
 //   already holds the lock (Drain(), the slow path, an extension) releases
 //   the spare itself. A free into a CPU cache does not touch the shared
 //   zone, so with caches the spare goes back at the next flush onto an
@@ -244,8 +246,8 @@ class Zone {
   // what this CPU's cache holds first, then up to 256 blocks
   // (SharedZone::kMaxBatchBlocks) at a time from the shared zone (whole
   // batches where it has them), then from the slow path, up to 256 blocks
-  // per hold of its lock: overflow and extension then follow the rule block
-  // by block, as that many Allocate() calls in a row would.
+  // per hold of its lock: overflow and extension follow the rule block by
+  // block there (a hold maps at most one overflow slab or extension).
   size_t AllocateBulk(std::span<void*> blocks);
 
   // Frees every block in `blocks` (REQUIRES as Free(); nullptr entries are
@@ -322,13 +324,16 @@ class Zone {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateMiss();
   ABSL_ATTRIBUTE_NOINLINE void FreeMiss(void* block);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow() ABSL_LOCKS_EXCLUDED(slow_lock_);
-  // Fills `out` (at most kMaxBatchBlocks) in one hold of the slow-path lock;
-  // returns how many it filled, fewer only past a cap.
+  // Fills `out` from the slow path, up to kMaxBatchBlocks per hold of its
+  // lock; returns how many it filled, fewer only when a block would be
+  // nullptr from Allocate() (a cap, or the page source failed).
   size_t AllocateSlow(std::span<void*> out) ABSL_LOCKS_EXCLUDED(slow_lock_);
   ABSL_ATTRIBUTE_NOINLINE void FreeSlow(void* block) ABSL_LOCKS_EXCLUDED(slow_lock_);
-  // Overflow blocks back to their slabs in one hold of the lock; aborts on a
-  // pointer that is no block of this zone.
+  // Overflow blocks back to their slabs, many per hold of the lock; aborts
+  // on a pointer that is no block of this zone.
   void FreeOverflow(std::span<void* const> blocks) ABSL_LOCKS_EXCLUDED(slow_lock_);
+  size_t FreeOverflowLocked(std::span<void* const> blocks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   ABSL_ATTRIBUTE_NOINLINE void OnNoLongerFull(SlowLock lock);
   ABSL_ATTRIBUTE_NOINLINE void RaisePeak(int64_t in_use) const;
   // The paths of a debug-checked zone (ZoneOptions::debug_checks).
@@ -359,7 +364,13 @@ class Zone {
   size_t TakeLocked(std::span<void*> out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // Samples in_use_blocks into the peak; exact once the caches are drained.
   void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  size_t AllocateSlowLocked(uint64_t epoch, std::span<void*> out)
+  // What one hold of the slow-path lock filled, and whether it stopped
+  // because a block could not be had (not for a second system call).
+  struct SlowFill {
+    size_t blocks = 0;
+    bool failed = false;
+  };
+  SlowFill AllocateSlowLocked(uint64_t epoch, std::span<void*> out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   void* ExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // The blocks the next extension adds, charged to the service's budget:

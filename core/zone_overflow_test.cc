@@ -284,13 +284,16 @@ TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
 // hold hands out up to 256 overflow blocks, and FreeBulk() gives them back
 // the same way.
 TEST_F(ZoneOverflowTest, AllocateBulkTakesOverflowUpTo256BlocksPerSlowPathEntry) {
-  Zone& zone = MakeZone(
-      {.block_size = 64, .initial_blocks = 16, .max_blocks = 16, .cpu_cache_blocks = 0});
+  // The rule never asks to extend here, so only slabs end a hold early.
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 16,
+                         .extend_after_overflow_allocations = 1000,
+                         .overflow_slab_blocks = 512, .cpu_cache_blocks = 0});
   std::vector<void*> blocks(16 + 300);
   ASSERT_EQ(zone.AllocateBulk(blocks), blocks.size());
   ZoneStats stats = zone.Stats();
   EXPECT_EQ(stats.overflow_allocations, 300u);
   EXPECT_EQ(stats.overflow_blocks_in_use, 300u);
+  EXPECT_EQ(stats.overflow_slabs_created, 1u);
   EXPECT_EQ(stats.slow_path_entries, 2u) << "256 blocks, then 44";
   EXPECT_EQ(std::set<void*>(blocks.begin(), blocks.end()).size(), blocks.size());
   // Nothing is lost in the hand-over: every block can be written at once.
@@ -302,6 +305,42 @@ TEST_F(ZoneOverflowTest, AllocateBulkTakesOverflowUpTo256BlocksPerSlowPathEntry)
   EXPECT_EQ(stats.in_use_blocks, 0u);
   EXPECT_EQ(stats.overflow_blocks_in_use, 0u);
   EXPECT_EQ(stats.overflow_slabs_live, 0u) << "the zone's own blocks went back first";
+}
+
+// A hold of the spinlock maps at most one slab: a bulk call that needs
+// several takes the lock again for each, so other threads' slow paths wait
+// out one mapping at a time. Freeing them unmaps one slab per hold too.
+TEST_F(ZoneOverflowTest, AllocateBulkMapsAtMostOneSlabPerSlowPathEntry) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .max_blocks = 16,
+                         .extend_after_overflow_allocations = 1000,
+                         .overflow_slab_blocks = 16, .cpu_cache_blocks = 0});
+  std::vector<void*> permanent(16);
+  ASSERT_EQ(zone.AllocateBulk(permanent), permanent.size());
+  std::vector<void*> overflow(200);
+  ASSERT_EQ(zone.AllocateBulk(overflow), overflow.size());
+  ZoneStats stats = zone.Stats();
+  ASSERT_GE(stats.overflow_slabs_created, 3u) << "slabs grow: 16, 16, 32, 64, 128 blocks";
+  EXPECT_EQ(stats.slow_path_entries, stats.overflow_slabs_created);
+  zone.FreeBulk(permanent);  // the zone has free blocks: slabs go back as they empty
+  zone.FreeBulk(overflow);
+  stats = zone.Stats();
+  EXPECT_EQ(stats.overflow_slabs_live, 0u);
+  EXPECT_EQ(stats.overflow_slabs_released, stats.overflow_slabs_created);
+}
+
+// A bulk call short of blocks fails once: one allocation failure, one
+// slow-path entry for the blocks it could not have.
+TEST_F(ZoneOverflowTest, AShortAllocateBulkCountsOneFailure) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 8, .max_blocks = 8,
+                         .extend_after_overflow_allocations = 1000,
+                         .max_overflow_blocks = 4, .cpu_cache_blocks = 0});
+  std::vector<void*> blocks(8 + 5);
+  EXPECT_EQ(zone.AllocateBulk(blocks), 12u);
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.allocation_failures, 1u);
+  EXPECT_EQ(stats.slow_path_entries, 1u);
+  blocks.pop_back();
+  zone.FreeBulk(blocks);
 }
 
 // The bulk slow path applies the rule block by block: the same demand, in
@@ -331,7 +370,9 @@ TEST_F(ZoneOverflowTest, AllocateBulkOverflowsAndExtendsAsSingleAllocationsWould
   EXPECT_EQ(bulk.overflow_allocations, one_by_one.overflow_allocations);
   EXPECT_EQ(bulk.capacity_blocks, one_by_one.capacity_blocks);
   EXPECT_EQ(bulk.in_use_blocks, 56u);
-  EXPECT_EQ(bulk.slow_path_entries, 1u);
+  // A hold ends before its second extension or new slab: the four
+  // extensions, and the first overflow's slab, take a hold each.
+  EXPECT_EQ(bulk.slow_path_entries, 5u);
 }
 
 // Overflow blocks freed in bulk while the zone stays full keep one spare
