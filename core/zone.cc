@@ -623,13 +623,12 @@ void Zone::FreeOverflow(std::span<void* const> blocks) {
 // refused), so a hold makes at most one such call besides the spare's;
 // returns how many it freed.
 size_t Zone::FreeOverflowLocked(std::span<void* const> blocks) {
-  const auto unmaps = [this] {
-    const OverflowStats stats = overflow_.stats();
+  const auto unmaps = [](const OverflowStats& stats) {
     return stats.slabs_released + stats.unmap_failures;
   };
-  const size_t unmaps_before = unmaps();
+  const size_t unmaps_before = unmaps(overflow_.stats());
   size_t freed = 0;
-  while (freed < blocks.size() && unmaps() == unmaps_before) {
+  while (freed < blocks.size() && unmaps(overflow_.stats()) == unmaps_before) {
     void* const block = blocks[freed++];
     // Filled before Free() may unmap it, and only if handed out: a double
     // free must reach Free()'s check with the slab's free-list link intact.
