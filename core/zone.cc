@@ -325,8 +325,8 @@ void Zone::FreeBulk(std::span<void* const> blocks) {
     ReturnToShared(pending + cached, n - cached, SlowLock::kNotHeld);
     n = 0;
   };
-  // Overflow blocks (or foreign pointers, which abort), freed under one
-  // hold of the lock per kMaxBatchBlocks.
+  // Overflow blocks (or foreign pointers, which abort), handed to
+  // FreeOverflow() kMaxBatchBlocks at a time: many per hold of its lock.
   void* overflow[kMaxBatchBlocks];
   uint32_t overflowed = 0;
   for (void* block : blocks) {
