@@ -54,7 +54,8 @@ struct ZoneStats {
 
   // The slow path: Allocate() calls that found this CPU's cache and the
   // shared zone empty and took the slow-path lock (an AllocateBulk() takes
-  // it once per 256 blocks it still lacks), and the CPU caches it
+  // it once per up to 256 blocks it still lacks, and again before a second
+  // new overflow slab or extension), and the CPU caches it
   // (or Drain(), or an idle scan) emptied back into the shared zone.
   size_t slow_path_entries = 0;
   size_t cache_drains = 0;
