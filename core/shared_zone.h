@@ -86,7 +86,7 @@ class SharedZone {
   // Moves up to `max` blocks into out[0, n) and returns n: whole batches
   // while max allows, then single blocks, then part of a batch (the rest
   // goes back; *refilled_empty is set if that push found a stack empty),
-  // then fresh blocks, last.
+  // then fresh blocks, last, in ascending address order.
   uint32_t Take(void** out, uint32_t max, bool* refilled_empty);
 
   // Puts blocks[0, n) back, full batches onto batches_ (where they find a

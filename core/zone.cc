@@ -269,6 +269,13 @@ void* Zone::AllocateMiss() {
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
   cache_->CountRefill(cpu);
+  // The cache hands out last what was pushed first: push the batch back to
+  // front, so its blocks leave in the order Take() gave them. For fresh
+  // blocks that is ascending addresses, one stream that a hardware
+  // prefetcher follows into the next batch. Front to back, a new zone's
+  // blocks left each batch stepping down, and a burst over cold memory ran
+  // about 1.5x slower.
+  std::reverse(batch + 1, batch + n);
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
   // A refill's blocks were usually freed long ago or on another CPU: fetch

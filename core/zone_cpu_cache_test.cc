@@ -317,6 +317,23 @@ TEST_F(ZoneCpuCacheTest, MissesAndRefillsAreExactOnAScriptedRun) {
   EXPECT_EQ(stats.batch_moves, 2u) << "one critical section per refill, not one per block";
 }
 
+// A refill's blocks leave the cache in the order the shared zone gave them:
+// a new zone's in ascending addresses, across batches, so a burst over cold
+// memory is one stream that the hardware prefetcher follows.
+TEST_F(ZoneCpuCacheTest, ANewZonesBlocksComeOutInAddressOrder) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64, .initial_blocks = 1024, .cpu_cache_blocks = 16,
+                        .cpu_cache_batch_blocks = 8});
+  std::vector<char*> blocks;
+  RunOnCpu(AllowedCpus().front(), [&] {
+    for (int i = 0; i < 40; ++i) blocks.push_back(static_cast<char*>(zone->Allocate()));
+  });
+  for (size_t i = 1; i < blocks.size(); ++i) {
+    EXPECT_EQ(blocks[i] - blocks[i - 1], 64) << "block " << i;
+  }
+  for (char* block : blocks) zone->Free(block);
+}
+
 // Adaptive depth: a CPU that keeps missing and flushing gets a deeper cache,
 // up to cpu_cache_max_blocks, and moves fewer batches; Drain() puts it back.
 TEST_F(ZoneCpuCacheTest, ABusyCpusCacheDeepensAndADrainPutsItBack) {
