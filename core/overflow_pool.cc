@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <new>
 #include <utility>
 
 #include <zonealloc/internal/checks.h>
 #include <zonealloc/internal/crash_format.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 
@@ -101,10 +101,10 @@ OverflowPool::~OverflowPool() {
   if (slabs_.ranges().empty()) return;
   size_t bytes = 0;
   for (const internal::SlabIndex::Range& range : slabs_.ranges()) bytes += range.bytes;
-  std::fprintf(stderr,
-               "zonealloc: overflow '%s': %zu slabs (%zu bytes) stay mapped, the page source "
-               "refused to unmap them: %s\n",
-               tag_.c_str(), slabs_.ranges().size(), bytes, std::strerror(error));
+  internal::ReportToStderr(
+      "zonealloc: overflow '%s': %zu slabs (%zu bytes) stay mapped, the page source "
+      "refused to unmap them: %s\n",
+      tag_.c_str(), slabs_.ranges().size(), bytes, std::strerror(error));
 }
 
 size_t OverflowPool::BlocksIn(size_t slab_bytes) const {

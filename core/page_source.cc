@@ -8,8 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
+
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 namespace {
@@ -99,9 +100,10 @@ class MmapPageSource final : public PageSource {
   static void* GiveBackUntrimmed(uintptr_t begin, uintptr_t end, std::string_view tag) {
     const int refusal = errno;
     if (munmap(reinterpret_cast<void*>(begin), end - begin) != 0) {
-      std::fprintf(stderr, "zonealloc: Map('%.*s') cannot unmap %zu bytes at %p: %s\n",
-                   static_cast<int>(tag.size()), tag.data(), static_cast<size_t>(end - begin),
-                   reinterpret_cast<void*>(begin), std::strerror(errno));
+      internal::ReportToStderr("zonealloc: Map('%.*s') cannot unmap %zu bytes at %p: %s\n",
+                               static_cast<int>(tag.size()), tag.data(),
+                               static_cast<size_t>(end - begin), reinterpret_cast<void*>(begin),
+                               std::strerror(errno));
     }
     errno = refusal;
     return nullptr;

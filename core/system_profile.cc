@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string>
@@ -26,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include <zonealloc/internal/env.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 namespace {
@@ -370,8 +370,8 @@ const SystemProfile& SystemProfile::Current() {
     if (detected.ok()) return *detected;
     SystemProfile fallback;  // workstation, 1 CPU, no cgroup limit
     fallback.physical_memory_bytes = kFallbackMemoryBytes;
-    std::fprintf(stderr, "zonealloc: cannot detect the system profile (%s); assuming %s\n",
-                 detected.status().ToString().c_str(), fallback.DebugString().c_str());
+    internal::ReportToStderr("zonealloc: cannot detect the system profile (%s); assuming %s\n",
+                             detected.status().ToString().c_str(), fallback.DebugString().c_str());
     return fallback;
   }();
   return current;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/unsynchronized_zone.h>
 
-#include <cstdio>
 #include <utility>
 
 #include <zonealloc/internal/crash_format.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 namespace {
@@ -41,8 +41,8 @@ UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::Bl
 UnsynchronizedZone::~UnsynchronizedZone() {
   // Leak report: blocks still in use become invalid now; say how many.
   if (in_use_ > 0) {
-    std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
-                 name_.c_str(), in_use_, in_use_ * region_.block_size());
+    internal::ReportToStderr("zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
+                             name_.c_str(), in_use_, in_use_ * region_.block_size());
   }
   internal::DestroyBlockPool(this);
   // The region is unmapped next; its addresses may be mapped again for

@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include <zonealloc/internal/crash_format.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 namespace {
@@ -139,8 +139,8 @@ Zone::Zone(const ZoneOptions& resolved, internal::BlockRegion region, ZoneServic
 Zone::~Zone() {
   // Leak report: blocks still in use become invalid now; say how many.
   if (const size_t in_use = Stats().in_use_blocks; in_use > 0) {
-    std::fprintf(stderr, "zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
-                 name_.c_str(), in_use, in_use * region_.block_size());
+    internal::ReportToStderr("zonealloc: zone '%s' destroyed with %zu blocks in use (%zu bytes)\n",
+                             name_.c_str(), in_use, in_use * region_.block_size());
   }
   internal::DestroyBlockPool(this);  // the overflow pool's is its own
   // The region is unmapped next; its addresses may be mapped again for
@@ -151,8 +151,9 @@ Zone::~Zone() {
   service_.UnmapAndRefund(region_, name_);
   cache_.reset();
   if (cache_memory_ != nullptr && !pages_.Unmap(cache_memory_, cache_bytes_)) {
-    std::fprintf(stderr, "zonealloc: zone '%s': %zu bytes of CPU caches at %p stay mapped: %s\n",
-                 name_.c_str(), cache_bytes_, cache_memory_, std::strerror(errno));
+    internal::ReportToStderr(
+        "zonealloc: zone '%s': %zu bytes of CPU caches at %p stay mapped: %s\n", name_.c_str(),
+        cache_bytes_, cache_memory_, std::strerror(errno));
   }
 }
 

@@ -3,7 +3,10 @@
 // free, in every build), and the leak report of a zone destroyed with blocks
 // in use. Registered in every CPU cache mode.
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -78,6 +81,32 @@ TEST(ZoneLeakReportTest, UnsynchronizedZoneReportsToo) {
   zone->reset();
   EXPECT_EQ(::testing::internal::GetCapturedStderr(),
             "zonealloc: zone 'solo' destroyed with 2 blocks in use (96 bytes)\n");
+}
+
+// A program whose stderr is a pipe nobody reads any more (`prog 2>&1 | head`)
+// keeps its own exit status when a zone it leaks from is destroyed: the leak
+// line fails with EPIPE instead of killing it with SIGPIPE.
+TEST(ZoneLeakReportTest, AClosedStderrPipeDoesNotKillTheProgram) {
+  auto zone = MakeZone({.name = "leaky", .block_size = kBlockSize, .initial_blocks = 64});
+  ASSERT_NE(zone->Allocate(), nullptr);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    ::close(pipe_fds[0]);  // no reader left: a write raises SIGPIPE
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    zone.reset();  // the leak line
+    ::_exit(0);
+  }
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << " (SIGPIPE is "
+                                 << SIGPIPE << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ZoneDebugChecksTest, ParsesTheSwitch) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -28,6 +27,7 @@
 #include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_sizing.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 
@@ -212,11 +212,11 @@ void ZoneService::UnmapAndRefund(internal::BlockRegion& region, std::string_view
     Refund(bytes);
     return;
   }
-  std::fprintf(stderr,
-               "zonealloc: zone '%.*s': the page source refused to unmap its region; it stays "
-               "mapped, and its %llu permanent bytes charged to service '%s': %s\n",
-               static_cast<int>(zone_name.size()), zone_name.data(),
-               static_cast<unsigned long long>(bytes), name_.c_str(), std::strerror(errno));
+  internal::ReportToStderr(
+      "zonealloc: zone '%.*s': the page source refused to unmap its region; it stays "
+      "mapped, and its %llu permanent bytes charged to service '%s': %s\n",
+      static_cast<int>(zone_name.size()), zone_name.data(), static_cast<unsigned long long>(bytes),
+      name_.c_str(), std::strerror(errno));
   region.Abandon();
 }
 

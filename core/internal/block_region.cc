@@ -2,13 +2,13 @@
 #include <zonealloc/internal/block_region.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc::internal {
 namespace {
@@ -99,8 +99,8 @@ bool BlockRegion::Unmap() {
 
 BlockRegion::~BlockRegion() {
   if (Unmap()) return;
-  std::fprintf(stderr, "zonealloc: a zone's %zu-byte reservation at %p stays mapped: %s\n",
-               reservation_bytes_, static_cast<void*>(reservation_), std::strerror(errno));
+  ReportToStderr("zonealloc: a zone's %zu-byte reservation at %p stays mapped: %s\n",
+                 reservation_bytes_, static_cast<void*>(reservation_), std::strerror(errno));
 }
 
 bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {

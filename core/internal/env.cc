@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/internal/env.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -13,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc::internal {
 namespace {
@@ -64,7 +64,7 @@ void WarnIgnoredEnvOnce(const EnvVariable& variable, std::string_view value) {
       absl::StrCat("zonealloc: ignoring ", ToAbsl(variable.name), "=\"",
                    absl::CHexEscape(ToAbsl(value)), "\": not ", ToAbsl(variable.expected),
                    "; using ", ToAbsl(variable.instead), "\n");
-  std::fputs(line.c_str(), stderr);
+  ReportToStderr("%s", line.c_str());
 }
 
 void ResetEnvWarningsForTesting() {

@@ -5,18 +5,18 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include <zonealloc/internal/checks.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc::internal {
 
 SlabIndex::~SlabIndex() {
   const void* array = ranges_;
   if (!Unmap()) {
-    std::fprintf(stderr, "zonealloc: cannot unmap an overflow slab index at %p: %s\n", array,
-                 std::strerror(errno));
+    ReportToStderr("zonealloc: cannot unmap an overflow slab index at %p: %s\n", array,
+                   std::strerror(errno));
   }
 }
 

@@ -2,16 +2,12 @@
 #include <zonealloc/internal/stats_at_exit.h>
 
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -20,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include <zonealloc/internal/env.h>
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc::internal {
 namespace {
@@ -31,62 +28,12 @@ constexpr EnvVariable kStatsVariable = {
     .keep_case = true,
 };
 
-// Blocks SIGPIPE for the calling thread while it lives. A write to a pipe
-// whose reader is gone raises it, and its default action kills the process:
-// at exit that would turn a program's exit status into a signal death over
-// a statistic. The write fails with EPIPE instead, and the SIGPIPE it raised
-// is taken back before the mask is restored.
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigemptyset(&sigpipe_);
-    sigaddset(&sigpipe_, SIGPIPE);
-    blocked_ = pthread_sigmask(SIG_BLOCK, &sigpipe_, &old_mask_) == 0;
-    sigset_t pending;
-    // One pending already (blocked, or sent to the process) is not ours.
-    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~ScopedSigpipeBlock() {
-    if (!blocked_) return;
-    const int saved_errno = errno;
-    if (raised_ && !was_pending_) {
-      const timespec now{};
-      while (sigtimedwait(&sigpipe_, nullptr, &now) < 0 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-    errno = saved_errno;
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
-  // A write failed with EPIPE: it raised SIGPIPE for this thread.
-  void NoteEpipe() { raised_ = true; }
-
- private:
-  sigset_t sigpipe_;
-  sigset_t old_mask_;
-  bool blocked_ = false;
-  bool was_pending_ = false;
-  bool raised_ = false;
-};
-
-// Writes all of `text` to `fd`, retrying short writes and EINTR. A write
-// that makes no progress is an error, not a reason to loop forever.
+// Writes all of `text` to `fd` (see stderr_report.h: never SIGPIPE).
 absl::Status WriteAll(int fd, std::string_view text, std::string_view where) {
-  ScopedSigpipeBlock no_sigpipe;
-  while (!text.empty()) {
-    const ssize_t written = ::write(fd, text.data(), text.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) {
-      if (written < 0 && errno == EPIPE) no_sigpipe.NoteEpipe();
-      const char* why = written < 0 ? std::strerror(errno) : "the write made no progress";
-      return absl::UnavailableError(
-          absl::StrFormat("cannot write zonealloc stats to %s: %s", std::string(where), why));
-    }
-    text.remove_prefix(static_cast<size_t>(written));
-  }
-  return absl::OkStatus();
+  const absl::Status status = WriteAllWithoutSigpipe(fd, text);
+  if (status.ok()) return status;
+  return absl::UnavailableError(absl::StrFormat("cannot write zonealloc stats to %s: %s",
+                                                std::string(where), status.message()));
 }
 
 // What the handler writes, set once before it is registered; never freed,
@@ -104,10 +51,8 @@ void WriteStatsAtExit() {
   const AtExit* state = at_exit.load(std::memory_order_acquire);
   if (state == nullptr || ::getpid() != state->pid) return;
   if (absl::Status status = WriteStats(*state->service, state->destination); !status.ok()) {
-    // stderr may be the broken pipe itself.
-    ScopedSigpipeBlock no_sigpipe;
-    const std::string line = absl::StrCat("zonealloc: ZONEALLOC_STATS: ", status.message(), "\n");
-    if (std::fputs(line.c_str(), stderr) == EOF && errno == EPIPE) no_sigpipe.NoteEpipe();
+    // stderr may be the broken pipe itself: ReportToStderr() does not die.
+    ReportToStderr("zonealloc: ZONEALLOC_STATS: %s\n", std::string(status.message()).c_str());
   }
 }
 
@@ -164,8 +109,8 @@ void WriteStatsAtExitIfAsked(ZoneService& service) {
   at_exit.store(new AtExit{&service, *std::move(destination), ::getpid()},
                 std::memory_order_release);
   if (std::atexit(&WriteStatsAtExit) != 0) {
-    std::fputs("zonealloc: ZONEALLOC_STATS: cannot register the exit handler; no stats at exit\n",
-               stderr);
+    ReportToStderr(
+        "zonealloc: ZONEALLOC_STATS: cannot register the exit handler; no stats at exit\n");
   }
 }
 
