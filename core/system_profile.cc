@@ -41,8 +41,8 @@ constexpr internal::EnvVariable kRoleVariable = {
 // large cannot be a real limit.
 constexpr uint64_t kCgroupV1Unlimited = uint64_t{1} << 60;
 
-// What Current() falls back to when detection fails: the middle of the
-// guidelines' table, so defaults stay modest without starving the zone.
+// The physical memory assumed when proc/meminfo cannot be read: the middle
+// of the guidelines' table, so defaults stay modest without starving the zone.
 constexpr uint64_t kFallbackMemoryBytes = 16 * kGiB;
 
 // Debian's Abseil keeps its own absl::string_view, distinct from the
@@ -260,10 +260,9 @@ int AffinityCpus() {
   return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-// Usable CPUs: the affinity mask, capped by the cgroup v2 CPU quota; at least 1.
-absl::StatusOr<int> UsableCpus(const SystemProbe& probe, const std::string& cgroup_mount,
+// Usable CPUs: `cpus` (the affinity mask), capped by the cgroup v2 CPU quota.
+absl::StatusOr<int> UsableCpus(int cpus, const std::string& cgroup_mount,
                                const CgroupPaths& paths) {
-  const int cpus = std::max(1, probe.affinity_cpus ? probe.affinity_cpus() : AffinityCpus());
   if (!paths.unified) return cpus;
   absl::StatusOr<Limit> quota = LowestLimit(cgroup_mount, *paths.unified, "cpu.max", ParseCpuMax);
   if (!quota.ok()) return quota.status();
@@ -335,30 +334,54 @@ std::string SystemProfile::DebugString() const {
                          usable_cpus == 1 ? "" : "s");
 }
 
-absl::StatusOr<SystemProfile> SystemProfile::Detect(const SystemProbe& probe) {
+SystemProfile SystemProfile::DetectWithFallbacks(const SystemProbe& probe,
+                                                 std::vector<absl::Status>* problems) {
   SystemProfile profile;
   const std::string meminfo_path = JoinPath(probe.root, "proc/meminfo");
-  absl::StatusOr<std::string> meminfo = ReadFile(meminfo_path);
-  if (!meminfo.ok()) return meminfo.status();
-  absl::StatusOr<uint64_t> physical = ParseMemTotal(*meminfo, meminfo_path);
-  if (!physical.ok()) return physical.status();
-  profile.physical_memory_bytes = *physical;
+  absl::StatusOr<uint64_t> physical = [&]() -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<std::string> meminfo = ReadFile(meminfo_path);
+    if (!meminfo.ok()) return meminfo.status();
+    return ParseMemTotal(*meminfo, meminfo_path);
+  }();
+  if (physical.ok()) {
+    profile.physical_memory_bytes = *physical;
+  } else {
+    problems->push_back(physical.status());
+    profile.physical_memory_bytes = kFallbackMemoryBytes;
+  }
 
+  // Without proc/self/cgroup no cgroup is known: no limits.
   absl::StatusOr<std::optional<std::string>> cgroup_file =
       ReadOptionalFile(JoinPath(probe.root, "proc/self/cgroup"));
-  if (!cgroup_file.ok()) return cgroup_file.status();
-  const CgroupPaths paths = ParseCgroupFile(cgroup_file->value_or(""));
+  if (!cgroup_file.ok()) problems->push_back(cgroup_file.status());
+  const CgroupPaths paths =
+      ParseCgroupFile(cgroup_file.ok() ? cgroup_file->value_or("") : std::string());
   const std::string cgroup_mount = JoinPath(probe.root, "sys/fs/cgroup");
 
   absl::StatusOr<uint64_t> limit = CgroupMemoryLimit(cgroup_mount, paths);
-  if (!limit.ok()) return limit.status();
-  profile.cgroup_memory_limit_bytes = *limit;
+  if (limit.ok()) {
+    profile.cgroup_memory_limit_bytes = *limit;
+  } else {
+    problems->push_back(limit.status());  // no limit: 0
+  }
 
-  absl::StatusOr<int> cpus = UsableCpus(probe, cgroup_mount, paths);
-  if (!cpus.ok()) return cpus.status();
-  profile.usable_cpus = *cpus;
+  const int affinity = std::max(1, probe.affinity_cpus ? probe.affinity_cpus() : AffinityCpus());
+  absl::StatusOr<int> cpus = UsableCpus(affinity, cgroup_mount, paths);
+  if (cpus.ok()) {
+    profile.usable_cpus = *cpus;
+  } else {
+    problems->push_back(cpus.status());
+    profile.usable_cpus = affinity;
+  }
 
   profile.role = DetectRole(probe);
+  return profile;
+}
+
+absl::StatusOr<SystemProfile> SystemProfile::Detect(const SystemProbe& probe) {
+  std::vector<absl::Status> problems;
+  SystemProfile profile = DetectWithFallbacks(probe, &problems);
+  if (!problems.empty()) return problems.front();
   return profile;
 }
 
@@ -366,13 +389,13 @@ const SystemProfile& SystemProfile::Current() {
   // SystemProfile is trivially destructible, so a plain static is safe to
   // use from other statics' destructors.
   static const SystemProfile current = [] {
-    absl::StatusOr<SystemProfile> detected = Detect();
-    if (detected.ok()) return *detected;
-    SystemProfile fallback;  // workstation, 1 CPU, no cgroup limit
-    fallback.physical_memory_bytes = kFallbackMemoryBytes;
-    internal::ReportToStderr("zonealloc: cannot detect the system profile (%s); assuming %s\n",
-                             detected.status().ToString().c_str(), fallback.DebugString().c_str());
-    return fallback;
+    std::vector<absl::Status> problems;
+    SystemProfile profile = DetectWithFallbacks({}, &problems);
+    for (const absl::Status& problem : problems) {
+      internal::ReportToStderr("zonealloc: system profile: %s; assuming %s\n",
+                               problem.ToString().c_str(), profile.DebugString().c_str());
+    }
+    return profile;
   }();
   return current;
 }

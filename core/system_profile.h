@@ -17,7 +17,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace zonealloc {
@@ -72,8 +74,16 @@ struct SystemProfile {
   // error: it is warned about and the rest detected with kWorkstation.
   static absl::StatusOr<SystemProfile> Detect(const SystemProbe& probe = {});
 
-  // The live machine, detected once per process. If detection fails, logs
-  // the reason to stderr once and returns a medium workstation profile.
+  // As Detect(), but each part that cannot be read falls back on its own,
+  // its error appended to `problems`: physical memory to 16 GiB (a medium
+  // machine), the cgroup memory limit and the CPU quota to none (the
+  // affinity mask stands). So one unreadable cgroup file costs only the
+  // limit it holds.
+  static SystemProfile DetectWithFallbacks(const SystemProbe& probe,
+                                           std::vector<absl::Status>* problems);
+
+  // The live machine, detected once per process by DetectWithFallbacks();
+  // each problem is reported on stderr, once.
   static const SystemProfile& Current();
 };
 

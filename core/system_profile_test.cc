@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -252,6 +253,53 @@ TEST(SystemProfileDetectTest, MalformedCgroupFileIsAnErrorNamingThePath) {
   EXPECT_THAT(profile.status().message(),
               HasSubstr(machine.root() + "/sys/fs/cgroup/app/memory.max"));
   EXPECT_THAT(profile.status().message(), HasSubstr("lots"));
+}
+
+// A cgroup file that exists but cannot be read (here a directory: root
+// reads any file) is an error for Detect(). DetectWithFallbacks() loses only
+// the limit it holds, and keeps the rest of the machine.
+TEST(SystemProfileDetectTest, AnUnreadableCgroupFileCostsOnlyItsLimit) {
+  FakeMachine machine;
+  machine.MemTotalGiB(64)
+      .Write("proc/self/cgroup", "0::/app\n")
+      .Write("sys/fs/cgroup/app/memory.max/unreadable", "")
+      .Write("sys/fs/cgroup/app/cpu.max", "200000 100000\n");
+  const std::string path = machine.root() + "/sys/fs/cgroup/app/memory.max";
+
+  EXPECT_THAT(SystemProfile::Detect(machine.Probe()).status().message(), HasSubstr(path));
+
+  std::vector<absl::Status> problems;
+  const SystemProfile profile = SystemProfile::DetectWithFallbacks(machine.Probe(), &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].message(), HasSubstr(path));
+  EXPECT_EQ(profile.physical_memory_bytes, 64 * kGiB);
+  EXPECT_EQ(profile.cgroup_memory_limit_bytes, 0u) << "no limit known";
+  EXPECT_EQ(profile.usable_cpus, 2) << "cpu.max still read";
+}
+
+TEST(SystemProfileDetectTest, WithoutMeminfoTheFallbackAssumes16GiBAndKeepsTheCgroupLimit) {
+  FakeMachine machine;
+  machine.Write("proc/self/cgroup", "0::/app\n")
+      .Write("sys/fs/cgroup/app/memory.max", std::to_string(4 * kGiB) + "\n");
+  machine.cpus = 3;
+
+  std::vector<absl::Status> problems;
+  const SystemProfile profile = SystemProfile::DetectWithFallbacks(machine.Probe(), &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].message(), HasSubstr(machine.root() + "/proc/meminfo"));
+  EXPECT_EQ(profile.physical_memory_bytes, 16 * kGiB);
+  EXPECT_EQ(profile.usable_memory_bytes(), 4 * kGiB);
+  EXPECT_EQ(profile.usable_cpus, 3);
+}
+
+TEST(SystemProfileDetectTest, AReadableMachineHasNoProblems) {
+  FakeMachine machine;
+  machine.MemTotalGiB(8);
+  std::vector<absl::Status> problems;
+  const SystemProfile profile = SystemProfile::DetectWithFallbacks(machine.Probe(), &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(profile.physical_memory_bytes, 8 * kGiB);
+  EXPECT_EQ(profile.usable_cpus, 8);
 }
 
 TEST(SystemProfileDetectTest, CpuMaxCapsTheAffinityMask) {
