@@ -375,7 +375,7 @@ void Zone::DrainAllLocked() {
 void Zone::Drain() {
   SpinLockHolder hold(slow_lock_);
   DrainAllLocked();
-  NotePeakLocked();
+  NotePeakLocked(CachedBlocks());
 }
 
 size_t Zone::CachedBlocks() const {
@@ -386,10 +386,9 @@ size_t Zone::CachedBlocks() const {
   return cached;
 }
 
-void Zone::NotePeakLocked() const {
+void Zone::NotePeakLocked(size_t cached) const {
   // relaxed: statistics.
-  const int64_t in_use = shared_.blocks_out() -
-                         static_cast<int64_t>(CachedBlocks()) +
+  const int64_t in_use = shared_.blocks_out() - static_cast<int64_t>(cached) +
                          static_cast<int64_t>(overflow_.stats().blocks_in_use);
   if (in_use > peak_in_use_.load(std::memory_order_relaxed)) RaisePeak(in_use);
 }
@@ -503,9 +502,15 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
   ++slow_path_entries_;
   // Cached blocks are free blocks, but a drain costs a fence per CPU: worth
   // it only when the caches hold at least a batch (see "Full-zone path").
-  if (CachedBlocks() >= shared_.batch_blocks()) DrainAllLocked();
+  // One scan of every CPU's count serves the peak sample at the end too.
+  size_t cached = CachedBlocks();
+  if (cached >= shared_.batch_blocks()) {
+    DrainAllLocked();
+    cached = 0;
+  }
   SlowFill fill;
   size_t overflowed = 0;
+  bool extended = false;
   bool mapped = false;  // a new slab or an extension, this hold
   while (fill.blocks < out.size()) {
     // acquire: as in AllocateSlow(), before the re-check.
@@ -519,10 +524,14 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
     policy_.Observe(epoch);
     if (policy_.ShouldExtend()) {
       // The next hold drains first if other CPUs cached a batch since.
-      if (mapped || (fill.blocks > 0 && CachedBlocks() >= shared_.batch_blocks())) break;
-      if (void* extended = ExtendLocked()) {
-        out[fill.blocks++] = extended;
-        mapped = true;
+      if (mapped) break;
+      if (fill.blocks > 0) {
+        cached = CachedBlocks();
+        if (cached >= shared_.batch_blocks()) break;
+      }
+      if (void* block = ExtendLocked()) {
+        out[fill.blocks++] = block;
+        extended = mapped = true;
         continue;
       }
     }
@@ -544,9 +553,9 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
     // relaxed: a statistic, read by the fast path's peak check.
     overflow_in_use_.store(static_cast<int64_t>(overflow_.stats().blocks_in_use),
                            std::memory_order_relaxed);
-    NotePeakLocked();
-    PublishSpareLocked();
   }
+  if (overflowed > 0 || extended) NotePeakLocked(cached);
+  if (overflowed > 0) PublishSpareLocked();
   return fill;
 }
 
@@ -591,8 +600,7 @@ void* Zone::ExtendLocked() {
   // The zone was full, so no fresh block is left (see AddFresh); the spare
   // goes back below.
   shared_.AddFresh(static_cast<uint32_t>(old_blocks + 1), static_cast<uint32_t>(blocks - 1));
-  shared_.CountOut(1);                            // the caller's block
-  NotePeakLocked();
+  shared_.CountOut(1);  // the caller's block (its peak sample is the caller's)
   // An extension of one block hands it to the caller and leaves the zone
   // full: the epoch stays, so an overflow freed from now on still counts
   // against the rule (OnExtended() restarted the episode's counts: the next

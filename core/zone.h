@@ -362,8 +362,12 @@ class Zone {
   // Blocks from the shared zone after all (the zone is not full), handed
   // out; 0 when it is empty.
   size_t TakeLocked(std::span<void*> out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  // Samples in_use_blocks into the peak; exact once the caches are drained.
-  void NotePeakLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Samples in_use_blocks into the peak, taking `cached` as the blocks in
+  // CPU caches: the caller's last CachedBlocks(), so that a single
+  // Allocate() through the slow path reads every CPU's count once, not once
+  // for the drain decision and again here. Exact when the caches are
+  // drained and nothing moved.
+  void NotePeakLocked(size_t cached) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // What one hold of the slow-path lock filled, and whether it stopped
   // because a block could not be had (not for a second system call).
   struct SlowFill {

@@ -126,6 +126,24 @@ TEST_F(ZoneOverflowTest, TheGuidelinesExampleStepByStep) {
   EXPECT_EQ(zone.Stats().in_use_blocks, 0u);
 }
 
+// The slow path samples the peak after an extension, so a block it hands
+// out counts even when it is freed before anyone reads the stats (Stats()
+// raises the peak to the blocks in use only at the time of the call).
+TEST_F(ZoneOverflowTest, TheBlockAnExtensionHandsOutCountsInThePeak) {
+  internal::ScopedPinToCurrentCpu pin;  // a migration would strand cached blocks
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 64,
+                         .extend_after_overflow_allocations = 1});
+  std::vector<void*> permanent = AllocateN(zone, 64);
+  void* overflow = zone.Allocate();  // 65: overflow, used once
+  void* extended = zone.Allocate();  // 66: the rule extends
+  zone.Free(extended);               // no Stats() call before this
+  zone.Free(overflow);
+  for (void* block : permanent) zone.Free(block);
+  const ZoneStats stats = zone.Stats();
+  ASSERT_EQ(stats.extensions, 1u);
+  EXPECT_EQ(stats.peak_in_use_blocks, 66u);
+}
+
 // An extension's blocks are a fresh range: handed out after every recycled
 // block, in address order, and the zone is not full while any is left.
 TEST_F(ZoneOverflowTest, AnExtensionsBlocksComeAfterRecycledOnesInAddressOrder) {
