@@ -169,17 +169,22 @@ void KeepLowest(Limit& lowest, Limit candidate) {
 using LimitParser = absl::StatusOr<Limit> (*)(absl::string_view contents, const std::string& path);
 
 // The lowest limit that `file` sets on `cgroup` or its ancestors under the
-// hierarchy mounted at `mount`; std::nullopt when none sets one.
-absl::StatusOr<Limit> LowestLimit(const std::string& mount, absl::string_view cgroup,
-                                  absl::string_view file, LimitParser parse) {
+// hierarchy mounted at `mount`; std::nullopt when none sets one. A file
+// that exists but cannot be read or parsed counts as `unreadable_as`, and
+// its error goes to `problems`; the other levels are still read.
+Limit LowestLimit(const std::string& mount, absl::string_view cgroup, absl::string_view file,
+                  LimitParser parse, Limit unreadable_as, std::vector<absl::Status>* problems) {
   Limit lowest;
   for (const std::string& dir : CgroupAndAncestors(cgroup)) {
     const std::string path = JoinPath(JoinPath(mount, dir), file);
     absl::StatusOr<std::optional<std::string>> contents = ReadOptionalFile(path);
-    if (!contents.ok()) return contents.status();
-    if (!contents->has_value()) continue;
-    absl::StatusOr<Limit> limit = parse(**contents, path);
-    if (!limit.ok()) return limit.status();
+    if (contents.ok() && !contents->has_value()) continue;
+    absl::StatusOr<Limit> limit = contents.ok() ? parse(**contents, path) : contents.status();
+    if (!limit.ok()) {
+      problems->push_back(limit.status());
+      KeepLowest(lowest, unreadable_as);
+      continue;
+    }
     KeepLowest(lowest, *limit);
   }
   return lowest;
@@ -223,20 +228,20 @@ absl::StatusOr<Limit> ParseCpuMax(absl::string_view contents, const std::string&
 }
 
 // The lowest memory limit over every hierarchy that has one, 0 for none.
-absl::StatusOr<uint64_t> CgroupMemoryLimit(const std::string& cgroup_mount,
-                                           const CgroupPaths& paths) {
+// An unreadable limit file counts as kFallbackMemoryBytes: in a container,
+// proc/meminfo shows the host's memory, so "no limit" could size zones for
+// a machine the process does not have.
+uint64_t CgroupMemoryLimit(const std::string& cgroup_mount, const CgroupPaths& paths,
+                           std::vector<absl::Status>* problems) {
   Limit lowest;
   if (paths.unified) {
-    absl::StatusOr<Limit> v2 =
-        LowestLimit(cgroup_mount, *paths.unified, "memory.max", ParseMemoryMax);
-    if (!v2.ok()) return v2.status();
-    KeepLowest(lowest, *v2);
+    KeepLowest(lowest, LowestLimit(cgroup_mount, *paths.unified, "memory.max", ParseMemoryMax,
+                                   kFallbackMemoryBytes, problems));
   }
   if (paths.memory_v1) {
-    absl::StatusOr<Limit> v1 = LowestLimit(JoinPath(cgroup_mount, "memory"), *paths.memory_v1,
-                                           "memory.limit_in_bytes", ParseLimitInBytes);
-    if (!v1.ok()) return v1.status();
-    KeepLowest(lowest, *v1);
+    KeepLowest(lowest, LowestLimit(JoinPath(cgroup_mount, "memory"), *paths.memory_v1,
+                                   "memory.limit_in_bytes", ParseLimitInBytes,
+                                   kFallbackMemoryBytes, problems));
   }
   return lowest.value_or(0);
 }
@@ -260,13 +265,14 @@ int AffinityCpus() {
   return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-// Usable CPUs: `cpus` (the affinity mask), capped by the cgroup v2 CPU quota.
-absl::StatusOr<int> UsableCpus(int cpus, const std::string& cgroup_mount,
-                               const CgroupPaths& paths) {
+// Usable CPUs: `cpus` (the affinity mask), capped by the cgroup v2 CPU
+// quota. An unreadable cpu.max caps nothing: the mask is a real bound.
+int UsableCpus(int cpus, const std::string& cgroup_mount, const CgroupPaths& paths,
+               std::vector<absl::Status>* problems) {
   if (!paths.unified) return cpus;
-  absl::StatusOr<Limit> quota = LowestLimit(cgroup_mount, *paths.unified, "cpu.max", ParseCpuMax);
-  if (!quota.ok()) return quota.status();
-  return static_cast<int>(std::min<uint64_t>(cpus, quota->value_or(cpus)));
+  const Limit quota = LowestLimit(cgroup_mount, *paths.unified, "cpu.max", ParseCpuMax,
+                                  /*unreadable_as=*/std::nullopt, problems);
+  return static_cast<int>(std::min<uint64_t>(cpus, quota.value_or(cpus)));
 }
 
 // The role: probe.role, else ZONEALLOC_ROLE, else workstation. A role the
@@ -358,21 +364,9 @@ SystemProfile SystemProfile::DetectWithFallbacks(const SystemProbe& probe,
       ParseCgroupFile(cgroup_file.ok() ? cgroup_file->value_or("") : std::string());
   const std::string cgroup_mount = JoinPath(probe.root, "sys/fs/cgroup");
 
-  absl::StatusOr<uint64_t> limit = CgroupMemoryLimit(cgroup_mount, paths);
-  if (limit.ok()) {
-    profile.cgroup_memory_limit_bytes = *limit;
-  } else {
-    problems->push_back(limit.status());  // no limit: 0
-  }
-
+  profile.cgroup_memory_limit_bytes = CgroupMemoryLimit(cgroup_mount, paths, problems);
   const int affinity = std::max(1, probe.affinity_cpus ? probe.affinity_cpus() : AffinityCpus());
-  absl::StatusOr<int> cpus = UsableCpus(affinity, cgroup_mount, paths);
-  if (cpus.ok()) {
-    profile.usable_cpus = *cpus;
-  } else {
-    problems->push_back(cpus.status());
-    profile.usable_cpus = affinity;
-  }
+  profile.usable_cpus = UsableCpus(affinity, cgroup_mount, paths, problems);
 
   profile.role = DetectRole(probe);
   return profile;

@@ -69,16 +69,20 @@ struct SystemProfile {
   std::string DebugString() const;
 
   // Reads the machine through `probe`. Missing cgroup files mean "no limit";
-  // a missing, unreadable or malformed proc/meminfo, or a malformed cgroup
-  // file, is an error naming the file. A bad ZONEALLOC_ROLE is not an
-  // error: it is warned about and the rest detected with kWorkstation.
+  // a missing, unreadable or malformed proc/meminfo, an unreadable
+  // proc/self/cgroup, or a cgroup limit file that is unreadable or
+  // malformed, is an error naming the file (the first, where there are
+  // several). A bad ZONEALLOC_ROLE is not an error: it is warned about and
+  // the rest detected with kWorkstation.
   static absl::StatusOr<SystemProfile> Detect(const SystemProbe& probe = {});
 
   // As Detect(), but each part that cannot be read falls back on its own,
-  // its error appended to `problems`: physical memory to 16 GiB (a medium
-  // machine), the cgroup memory limit and the CPU quota to none (the
-  // affinity mask stands). So one unreadable cgroup file costs only the
-  // limit it holds.
+  // its error appended to `problems` (REQUIRES: not null): physical memory
+  // to 16 GiB (a medium machine); an unreadable or malformed memory limit
+  // file to a 16 GiB limit (in a container proc/meminfo shows the host's
+  // memory); an unreadable or malformed cpu.max to no quota (the affinity
+  // mask stands); an unreadable proc/self/cgroup to no cgroup. The other
+  // files, and the other levels of the same hierarchy, are still read.
   static SystemProfile DetectWithFallbacks(const SystemProbe& probe,
                                            std::vector<absl::Status>* problems);
 

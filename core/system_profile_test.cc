@@ -10,8 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -256,15 +256,16 @@ TEST(SystemProfileDetectTest, MalformedCgroupFileIsAnErrorNamingThePath) {
 }
 
 // A cgroup file that exists but cannot be read (here a directory: root
-// reads any file) is an error for Detect(). DetectWithFallbacks() loses only
-// the limit it holds, and keeps the rest of the machine.
+// reads any file) is an error for Detect(). DetectWithFallbacks() reads the
+// rest: other levels' limits, the CPU quota, the machine's memory.
 TEST(SystemProfileDetectTest, AnUnreadableCgroupFileCostsOnlyItsLimit) {
   FakeMachine machine;
   machine.MemTotalGiB(64)
-      .Write("proc/self/cgroup", "0::/app\n")
-      .Write("sys/fs/cgroup/app/memory.max/unreadable", "")
+      .Write("proc/self/cgroup", "0::/app/worker\n")
+      .Write("sys/fs/cgroup/app/worker/memory.max/unreadable", "")
+      .Write("sys/fs/cgroup/app/memory.max", std::to_string(4 * kGiB) + "\n")
       .Write("sys/fs/cgroup/app/cpu.max", "200000 100000\n");
-  const std::string path = machine.root() + "/sys/fs/cgroup/app/memory.max";
+  const std::string path = machine.root() + "/sys/fs/cgroup/app/worker/memory.max";
 
   EXPECT_THAT(SystemProfile::Detect(machine.Probe()).status().message(), HasSubstr(path));
 
@@ -273,8 +274,35 @@ TEST(SystemProfileDetectTest, AnUnreadableCgroupFileCostsOnlyItsLimit) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_THAT(problems[0].message(), HasSubstr(path));
   EXPECT_EQ(profile.physical_memory_bytes, 64 * kGiB);
-  EXPECT_EQ(profile.cgroup_memory_limit_bytes, 0u) << "no limit known";
+  EXPECT_EQ(profile.cgroup_memory_limit_bytes, 4 * kGiB) << "the parent's limit is still read";
   EXPECT_EQ(profile.usable_cpus, 2) << "cpu.max still read";
+}
+
+// An unreadable memory limit is not "no limit": a container's proc/meminfo
+// shows the host's memory. It counts as 16 GiB, a medium machine.
+TEST(SystemProfileDetectTest, AnUnreadableMemoryLimitCountsAs16GiB) {
+  FakeMachine machine;
+  machine.MemTotalGiB(512)
+      .Write("proc/self/cgroup", "0::/app\n")
+      .Write("sys/fs/cgroup/app/memory.max", "lots\n");
+  std::vector<absl::Status> problems;
+  const SystemProfile profile = SystemProfile::DetectWithFallbacks(machine.Probe(), &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].message(), HasSubstr("lots"));
+  EXPECT_EQ(profile.usable_memory_bytes(), 16 * kGiB);
+  EXPECT_EQ(profile.memory_class(), MemoryClass::kMedium);
+}
+
+TEST(SystemProfileDetectTest, AnUnreadableCpuMaxLeavesTheAffinityMask) {
+  FakeMachine machine;
+  machine.MemTotalGiB(16)
+      .Write("proc/self/cgroup", "0::/app\n")
+      .Write("sys/fs/cgroup/app/cpu.max", "half\n");
+  machine.cpus = 6;
+  std::vector<absl::Status> problems;
+  const SystemProfile profile = SystemProfile::DetectWithFallbacks(machine.Probe(), &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(profile.usable_cpus, 6);
 }
 
 TEST(SystemProfileDetectTest, WithoutMeminfoTheFallbackAssumes16GiBAndKeepsTheCgroupLimit) {

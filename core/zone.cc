@@ -271,7 +271,8 @@ void* Zone::AllocateMiss() {
   if (n == 0) return AllocateSlow();
   cache_->CountRefill(cpu);
   // The cache hands out last what was pushed first: push the batch back to
-  // front, so its blocks leave in the order Take() gave them. For fresh
+  // front, so its blocks leave in the order Take() gave them (where the push
+  // is short, Take()'s first ones go back to the shared zone). For fresh
   // blocks that is ascending addresses, one stream that a hardware
   // prefetcher follows into the next batch. Front to back, a new zone's
   // blocks left each batch stepping down, and a burst over cold memory ran

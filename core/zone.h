@@ -365,8 +365,8 @@ class Zone {
   // Samples in_use_blocks into the peak, taking `cached` as the blocks in
   // CPU caches: the caller's last CachedBlocks(), so that a single
   // Allocate() through the slow path reads every CPU's count once, not once
-  // for the drain decision and again here. Exact when the caches are
-  // drained and nothing moved.
+  // for the drain decision and again here. Exact only when nothing moved
+  // since that count (see ZoneStats::peak_in_use_blocks).
   void NotePeakLocked(size_t cached) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // What one hold of the slow-path lock filled, and whether it stopped
   // because a block could not be had (not for a second system call).

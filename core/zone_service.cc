@@ -23,11 +23,11 @@
 #include <zonealloc/internal/crash_format.h>
 #include <zonealloc/internal/env.h>
 #include <zonealloc/internal/stats_at_exit.h>
+#include <zonealloc/internal/stderr_report.h>
 #include <zonealloc/stats_export.h>
 #include <zonealloc/system_profile.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_sizing.h>
-#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc {
 

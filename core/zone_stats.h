@@ -28,12 +28,13 @@ struct ZoneStats {
   // The highest in_use_blocks seen. Without CPU caches, tracked on every
   // allocation: exact. With them, sampled at a cache miss or flush at most
   // once a millisecond (a scheduler tick, where that is longer), whenever
-  // the zone runs full (after the slow path's drain, if it drains), at
-  // Drain() and at Stats(). So it is approximate there: a peak reached and
-  // left between samples is missed, and a sample taken while other threads
-  // move blocks between a CPU cache and the shared zone counts those in
-  // flight as in use (at most a batch per thread, or one CPU's cache that
-  // a drain is returning).
+  // the zone runs full (at the end of the slow path's overflow or
+  // extension, counting the CPU caches as it read them on entry, or as
+  // empty after its drain), at Drain() and at Stats(). So it is approximate
+  // there: a peak reached and left between samples is missed, and a sample
+  // taken while other threads move blocks between a CPU cache and the
+  // shared zone counts those in flight as in use (at most a batch per
+  // thread, or one CPU's cache that a drain is returning).
   size_t peak_in_use_blocks = 0;
   // Allocate() calls that returned nullptr, and AllocateBulk() calls that
   // filled fewer blocks than asked (one each): past every cap, or the page

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/internal/checks.h>
 
-#include <cstdio>
 #include <cstdlib>
+
+#include <zonealloc/internal/stderr_report.h>
 
 namespace zonealloc::internal {
 
 void Crash(std::string_view message) {
-  std::fprintf(stderr, "zonealloc: %.*s\n", static_cast<int>(message.size()), message.data());
-  std::fflush(stderr);
+  // Not fprintf: on a stderr pipe without a reader it would die of SIGPIPE
+  // before the abort, leaving no SIGABRT and no core.
+  ReportToStderr("zonealloc: %.*s\n", static_cast<int>(message.size()), message.data());
   std::abort();
 }
 

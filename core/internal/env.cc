@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <zonealloc/internal/env.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -64,7 +66,7 @@ void WarnIgnoredEnvOnce(const EnvVariable& variable, std::string_view value) {
       absl::StrCat("zonealloc: ignoring ", ToAbsl(variable.name), "=\"",
                    absl::CHexEscape(ToAbsl(value)), "\": not ", ToAbsl(variable.expected),
                    "; using ", ToAbsl(variable.instead), "\n");
-  ReportToStderr("%s", line.c_str());
+  (void)WriteAllWithoutSigpipe(STDERR_FILENO, line);  // whole, however long
 }
 
 void ResetEnvWarningsForTesting() {

@@ -52,7 +52,8 @@ void WriteStatsAtExit() {
   if (state == nullptr || ::getpid() != state->pid) return;
   if (absl::Status status = WriteStats(*state->service, state->destination); !status.ok()) {
     // stderr may be the broken pipe itself: ReportToStderr() does not die.
-    ReportToStderr("zonealloc: ZONEALLOC_STATS: %s\n", std::string(status.message()).c_str());
+    ReportToStderr("zonealloc: ZONEALLOC_STATS: %.*s\n", static_cast<int>(status.message().size()),
+                   status.message().data());
   }
 }
 

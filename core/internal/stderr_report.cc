@@ -69,18 +69,23 @@ absl::Status WriteAllWithoutSigpipe(int fd, std::string_view text) {
 }
 
 void ReportToStderr(const char* format, ...) {
-  char line[1024];
+  const int saved_errno = errno;  // callers report errno, then may read it
+  char line[kMaxReportBytes + 1];
   va_list args;
   va_start(args, format);
   const int length = std::vsnprintf(line, sizeof(line), format, args);
   va_end(args);
-  if (length < 0) return;
-  size_t size = static_cast<size_t>(length);
-  if (size >= sizeof(line)) {  // cut: still one line
-    size = sizeof(line) - 1;
-    line[size - 1] = '\n';
+  if (length < 0) {  // an encoding error: the format still says what happened
+    (void)WriteAllWithoutSigpipe(STDERR_FILENO, format);
+  } else {
+    size_t size = static_cast<size_t>(length);
+    if (size > kMaxReportBytes) {  // cut, still one line
+      size = kMaxReportBytes;
+      line[size - 1] = '\n';
+    }
+    (void)WriteAllWithoutSigpipe(STDERR_FILENO, std::string_view(line, size));
   }
-  (void)WriteAllWithoutSigpipe(STDERR_FILENO, std::string_view(line, size));
+  errno = saved_errno;
 }
 
 }  // namespace zonealloc::internal

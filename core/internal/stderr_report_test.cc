@@ -33,6 +33,11 @@ TEST(WriteAllWithoutSigpipeTest, APipeWithoutAReaderIsAnErrorNotADeath) {
   struct sigaction default_action = {};
   default_action.sa_handler = SIG_DFL;
   ASSERT_EQ(::sigaction(SIGPIPE, &default_action, &old_action), 0);
+  sigset_t sigpipe;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  sigset_t old_mask;
+  ASSERT_EQ(::pthread_sigmask(SIG_UNBLOCK, &sigpipe, &old_mask), 0);  // as a program has it
   int pipe_fds[2];
   ASSERT_EQ(::pipe(pipe_fds), 0);
   ::close(pipe_fds[0]);
@@ -44,10 +49,11 @@ TEST(WriteAllWithoutSigpipeTest, APipeWithoutAReaderIsAnErrorNotADeath) {
   ASSERT_EQ(::sigpending(&pending), 0);
   EXPECT_EQ(::sigismember(&pending, SIGPIPE), 0) << "the SIGPIPE raised was taken back";
   sigset_t mask;
-  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, nullptr, &mask), 0);
+  EXPECT_EQ(::pthread_sigmask(SIG_SETMASK, nullptr, &mask), 0);
   EXPECT_EQ(::sigismember(&mask, SIGPIPE), 0) << "the mask is restored";
 
   ::close(pipe_fds[1]);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   ::sigaction(SIGPIPE, &old_action, nullptr);
 }
 
@@ -58,14 +64,32 @@ TEST(ReportToStderrTest, WritesTheFormattedLine) {
             "zonealloc: zone 'leaky' destroyed with 4 blocks in use\n");
 }
 
-TEST(ReportToStderrTest, ALongLineIsCutAt1KiBAndStillEndsTheLine) {
-  const std::string name(2000, 'z');
+// The report of `text` and a newline, as stderr got it.
+std::string ReportOf(const std::string& text) {
   ::testing::internal::CaptureStderr();
-  ReportToStderr("zonealloc: zone '%s'\n", name.c_str());
-  const std::string line = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(line.size(), 1023u);
-  EXPECT_EQ(line.rfind("zonealloc: zone 'zzz", 0), 0u);
-  EXPECT_EQ(line.back(), '\n');
+  ReportToStderr("%s\n", text.c_str());
+  return ::testing::internal::GetCapturedStderr();
+}
+
+TEST(ReportToStderrTest, ALineThatFitsIsWrittenWhole) {
+  const std::string text(kMaxReportBytes - 1, 'z');
+  EXPECT_EQ(ReportOf(text), text + "\n");
+}
+
+TEST(ReportToStderrTest, ALongerLineIsCutAndStillEndsTheLine) {
+  for (const size_t length : {kMaxReportBytes, size_t{2000}}) {
+    const std::string text(length, 'z');
+    const std::string line = ReportOf(text);
+    EXPECT_EQ(line, text.substr(0, kMaxReportBytes - 1) + "\n") << length;
+  }
+}
+
+TEST(ReportToStderrTest, LeavesErrnoAsTheCallerHadIt) {
+  errno = ENOMEM;
+  ::testing::internal::CaptureStderr();
+  ReportToStderr("zonealloc: %s\n", std::strerror(errno));
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(errno, ENOMEM);
 }
 
 }  // namespace
