@@ -486,6 +486,7 @@ void Zone::PrefaultAheadSlow(uint32_t taken) {
     return;  // another thread does it
   }
   const int saved_errno = errno;  // Allocate() succeeds whatever the answer
+  errno = 0;  // a source that fails without setting errno is asked again
   if (!region_.Prefault(from, to - from) && (errno == EINVAL || errno == ENOSYS)) {
     prefaulted_end_.store(kNoPrefault, std::memory_order_relaxed);  // it never will
   }

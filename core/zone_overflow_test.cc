@@ -643,6 +643,25 @@ TEST_F(ZoneOverflowTest, APrefaultRefusedForGoodIsNotAskedAgain) {
   }
 }
 
+// A source that fails a prefault without setting errno (breaking the
+// contract) is asked again: errno is cleared before the call, so a stale
+// EINVAL of the caller's is not taken for its answer.
+TEST_F(ZoneOverflowTest, APrefaultFailureWithoutAnErrnoIsNotTakenForGood) {
+  Zone& zone = MakeZone({.block_size = 64, .initial_blocks = 16, .extension_blocks = 16,
+                         .extend_after_overflow_allocations = 1,
+                         .cpu_cache = CpuCacheMode::kOff});
+  pages_.SetPrefaultError(-1);  // leaves errno alone
+  pages_.FailNext(PageCall::kPrefault, 1000);
+  const int calls_before = pages_.calls(PageCall::kPrefault);
+  errno = EINVAL;
+  std::vector<void*> blocks = AllocateN(zone, 200);
+  EXPECT_EQ(errno, EINVAL) << "Allocate() leaves errno alone";
+  const size_t extensions = zone.Stats().extensions;
+  EXPECT_GE(extensions, 5u);
+  EXPECT_EQ(pages_.calls(PageCall::kPrefault) - calls_before, static_cast<int>(extensions));
+  for (void* block : blocks) zone.Free(block);
+}
+
 // A debug-checked zone fills an extension's blocks under the lock (so
 // their pages are resident) and has nothing to prefault.
 TEST_F(ZoneOverflowTest, ADebugCheckedZoneDoesNotPrefault) {

@@ -44,7 +44,9 @@ class CountingPageSource final : public PageSource {
     on_prefault_ = std::move(hook);
   }
   // The errno a failed Prefault() sets from now on: EINVAL ("cannot", as
-  // Linux before 5.14) unless changed, or e.g. ENOMEM ("not now").
+  // Linux before 5.14) unless changed, or e.g. ENOMEM ("not now"); a
+  // negative value leaves errno as it was, as a source that breaks the
+  // contract does.
   void SetPrefaultError(int error) { prefault_error_.store(error); }
   // Lets the next `successes` calls of `call` through, then fails one: for
   // an operation that makes several such calls, the one that fails.
@@ -75,7 +77,7 @@ class CountingPageSource final : public PageSource {
   bool Prefault(void* addr, size_t bytes) override {
     if (on_prefault_) on_prefault_(addr, bytes);
     if (ShouldFail(PageCall::kPrefault)) {
-      errno = prefault_error_.load();
+      if (const int error = prefault_error_.load(); error >= 0) errno = error;
       return false;
     }
     last_prefault_addr_.store(addr);
