@@ -79,6 +79,10 @@ int PerCpuCache::CurrentCpu() const {
   return cpu < num_cpus() ? cpu : cpu % num_cpus();
 }
 
+bool PerCpuCache::CallerCanCache() const {
+  return mode_ != Mode::kRseq || CurrentRseqArea()->cpu_id < static_cast<uint32_t>(num_cpus());
+}
+
 uint32_t PerCpuCache::Drain(int cpu, void** out) {
   CpuHeader& header = Header(cpu);
   void** slots = Slots(cpu);

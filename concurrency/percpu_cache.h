@@ -167,10 +167,23 @@ class PerCpuCache {
   // The CPU the caller runs on, in [0, num_cpus()). May be stale at once.
   int CurrentCpu() const;
 
+  // False on a thread whose every operation misses: in kRseq mode, one
+  // whose rseq registration failed or was undone. Such a thread should not
+  // Grow() the cache of the CPU it runs on, which it cannot fill.
+  bool CallerCanCache() const;
+
   // Blocks cached on `cpu` right now; racy, a hint.
   uint32_t CountOn(int cpu) const {
     // relaxed: a hint.
     return Header(cpu).count.load(std::memory_order_relaxed);
+  }
+
+  // True when Drain(cpu) would change nothing: `cpu`'s cache is empty and
+  // at its initial depth. Racy, a hint, as CountOn().
+  bool EmptyAtInitialDepth(int cpu) const {
+    // relaxed: a hint.
+    return Header(cpu).count.load(std::memory_order_relaxed) == 0 &&
+           Header(cpu).limit.load(std::memory_order_relaxed) == depth_.initial;
   }
 
   // Moves every block cached on `cpu` into out[0, n) and returns n (at most

@@ -265,7 +265,7 @@ void* Zone::AllocateMiss() {
   const int cpu = cache_->CurrentCpu();
   cache_->CountMiss(cpu);
   // Demand: let this CPU keep more of what it will free (adaptive depth).
-  cache_->Grow(cpu, shared_.batch_blocks());
+  if (cache_->CallerCanCache()) cache_->Grow(cpu, shared_.batch_blocks());
   void* batch[kMaxBatchBlocks];
   const uint32_t n = TakeFromShared(batch, shared_.batch_blocks(), SlowLock::kNotHeld);
   if (n == 0) return AllocateSlow();
@@ -293,7 +293,10 @@ void* Zone::AllocateMiss() {
 void Zone::FreeMiss(void* block) {
   const int cpu = cache_->CurrentCpu();
   // A full cache deepens while the bounds allow, instead of flushing.
-  if (cache_->Grow(cpu, shared_.batch_blocks()) && cache_->TryPush(block)) return;
+  if (cache_->CallerCanCache() && cache_->Grow(cpu, shared_.batch_blocks()) &&
+      cache_->TryPush(block)) {
+    return;
+  }
   cache_->CountFlush(cpu);
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
@@ -369,7 +372,7 @@ void Zone::DrainCpuLocked(int cpu) {
 void Zone::DrainAllLocked() {
   if (!cache_.has_value()) return;
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
-    if (cache_->CountOn(cpu) > 0) DrainCpuLocked(cpu);
+    if (!cache_->EmptyAtInitialDepth(cpu)) DrainCpuLocked(cpu);
   }
 }
 
@@ -422,10 +425,14 @@ void Zone::MaybeDrainIdleCaches(int64_t now) {
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
     // Idle: no miss or flush and the same blocks cached since the last
     // scan. A CPU busy only inside its cache looks idle too; draining it
-    // costs it one refill a second.
+    // costs it one refill a second. An idle cache that is empty but deeper
+    // than it started is drained too: its depth counts against the bound
+    // on all caches, which would keep busy CPUs' caches from deepening.
     const CpuCacheStats stats = cache_->StatsOf(cpu);
     const CpuActivity now_activity{stats.misses + stats.flushes, stats.blocks};
-    if (now_activity == activity_at_last_scan_[cpu] && stats.blocks > 0) DrainCpuLocked(cpu);
+    if (now_activity == activity_at_last_scan_[cpu] && !cache_->EmptyAtInitialDepth(cpu)) {
+      DrainCpuLocked(cpu);
+    }
     activity_at_last_scan_[cpu] = {stats.misses + stats.flushes, cache_->CountOn(cpu)};
   }
   slow_lock_.Unlock();

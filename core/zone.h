@@ -117,7 +117,8 @@
 // Idle caches: every miss or flush checks, at most once a second, which
 // CPUs' caches saw no miss or flush and kept the same count since the
 // previous check, and drains those back into the shared zone (a drain also
-// puts the CPU back to its initial depth). Drain() does it for every CPU on
+// puts the CPU back to its initial depth, so an idle cache left empty but
+// deep is drained too). Drain() does it for every CPU on
 // demand. So blocks held in caches stay bounded (see
 // ZoneOptions::cpu_cache_max_blocks), and an idle CPU's share returns within
 // about two seconds of the next miss or flush on another CPU.
@@ -265,7 +266,8 @@ class Zone {
   // lookup among the live overflow slabs (O(log slabs)).
   bool Owns(const void* p) const;
 
-  // Moves every block held in CPU caches back to the shared zone.
+  // Moves every block held in CPU caches back to the shared zone, and puts
+  // every CPU's cache back to its initial depth (cpu_cache_blocks).
   void Drain();
 
   size_t block_size() const { return region_.block_size(); }

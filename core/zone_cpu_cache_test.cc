@@ -213,6 +213,7 @@ TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
   const ZoneStats stats = zone->Stats();
   EXPECT_EQ(stats.cpu_caches[cpu].misses, 40u) << "no block was cached";
   EXPECT_EQ(stats.cpu_caches[cpu].blocks, 0u);
+  EXPECT_EQ(stats.cpu_caches[cpu].capacity, 16u) << "a cache it cannot fill does not deepen";
   if (cpu != 0) {
     EXPECT_EQ(stats.cpu_caches[0].misses, 0u);
   }
@@ -359,6 +360,37 @@ TEST_F(ZoneCpuCacheTest, ABusyCpusCacheDeepensAndADrainPutsItBack) {
   EXPECT_EQ(stats.flushes, first_round_flushes) << "no flush once it is deep enough";
   zone->Drain();
   EXPECT_EQ(zone->Stats().cpu_caches[cpu].capacity, 16u);
+}
+
+// On a thread pinned to `cpu`: frees 300 blocks into the cache, which
+// deepens for them, then allocates until it is empty, and returns what it
+// allocated.
+std::vector<void*> DeepenThenEmpty(Zone& zone, int cpu) {
+  std::vector<void*> blocks(300);
+  for (void*& block : blocks) block = zone.Allocate();
+  for (void* block : blocks) zone.Free(block);
+  blocks.clear();
+  while (zone.Stats().cpu_caches[cpu].blocks > 0) blocks.push_back(zone.Allocate());
+  return blocks;
+}
+
+// A thread that deepened its CPU's cache and then took every block back
+// out leaves it empty but deep; Drain() still puts it back, returning its
+// share of the bound on all caches.
+TEST_F(ZoneCpuCacheTest, DrainPutsAnEmptyDeepCacheBackToItsInitialDepth) {
+  if (!CachesOn()) GTEST_SKIP() << "no caches";
+  auto zone = MakeZone({.block_size = 64,
+                        .initial_blocks = 4096,
+                        .cpu_cache_blocks = 16,
+                        .cpu_cache_max_blocks = 512});
+  const int cpu = AllowedCpus().front();
+  RunOnCpu(cpu, [&] {
+    std::vector<void*> blocks = DeepenThenEmpty(*zone, cpu);
+    ASSERT_GT(zone->Stats().cpu_caches[cpu].capacity, 16u);
+    zone->Drain();
+    EXPECT_EQ(zone->Stats().cpu_caches[cpu].capacity, 16u);
+    zone->FreeBulk(blocks);
+  });
 }
 
 // The bound on all caches together follows the zone as it extends: all of
@@ -526,6 +558,36 @@ TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
   miss_on_cpu1();
   EXPECT_EQ(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
   EXPECT_GT(zone->Stats().cpu_caches[cpus[0]].drains, 0u);
+}
+
+// A thread that deepened its CPU's cache, took every block back out and
+// moved on leaves that cache empty but deep. Idle, it goes back to its
+// initial depth, so its share of the bound on all caches is free again.
+TEST_F(ZoneCpuCacheTest, AnIdleCpusEmptyDeepCacheGoesBackToItsInitialDepth) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
+  auto zone = MakeZone({.block_size = 64,
+                        .initial_blocks = 4096,
+                        .cpu_cache_blocks = 16,
+                        .cpu_cache_max_blocks = 512});
+  std::vector<void*> held;
+  RunOnCpu(cpus[0], [&] { held = DeepenThenEmpty(*zone, cpus[0]); });
+  ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].capacity, 16u);
+  // More blocks than CPU 1's cache may hold, so each call misses there.
+  auto miss_on_cpu1 = [&] {
+    RunOnCpu(cpus[1], [&] {
+      std::vector<void*> blocks(600);
+      for (void*& block : blocks) block = zone->Allocate();
+      for (void* block : blocks) zone->Free(block);
+    });
+  };
+  miss_on_cpu1();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  miss_on_cpu1();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  miss_on_cpu1();
+  EXPECT_EQ(zone->Stats().cpu_caches[cpus[0]].capacity, 16u);
+  zone->FreeBulk(held);
 }
 
 }  // namespace
