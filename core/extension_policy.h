@@ -23,6 +23,11 @@
 // block during an episode counts against (3), also one taken in an earlier
 // episode: that errs toward not extending.
 //
+// A capped overflow (ZoneOptions::max_overflow_blocks) that filled in an
+// earlier episode cannot be taken in a later one, so the zone also extends
+// when the cap is reached: the cap's blocks in use stand for (2) and (3).
+// The zone checks that itself.
+//
 // Not thread-safe: the zone calls it under its slow-path lock.
 
 #ifndef ZONEALLOC_CORE_EXTENSION_POLICY_H_

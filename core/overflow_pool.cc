@@ -214,7 +214,7 @@ void OverflowPool::RetryUnreleased() {
 }
 
 void* OverflowPool::Allocate() {
-  if (max_blocks_in_use_ != 0 && stats_.blocks_in_use >= max_blocks_in_use_) return nullptr;
+  if (AtCap()) return nullptr;
   Slab* slab = with_free_;
   if (slab == nullptr) {
     if (unreleased_ != nullptr) {

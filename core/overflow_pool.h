@@ -107,6 +107,10 @@ class OverflowPool {
   // Free() has not taken back.
   bool IsHandedOut(const void* p) const;
   bool has_spare() const { return spare_ != nullptr; }
+  // True when max_blocks_in_use blocks are in use: Allocate() fails.
+  bool AtCap() const {
+    return max_blocks_in_use_ != 0 && stats_.blocks_in_use >= max_blocks_in_use_;
+  }
   // True when the next Allocate() would map a new slab: no live slab has a
   // block to give.
   bool NextAllocateMaps() const {

@@ -90,8 +90,10 @@ struct ZoneOptions {
   // The most temporary overflow blocks in use at once. 0: unlimited. A zone
   // that may extend (max_blocks > initial_blocks) needs at least
   // extend_after_overflow_allocations, else InvalidArgument. A full zone at
-  // this cap that may not extend now (by the rule, max_blocks or the
-  // service budget) makes Allocate() return nullptr.
+  // this cap extends, as the rule would have it once that many overflow
+  // blocks are in use, also in a full episode that began after the cap
+  // filled; where max_blocks or the service budget refuse, Allocate()
+  // returns nullptr.
   size_t max_overflow_blocks = 0;
 
   // Blocks per overflow slab. 0: as many as fill 16 KiB, within [4, 256].

@@ -284,6 +284,46 @@ TEST_F(ZoneOverflowTest, ARefusedUnmapIsCountedAndRetriedNotReportedReleased) {
   for (void* block : blocks) zone.Free(block);
 }
 
+// Overflow at its cap, taken in an earlier full episode, cannot be taken
+// again in a later one, which could then never count the rule's overflows:
+// at the cap the zone extends instead of failing.
+TEST_F(ZoneOverflowTest, AFullZoneAtItsOverflowCapExtendsInALaterEpisode) {
+  Zone& zone = MakeZone({.block_size = 64,
+                         .initial_blocks = 4,
+                         .max_blocks = 64,
+                         .extend_after_overflow_allocations = 2,
+                         .max_overflow_blocks = 2,
+                         .cpu_cache_blocks = 0});
+  std::vector<void*> blocks = AllocateN(zone, 6);  // 4 permanent, then 2 overflow
+  ASSERT_EQ(zone.Stats().overflow_blocks_in_use, 2u);
+  zone.Free(blocks[0]);  // not full: a new episode starts
+  blocks[0] = zone.Allocate();
+  void* const beyond = zone.Allocate();
+  EXPECT_NE(beyond, nullptr) << "the zone could never extend again";
+  EXPECT_EQ(zone.Stats().extensions, 1u);
+  EXPECT_EQ(zone.Stats().allocation_failures, 0u);
+  zone.Free(beyond);
+  zone.FreeBulk(blocks);
+}
+
+// A refused extension is not retried for every block of a bulk call: each
+// slow-path entry asks once, then overflows.
+TEST_F(ZoneOverflowTest, ABulkCallAsksForARefusedExtensionOncePerSlowPathEntry) {
+  Zone& zone = MakeZone({.block_size = 64,
+                         .initial_blocks = 16,
+                         .max_blocks = 16,
+                         .extend_after_overflow_allocations = 1,
+                         .overflow_slab_blocks = 512,
+                         .cpu_cache_blocks = 0});
+  std::vector<void*> blocks(16 + 300);
+  ASSERT_EQ(zone.AllocateBulk(blocks), blocks.size());
+  const ZoneStats stats = zone.Stats();
+  EXPECT_EQ(stats.extensions, 0u);
+  EXPECT_GT(stats.extension_refusals, 0u);
+  EXPECT_LE(stats.extension_refusals, stats.slow_path_entries);
+  zone.FreeBulk(blocks);
+}
+
 TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
   Zone& zone = MakeZone(
       {.block_size = 64, .initial_blocks = 8, .max_blocks = 8, .max_overflow_blocks = 4});
