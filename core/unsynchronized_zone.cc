@@ -21,7 +21,12 @@ absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
 
 absl::StatusOr<std::unique_ptr<UnsynchronizedZone>> UnsynchronizedZone::Create(
     const ZoneOptions& options, ZoneService& service) {
-  absl::StatusOr<ZoneOptions> resolved = ResolveZoneOptions(options, SystemProfile::Current());
+  // No CPU caches: a ZONEALLOC_CPU_CACHE=rseq where rseq is missing, say,
+  // is no reason to fail.
+  ZoneOptions without_caches = options;
+  without_caches.cpu_cache = CpuCacheMode::kOff;
+  absl::StatusOr<ZoneOptions> resolved =
+      ResolveZoneOptions(without_caches, SystemProfile::Current());
   if (!resolved.ok()) return resolved.status();
   absl::StatusOr<internal::BlockRegion> region = service.ChargeAndReserve(*resolved);
   if (!region.ok()) return region.status();
@@ -36,6 +41,8 @@ UnsynchronizedZone::UnsynchronizedZone(const ZoneOptions& resolved, internal::Bl
   internal::CreateBlockPool(this);
   internal::HideUntouchedBlocks(region_.BlockAt(0),
                                 region_.committed_blocks() * region_.block_size());
+  // relaxed: the service's destructor checks it (see there).
+  service_.unsynchronized_zones_.fetch_add(1, std::memory_order_relaxed);
 }
 
 UnsynchronizedZone::~UnsynchronizedZone() {
@@ -50,6 +57,8 @@ UnsynchronizedZone::~UnsynchronizedZone() {
   // Only blocks below untouched_ were ever poisoned.
   internal::UnpoisonBeforeUnmap(region_.BlockAt(0), untouched_ * region_.block_size());
   service_.UnmapAndRefund(region_, name_);
+  // relaxed: as in the constructor.
+  service_.unsynchronized_zones_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void* UnsynchronizedZone::AllocateUntouched() {

@@ -24,6 +24,7 @@
 #include <zonealloc/testing/scoped_env.h>
 #include <zonealloc/internal/env.h>
 #include <zonealloc/testing/zone_testing.h>
+#include <zonealloc/unsynchronized_zone.h>
 #include <zonealloc/zone.h>
 #include <zonealloc/zone_service.h>
 
@@ -131,6 +132,20 @@ TEST_F(ZoneCpuCacheTest, RseqFromTheEnvironmentWhereUnsupportedIsFailedPrecondit
   EXPECT_EQ(from_environment.status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ((*checked)->cpu_cache_mode(), CpuCacheMode::kOff);
+}
+
+// An UnsynchronizedZone has no caches: no cache mode, from the options or
+// the environment, keeps one from being made, where rseq is missing too.
+TEST_F(ZoneCpuCacheTest, AnUnsynchronizedZoneIgnoresTheCacheMode) {
+  service_ = *ZoneService::Create({.name = "test", .permanent_budget_bytes = 1 << 30});
+  internal::ScopedEnv mode("ZONEALLOC_CPU_CACHE", "rseq");
+  ZoneOptions options = CachedOptions();
+  options.cpu_cache = CpuCacheMode::kRseq;
+  auto zone = UnsynchronizedZone::Create(options, *service_);
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  void* block = (*zone)->Allocate();
+  EXPECT_NE(block, nullptr);
+  (*zone)->Free(block);
 }
 
 // ctest also runs this binary with GLIBC_TUNABLES=glibc.pthread.rseq=0

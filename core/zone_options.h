@@ -99,7 +99,8 @@ struct ZoneOptions {
   // Blocks per overflow slab. 0: as many as fill 16 KiB, within [4, 256].
   size_t overflow_slab_blocks = 0;
 
-  // Per-CPU caches in front of the shared zone.
+  // Zone only (an UnsynchronizedZone has no caches, whatever this and
+  // ZONEALLOC_CPU_CACHE say). Per-CPU caches in front of the shared zone.
   CpuCacheMode cpu_cache = CpuCacheMode::kDefault;
 
   // Blocks each CPU's cache starts out able to hold (its initial depth); 0

@@ -144,6 +144,11 @@ ZoneService::~ZoneService() {
     internal::CrashFormat("ZoneService '%s' destroyed while zone '%s' still lives", name_,
                           zones_.front()->name());
   }
+  // relaxed: the owner orders the zones' destruction before this one.
+  if (const int live = unsynchronized_zones_.load(std::memory_order_relaxed); live > 0) {
+    internal::CrashFormat("ZoneService '%s' destroyed while %d UnsynchronizedZones still live",
+                          name_, live);
+  }
 }
 
 absl::StatusOr<internal::BlockRegion> ZoneService::ChargeAndReserve(const ZoneOptions& resolved) {

@@ -15,7 +15,7 @@
 //
 // A service made with Create() has its own budget (tests, an isolated
 // subsystem). A service must outlive its zones; destroying one that still
-// has zones aborts.
+// has zones, UnsynchronizedZones included, aborts.
 //
 // Every live service is known to fork() handlers that keep its zones
 // usable in a forked child (see zone.h, "fork()").
@@ -136,6 +136,9 @@ class ZoneService {
   const std::string name_;
   const uint64_t budget_bytes_;
   std::atomic<uint64_t> permanent_bytes_{0};
+  // UnsynchronizedZones alive, which zones_ does not list (they take no
+  // part in fork() handling or DumpText()); each counts itself.
+  std::atomic<int> unsynchronized_zones_{0};
   // A spinlock rather than a mutex so fork() can take and release it
   // (zone.h, "Lock order"); held briefly, across Stats() in Snapshot().
   mutable SpinLock mu_;

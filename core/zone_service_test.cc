@@ -210,6 +210,17 @@ TEST(ZoneServiceTest, DestroyingAServiceWithLiveZonesAborts) {
       "ZoneService 's' destroyed while zone 'orphan' still lives");
 }
 
+TEST(ZoneServiceTest, DestroyingAServiceWithALiveUnsynchronizedZoneAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto service = *ZoneService::Create({.name = "s", .permanent_budget_bytes = 1 << 20});
+        auto zone = *UnsynchronizedZone::Create({.block_size = 64, .initial_blocks = 2}, *service);
+        service.reset();
+      },
+      "ZoneService 's' destroyed while 1 UnsynchronizedZones still live");
+}
+
 TEST(ParseByteCountTest, AcceptsPlainNumbersAndBinarySuffixes) {
   EXPECT_EQ(*ParseByteCount("268435456"), 268435456u);
   EXPECT_EQ(*ParseByteCount("256M"), 256u << 20);
