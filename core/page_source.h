@@ -35,6 +35,9 @@ class PageSource {
   // page aligned. The pages must read as zero until written, as fresh
   // anonymous memory does: a zone's links and batch slots start out as
   // zeros without a store. False on failure, leaving the range as it was.
+  // Zones commit each page once, so a source may replace the pages (e.g.
+  // mmap with MAP_FIXED); only pages committed by a growth that failed part
+  // way, never written, are asked for again.
   virtual bool Commit(void* addr, size_t bytes) = 0;
 
   // Asks for committed pages [addr, addr + bytes), page aligned, to be made

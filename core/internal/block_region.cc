@@ -104,9 +104,13 @@ BlockRegion::~BlockRegion() {
 }
 
 bool BlockRegion::CommitSpan(uintptr_t begin, uintptr_t end) {
-  if (begin == end) return true;  // e.g. slots: a segment within the last slot's group
-  const PageSpan pages = PagesCovering(begin, end);
-  return pages_->Commit(pages.addr, pages.bytes);
+  // The page holding `begin`, unless it starts there, was committed with
+  // the bytes before it, which may be in use: commit only the pages after.
+  const size_t page = PageSize();
+  const uintptr_t first = RoundUp(begin, page);
+  const uintptr_t last = RoundUp(end, page);
+  if (first >= last) return true;  // within pages committed already
+  return pages_->Commit(reinterpret_cast<void*>(first), last - first);
 }
 
 bool BlockRegion::Prefault(size_t first, size_t n) const {
@@ -130,8 +134,8 @@ bool BlockRegion::Grow(size_t blocks) {
       !CommitWords(batch_slots_, SlotWords(old_count), SlotWords(new_count)) ||
       !CommitSpan(indexing_.begin + old_count * indexing_.block_size,
                   indexing_.begin + new_count * indexing_.block_size)) {
-    // Pages committed by a half-done Grow() stay committed but unused; the
-    // next Grow() commits them again, which is harmless.
+    // Pages committed by a half-done Grow() stay committed but unused
+    // (never written); the next Grow() commits them again.
     return false;
   }
   // The links and slots need no stores: freshly committed pages read as

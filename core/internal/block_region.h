@@ -178,7 +178,9 @@ class BlockRegion {
   // Commits words [old, new) of one array of them (the links, the slots).
   bool CommitWords(std::atomic<uint32_t>* words, size_t old_count, size_t new_count);
 
-  // Commits the pages covering [begin, end) of the reservation.
+  // Commits the pages of [begin, end) of the reservation that the bytes
+  // before `begin` did not: those from the first page boundary at or after
+  // `begin` (see PageSource::Commit).
   bool CommitSpan(uintptr_t begin, uintptr_t end);
 
   PageSource* pages_;

@@ -95,14 +95,55 @@ TEST(BlockRegionTest, FailedCommitLeavesNothingMapped) {
 
 // A segment that ends within the last batch slot's group of 8 blocks needs
 // no slot commit, and Grow() makes none (no redundant Commit()).
-TEST(BlockRegionTest, GrowWithinASlotsGroupCommitsNoSlots) {
+TEST(BlockRegionTest, GrowWithinCommittedPagesCommitsNothing) {
   CountingPageSource pages;
-  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 9, 64);
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 9, 4096);
   ASSERT_TRUE(region.ok());
   const int calls_before = pages.calls(PageCall::kCommit);
-  EXPECT_TRUE(region->Grow(3));  // blocks 9-11: slot 1 covers 8-15
-  EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 2) << "links and blocks";
+  // Links, slots and blocks 9-11 all lie in the pages the first 9 took.
+  EXPECT_TRUE(region->Grow(3));
+  EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before);
   EXPECT_EQ(region->committed_blocks(), 12u);
+  // Blocks 12 to 99 reach past the first page of blocks; their links and
+  // slots do not.
+  EXPECT_TRUE(region->Grow(88));
+  EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 1);
+}
+
+// A source whose Commit() hands out fresh zeroed pages, as one that maps
+// them with MAP_FIXED does.
+class ZeroingPageSource final : public PageSource {
+ public:
+  void* Reserve(size_t bytes, std::string_view tag) override {
+    return DefaultPageSource().Reserve(bytes, tag);
+  }
+  bool Commit(void* addr, size_t bytes) override {
+    if (!DefaultPageSource().Commit(addr, bytes)) return false;
+    std::memset(addr, 0, bytes);
+    return true;
+  }
+  bool Unmap(void* addr, size_t bytes) override { return DefaultPageSource().Unmap(addr, bytes); }
+  void* Map(size_t bytes, size_t alignment, std::string_view tag) override {
+    return DefaultPageSource().Map(bytes, alignment, tag);
+  }
+};
+
+// Growing never commits again a page that holds blocks or links in use.
+TEST(BlockRegionTest, GrowingKeepsWhatTheCommittedPagesHold) {
+  ZeroingPageSource pages;
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 24, 100, 1000);
+  ASSERT_TRUE(region.ok());
+  for (uint32_t i = 0; i < 100; ++i) {
+    std::memset(region->BlockAt(i), 0x5a, 24);
+    region->links()[i].store(i + 1);
+  }
+  for (int step = 0; step < 9; ++step) ASSERT_TRUE(region->Grow(100));
+  for (uint32_t i = 0; i < 100; ++i) {
+    const auto* bytes = static_cast<const unsigned char*>(region->BlockAt(i));
+    EXPECT_EQ(bytes[0], 0x5a) << "block " << i;
+    EXPECT_EQ(bytes[23], 0x5a) << "block " << i;
+    EXPECT_EQ(region->links()[i].load(), i + 1) << "link " << i;
+  }
 }
 
 // Grow() commits links, batch slots and blocks; whichever commit fails, it
@@ -110,7 +151,9 @@ TEST(BlockRegionTest, GrowWithinASlotsGroupCommitsNoSlots) {
 // committed stay committed, unused).
 TEST(BlockRegionTest, FailedGrowChangesNothing) {
   CountingPageSource pages;
-  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 8, 64);
+  // 4096 blocks end a page of each: links (4 bytes each), slots (1 byte per
+  // block) and blocks, so each growth needs all three commits.
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 4096, 8192);
   ASSERT_TRUE(region.ok());
   for (int failing = 0; failing < 3; ++failing) {
     SCOPED_TRACE(testing::Message() << "commit " << failing << " fails");
@@ -118,12 +161,12 @@ TEST(BlockRegionTest, FailedGrowChangesNothing) {
     const int calls_before = pages.calls(PageCall::kCommit);
     EXPECT_FALSE(region->Grow(8));
     EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + failing + 1) << "stops there";
-    EXPECT_EQ(region->committed_blocks(), 8u);
+    EXPECT_EQ(region->committed_blocks(), 4096u);
   }
   const int calls_before = pages.calls(PageCall::kCommit);
   EXPECT_TRUE(region->Grow(8));
   EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 3) << "links, slots, blocks";
-  EXPECT_EQ(region->committed_blocks(), 16u);
+  EXPECT_EQ(region->committed_blocks(), 4104u);
 }
 
 // The pages of the blocks, from the one holding the first block's start to
