@@ -16,7 +16,9 @@
 // slots. CPU c's cache starts at memory + (c << kStrideShift): a fixed
 // power-of-two stride, so the sections find it with a shift by an
 // immediate, not a multiply by a loaded stride. Slots past `capacity` are
-// never touched, so they cost address space, not memory.
+// never touched, so they cost address space, not resident memory (the
+// mapping is read-write: where overcommit is strict, vm.overcommit_memory =
+// 2, the kernel charges all of it against its commit limit).
 //
 // Synchronization protocol (kRseq)
 //   count  blocks in slots[0, count). Written only by critical sections on

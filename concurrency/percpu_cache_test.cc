@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -44,13 +46,14 @@ struct CacheFixture {
 class PinToCpu {
  public:
   explicit PinToCpu(int cpu) {
-    sched_getaffinity(0, sizeof(old_), &old_);
+    EXPECT_EQ(sched_getaffinity(0, sizeof(old_), &old_), 0) << std::strerror(errno);
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof(set), &set);
+    EXPECT_EQ(sched_setaffinity(0, sizeof(set), &set), 0)
+        << "cpu " << cpu << ": " << std::strerror(errno);
   }
-  ~PinToCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
+  ~PinToCpu() { EXPECT_EQ(sched_setaffinity(0, sizeof(old_), &old_), 0) << std::strerror(errno); }
 
  private:
   cpu_set_t old_;
@@ -58,7 +61,7 @@ class PinToCpu {
 
 int FirstAllowedCpu() {
   cpu_set_t set;
-  sched_getaffinity(0, sizeof(set), &set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0) << std::strerror(errno);
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &set)) return cpu;
   }
@@ -262,7 +265,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
   action.sa_handler = IgnoreSignal;
   sigaction(SIGUSR1, &action, nullptr);
   cpu_set_t allowed;
-  sched_getaffinity(0, sizeof(allowed), &allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0) << std::strerror(errno);
   const uint64_t restarts_before = RseqRestarts();
 
   std::vector<std::thread> workers;
@@ -279,7 +282,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
           for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
             if (CPU_ISSET(cpu, &allowed) && pick-- == 0) CPU_SET(cpu, &one);
           }
-          sched_setaffinity(0, sizeof(one), &one);
+          EXPECT_EQ(sched_setaffinity(0, sizeof(one), &one), 0) << std::strerror(errno);
         }
         // Odd rounds move blocks in batches, even rounds one at a time.
         const bool batched = round % 2 == 1;

@@ -128,9 +128,13 @@
 //   2. ZoneService::mu_ (the service's list of zones)
 //   3. Zone::slow_lock_
 //   4. PerCpuCache's per-CPU lock words (the fallback mode)
-// No other zonealloc lock exists. The one call out under a lock is to the
-// zone's PageSource (Commit, Map, Unmap under slow_lock_), which must not
-// call back into zonealloc (page_source.h). Allocate(), Free(), their bulk
+// The one other zonealloc lock is a leaf: the std::mutex over the
+// environment variables already warned about (internal/env.cc), taken with
+// no other lock held. Calls out under a lock: the zone's PageSource
+// (Commit, Map, Unmap under slow_lock_), which must not call back into
+// zonealloc (page_source.h), and operator new under ZoneService::mu_ (its
+// list of zones, Snapshot(), the stats of destroyed zones), which may
+// allocate from a zone: that takes only locks below mu_. Allocate(), Free(), their bulk
 // forms, IsFull(), Owns() and Drain() never call operator new, the slow
 // path and its misuse crashes included, and the library makes no direct
 // malloc call: the slow path maps overflow slabs and indexes them in memory

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
@@ -39,7 +40,7 @@ std::string ModeUnderTest() {
 // The CPUs this process may run on.
 std::vector<int> AllowedCpus() {
   cpu_set_t set;
-  sched_getaffinity(0, sizeof(set), &set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0) << std::strerror(errno);
   std::vector<int> cpus;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
@@ -54,7 +55,8 @@ void RunOnCpu(int cpu, Body body) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof(set), &set);
+    EXPECT_EQ(sched_setaffinity(0, sizeof(set), &set), 0)
+        << "cpu " << cpu << ": " << std::strerror(errno);
     body();
   });
   thread.join();

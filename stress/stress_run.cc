@@ -4,7 +4,9 @@
 #include <sched.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <random>
@@ -169,8 +171,11 @@ StressResult RunStress(const StressConfig& config) {
   std::unique_ptr<StressState> state = MakeState(config);
   if (state == nullptr) return {.violations = 1};
   cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  sched_getaffinity(0, sizeof(allowed), &allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    std::fprintf(stderr, "zone_stress: sched_getaffinity: %s; the workers will not migrate\n",
+                 std::strerror(errno));
+    CPU_ZERO(&allowed);  // MoveToRandomCpu() then leaves them where they are
+  }
   std::mt19937_64 rng(config.seed);
 
   const Clock::time_point start = Clock::now();

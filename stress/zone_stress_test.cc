@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -86,7 +87,7 @@ void MigrateToRandomCpu(const cpu_set_t& allowed, std::minstd_rand& rng) {
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &allowed) && pick-- == 0) CPU_SET(cpu, &one);
   }
-  sched_setaffinity(0, sizeof(one), &one);
+  EXPECT_EQ(sched_setaffinity(0, sizeof(one), &one), 0) << std::strerror(errno);
 }
 
 std::chrono::milliseconds StressDuration() {
@@ -123,7 +124,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
     std::vector<void*> held;
     uint64_t serial = 0;
     cpu_set_t allowed;
-    sched_getaffinity(0, sizeof(allowed), &allowed);
+    ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0) << std::strerror(errno);
     for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
       if (round % 128 == 0) MigrateToRandomCpu(allowed, rng);
       const int burst = 1 + static_cast<int>(rng() % 16);
