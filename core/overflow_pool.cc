@@ -213,7 +213,7 @@ void OverflowPool::RetryUnreleased() {
   }
 }
 
-void* OverflowPool::Allocate() {
+void* OverflowPool::Allocate(bool* recycled) {
   if (AtCap()) return nullptr;
   Slab* slab = with_free_;
   if (slab == nullptr) {
@@ -229,6 +229,7 @@ void* OverflowPool::Allocate() {
     Push(with_free_, slab);
   }
   void* block;
+  if (recycled != nullptr) *recycled = slab->free_list != nullptr;
   if (slab->free_list != nullptr) {
     block = slab->free_list;
     internal::UnpoisonBlock(block, block_size_);  // the allocator reads its link first

@@ -91,8 +91,10 @@ class OverflowPool {
 
   // A block from a slab with free blocks, else from an unreleased slab, the
   // spare, or a new slab, in that order. nullptr when max_blocks_in_use
-  // blocks are in use or the page source fails.
-  void* Allocate();
+  // blocks are in use or the page source fails. *recycled, where given, says
+  // whether the block was handed out and freed before (else it was never
+  // written since its slab was mapped).
+  void* Allocate(bool* recycled = nullptr);
 
   // Returns `block` to its slab and applies the release rule. False, changing
   // nothing, when block is not an overflow block of this pool.

@@ -59,6 +59,21 @@ TEST(OverflowPoolTest, NextAllocateMapsSaysWhenAllocateWouldMap) {
   EXPECT_TRUE(pool.NextAllocateMaps());
 }
 
+TEST(OverflowPoolTest, AllocateSaysWhetherABlockWasHandedOutBefore) {
+  CountingPageSource pages;
+  OverflowPool pool(pages, "t", 64, 16, /*slab_blocks=*/4, 0);
+  bool recycled = true;
+  void* first = pool.Allocate(&recycled);
+  EXPECT_FALSE(recycled) << "a new slab's block";
+  void* second = pool.Allocate(&recycled);
+  EXPECT_FALSE(recycled);
+  ASSERT_TRUE(pool.Free(first, /*zone_has_free_blocks=*/false));
+  EXPECT_EQ(pool.Allocate(&recycled), first);
+  EXPECT_TRUE(recycled) << "freed before";
+  EXPECT_TRUE(pool.Free(first, false));
+  EXPECT_TRUE(pool.Free(second, false));
+}
+
 TEST(OverflowPoolTest, ASlabHoldsAtLeastTheBlocksAskedFor) {
   for (size_t block_size = 8; block_size <= 2 * PageSize(); block_size += 8) {
     for (size_t slab_blocks : {1, 2, 3, 64, 65}) {

@@ -188,15 +188,11 @@ void Zone::VerifyFill(const void* block, size_t from_offset) const {
   }
 }
 
-// An overflow block's first word holds its slab's free-list link while it
-// is free, and a block of a new slab was never filled: past the first word,
-// the block must be all fill, or all zero (never handed out).
-void Zone::VerifyOverflowFill(const void* block) const {
+// An overflow block freed before holds the fill past its first word (its
+// slab's free-list link); one never handed out was never filled.
+void Zone::VerifyOverflowFill(const void* block, bool recycled) const {
   internal::UnpoisonBlock(block, region_.block_size());
-  const auto* bytes = static_cast<const unsigned char*>(block);
-  const bool untouched = std::all_of(bytes + sizeof(void*), bytes + region_.block_size(),
-                                     [](unsigned char byte) { return byte == 0; });
-  if (!untouched) VerifyFill(block, sizeof(void*));
+  if (recycled) VerifyFill(block, sizeof(void*));
   // OverflowPool::Allocate() handed the block out undefined; so it stays.
   internal::ForgetContents(block, region_.block_size());
 }
@@ -553,14 +549,15 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
     }
     const bool maps = overflow_.NextAllocateMaps();
     if (maps && mapped) break;
-    void* const block = overflow_.Allocate();
+    bool recycled = false;
+    void* const block = overflow_.Allocate(&recycled);
     if (block == nullptr) {
       ++allocation_failures_;
       fill.failed = true;
       break;
     }
     mapped |= maps;
-    if (debug_checks_) VerifyOverflowFill(block);
+    if (debug_checks_) VerifyOverflowFill(block, recycled);
     policy_.OnOverflowAllocated();
     out[fill.blocks++] = block;
     ++overflowed;

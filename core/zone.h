@@ -352,7 +352,7 @@ class Zone {
   // Crashes, naming the byte, unless block[from_offset, block_size()) holds
   // the fill of a freed block.
   void VerifyFill(const void* block, size_t from_offset = 0) const;
-  void VerifyOverflowFill(const void* block) const;
+  void VerifyOverflowFill(const void* block, bool recycled) const;
 
   // SharedZone::Take() and Put(), and the zone's reaction when a push found
   // the shared zone empty (OnNoLongerFull) or a take neared the end of the

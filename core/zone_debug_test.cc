@@ -228,6 +228,28 @@ TEST(ZoneDebugChecksTest, WriteAfterFreeOfAnOverflowBlockIsReported) {
   zone->Free(kept);
 }
 
+// Zeroing a freed object is a common write after free; a freed overflow
+// block that reads as zeros is not taken for one never handed out.
+TEST(ZoneDebugChecksTest, ZeroingAFreedOverflowBlockIsReported) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto zone = MakeZone({.name = "dbg",
+                        .block_size = kBlockSize,
+                        .initial_blocks = 1,
+                        .max_blocks = 1,
+                        .debug_checks = true});
+  void* kept = zone->Allocate();  // the zone is full from here
+  char* block = static_cast<char*>(zone->Allocate());
+  zone->Free(block);  // its slab stays, as the spare, while the zone is full
+  EXPECT_DEATH(
+      {
+        internal::UnpoisonBlock(block, kBlockSize);
+        std::memset(block + sizeof(void*), 0, kBlockSize - sizeof(void*));
+        zone->Allocate();
+      },
+      "zone 'dbg': block 0x[0-9a-f]+ was written after it was freed: byte at offset 8 is 0x00");
+  zone->Free(kept);
+}
+
 TEST(ZoneDebugChecksTest, DoubleFreeIsReportedInEveryBuild) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto zone = MakeZone({.name = "dbg", .block_size = kBlockSize, .initial_blocks = 8,
