@@ -94,7 +94,7 @@ struct CpuCacheStats {
   // even when a migration sent the blocks back.
   uint64_t refills = 0;
   uint64_t flushes = 0;  // batches moved out to the shared zone
-  uint64_t drains = 0;   // times another thread emptied it (Drain)
+  uint64_t drains = 0;   // times Drain() took blocks out of it (any thread's)
   // PopBatch/PushBatch calls: each is one critical section (or lock hold),
   // whatever the number of blocks it moves. Counted on the CPU the caller
   // was on just before the call (after a migration, maybe not the one the

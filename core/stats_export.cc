@@ -271,7 +271,7 @@ constexpr CpuFamily kCpuFamilies[] = {
      [](const CpuCacheStats& c) -> uint64_t { return c.refills; }},
     {"zonealloc_cpu_cache_flushes_total", "counter", "Batches moved out to the shared zone.",
      [](const CpuCacheStats& c) -> uint64_t { return c.flushes; }},
-    {"zonealloc_cpu_cache_drains_total", "counter", "Times another thread emptied the cache.",
+    {"zonealloc_cpu_cache_drains_total", "counter", "Times a drain took blocks out of the cache.",
      [](const CpuCacheStats& c) -> uint64_t { return c.drains; }},
     {"zonealloc_cpu_cache_batch_moves_total", "counter",
      "Batch pops and pushes: one critical section each.",

@@ -293,7 +293,7 @@ void Zone::FreeMiss(void* block) {
       cache_->TryPush(block)) {
     return;
   }
-  cache_->CountFlush(cpu);
+  if (cache_->CallerCanCache()) cache_->CountFlush(cpu);  // else nothing was cached
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
   const uint32_t n = 1 + cache_->PopBatch(batch + 1, shared_.batch_blocks() - 1);

@@ -231,6 +231,7 @@ TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
   EXPECT_EQ(stats.cpu_caches[cpu].misses, 40u) << "no block was cached";
   EXPECT_EQ(stats.cpu_caches[cpu].blocks, 0u);
   EXPECT_EQ(stats.cpu_caches[cpu].capacity, 16u) << "a cache it cannot fill does not deepen";
+  EXPECT_EQ(stats.cpu_caches[cpu].flushes, 0u) << "nor flush";
   if (cpu != 0) {
     EXPECT_EQ(stats.cpu_caches[0].misses, 0u);
   }
