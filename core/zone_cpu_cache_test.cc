@@ -392,6 +392,21 @@ std::vector<void*> DeepenThenEmpty(Zone& zone, int cpu) {
   return blocks;
 }
 
+// Slow-path events on `cpu`, three, a scan period apart: the first idle
+// scan notes every other CPU's activity, the second finds the idle ones and
+// drains them. 600 blocks are more than a cache in these tests may hold, so
+// each round misses.
+void MissOnCpuThroughTwoIdleScans(Zone& zone, int cpu) {
+  for (int round = 0; round < 3; ++round) {
+    if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    RunOnCpu(cpu, [&] {
+      std::vector<void*> blocks(600);
+      for (void*& block : blocks) block = zone.Allocate();
+      for (void* block : blocks) zone.Free(block);
+    });
+  }
+}
+
 // A thread that deepened its CPU's cache and then took every block back
 // out leaves it empty but deep; Drain() still puts it back, returning its
 // share of the bound on all caches.
@@ -560,20 +575,7 @@ TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
     for (void* block : blocks) zone->Free(block);  // CPU 0's cache holds blocks
   });
   ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
-  // Slow-path events on another CPU, more than a scan period apart: the
-  // first scan notes CPU 0's activity, the second finds it idle and drains it.
-  auto miss_on_cpu1 = [&] {
-    RunOnCpu(cpus[1], [&] {
-      std::vector<void*> blocks(40);
-      for (void*& block : blocks) block = zone->Allocate();
-      for (void* block : blocks) zone->Free(block);
-    });
-  };
-  miss_on_cpu1();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  miss_on_cpu1();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  miss_on_cpu1();
+  MissOnCpuThroughTwoIdleScans(*zone, cpus[1]);
   EXPECT_EQ(zone->Stats().cpu_caches[cpus[0]].blocks, 0u);
   EXPECT_GT(zone->Stats().cpu_caches[cpus[0]].drains, 0u);
 }
@@ -591,19 +593,7 @@ TEST_F(ZoneCpuCacheTest, AnIdleCpusEmptyDeepCacheGoesBackToItsInitialDepth) {
   std::vector<void*> held;
   RunOnCpu(cpus[0], [&] { held = DeepenThenEmpty(*zone, cpus[0]); });
   ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].capacity, 16u);
-  // More blocks than CPU 1's cache may hold, so each call misses there.
-  auto miss_on_cpu1 = [&] {
-    RunOnCpu(cpus[1], [&] {
-      std::vector<void*> blocks(600);
-      for (void*& block : blocks) block = zone->Allocate();
-      for (void* block : blocks) zone->Free(block);
-    });
-  };
-  miss_on_cpu1();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  miss_on_cpu1();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  miss_on_cpu1();
+  MissOnCpuThroughTwoIdleScans(*zone, cpus[1]);
   EXPECT_EQ(zone->Stats().cpu_caches[cpus[0]].capacity, 16u);
   zone->FreeBulk(held);
 }
