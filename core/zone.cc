@@ -365,16 +365,18 @@ void Zone::DrainCpuLocked(int cpu) {
                  SlowLock::kHeld);
 }
 
-void Zone::DrainAllLocked() {
+void Zone::DrainAllLocked(EmptyCaches empty) {
   if (!cache_.has_value()) return;
   for (int cpu = 0; cpu < cache_->num_cpus(); ++cpu) {
-    if (!cache_->EmptyAtInitialDepth(cpu)) DrainCpuLocked(cpu);
+    const bool drain = empty == EmptyCaches::kBackToInitialDepth ? !cache_->EmptyAtInitialDepth(cpu)
+                                                                 : cache_->CountOn(cpu) > 0;
+    if (drain) DrainCpuLocked(cpu);
   }
 }
 
 void Zone::Drain() {
   SpinLockHolder hold(slow_lock_);
-  DrainAllLocked();
+  DrainAllLocked(EmptyCaches::kBackToInitialDepth);
   NotePeakLocked(CachedBlocks());
 }
 
@@ -510,7 +512,7 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
   // One scan of every CPU's count serves the peak sample at the end too.
   size_t cached = CachedBlocks();
   if (cached >= shared_.batch_blocks()) {
-    DrainAllLocked();
+    DrainAllLocked(EmptyCaches::kSkip);  // a fence for a cache without blocks gains none
     cached = 0;
   }
   SlowFill fill;

@@ -220,7 +220,7 @@ class Zone {
   // A block of block_size() bytes: from this CPU's cache, else the shared
   // zone, else overflow or a permanent extension. nullptr only when the
   // zone is full, its overflow is at max_overflow_blocks and it may not
-  // extend now (by the rule, max_blocks or the service budget), or when the
+  // extend now (max_blocks or the service budget), or when the
   // page source fails (or overflow cannot index another slab: it holds 65536
   // already, or mmap refuses the index's array; see overflow_pool.h).
   void* Allocate() {
@@ -410,7 +410,10 @@ class Zone {
   // prefaulted_end_ when nothing is to be prefaulted.
   static constexpr uint32_t kNoPrefault = UINT32_MAX;
   void DrainCpuLocked(int cpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
-  void DrainAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
+  // Which CPUs a drain of all takes: those that cache blocks, and, for
+  // Drain(), also empty ones deeper than their initial depth.
+  enum class EmptyCaches { kSkip, kBackToInitialDepth };
+  void DrainAllLocked(EmptyCaches empty) ABSL_EXCLUSIVE_LOCKS_REQUIRED(slow_lock_);
   // On a CPU cache's miss or flush (caches on): samples the peak at most
   // every millisecond (or tick of the coarse clock), then scans for idle
   // caches at most every second.

@@ -95,6 +95,15 @@ class ZoneCpuCacheTest : public ::testing::Test {
   static ZoneOptions CachedOptions() {
     return {.block_size = 64, .initial_blocks = 256, .cpu_cache_blocks = 16};
   }
+  // Caches of 16 blocks, and room in the bound on all caches for one CPU's
+  // to deepen past 300 blocks while every other possible CPU keeps its 16
+  // (machines report hundreds).
+  static ZoneOptions DeepenableOptions() {
+    return {.block_size = 64,
+            .initial_blocks = 4096 + 32 * static_cast<size_t>(PerCpuCache::PossibleCpus()),
+            .cpu_cache_blocks = 16,
+            .cpu_cache_max_blocks = 512};
+  }
 
   std::unique_ptr<ZoneService> service_;
 };
@@ -208,7 +217,7 @@ TEST_F(ZoneCpuCacheTest, FailingToMapTheCachesIsResourceExhaustedAndLeavesNothin
 // misses count on the CPU the thread runs on.
 TEST_F(ZoneCpuCacheTest, AThreadWithoutRseqMissesOnTheCpuItRunsOn) {
   if (ModeUnderTest() != "rseq") GTEST_SKIP() << "rseq mode only";
-  auto zone = MakeZone(CachedOptions());
+  auto zone = MakeZone(DeepenableOptions());
   ASSERT_EQ(zone->cpu_cache_mode(), CpuCacheMode::kRseq);
   const int cpu = AllowedCpus().back();
   int unregister_error = 0;
@@ -412,10 +421,7 @@ void MissOnCpuThroughTwoIdleScans(Zone& zone, int cpu) {
 // share of the bound on all caches.
 TEST_F(ZoneCpuCacheTest, DrainPutsAnEmptyDeepCacheBackToItsInitialDepth) {
   if (!CachesOn()) GTEST_SKIP() << "no caches";
-  auto zone = MakeZone({.block_size = 64,
-                        .initial_blocks = 4096,
-                        .cpu_cache_blocks = 16,
-                        .cpu_cache_max_blocks = 512});
+  auto zone = MakeZone(DeepenableOptions());
   const int cpu = AllowedCpus().front();
   RunOnCpu(cpu, [&] {
     std::vector<void*> blocks = DeepenThenEmpty(*zone, cpu);
@@ -586,10 +592,7 @@ TEST_F(ZoneCpuCacheTest, AnIdleCpusCacheReturnsToTheSharedZone) {
 TEST_F(ZoneCpuCacheTest, AnIdleCpusEmptyDeepCacheGoesBackToItsInitialDepth) {
   const std::vector<int> cpus = AllowedCpus();
   if (!CachesOn() || cpus.size() < 2) GTEST_SKIP() << "needs caches and two CPUs";
-  auto zone = MakeZone({.block_size = 64,
-                        .initial_blocks = 4096,
-                        .cpu_cache_blocks = 16,
-                        .cpu_cache_max_blocks = 512});
+  auto zone = MakeZone(DeepenableOptions());
   std::vector<void*> held;
   RunOnCpu(cpus[0], [&] { held = DeepenThenEmpty(*zone, cpus[0]); });
   ASSERT_GT(zone->Stats().cpu_caches[cpus[0]].capacity, 16u);

@@ -826,9 +826,11 @@ TEST_F(ZoneOverflowTest, PastEveryCapAllocateReturnsNullptr) {
 // falls back to overflow. Nothing leaks or is charged, and the zone still
 // works afterwards.
 TEST_F(ZoneOverflowTest, BackingFailuresReturnNullptrAndLeaveTheZoneUsable) {
-  // Page-sized blocks, so an extension commits pages (of blocks, at least).
-  Zone& zone = MakeZone({.block_size = 4096, .initial_blocks = 8});
-  std::vector<void*> blocks = AllocateN(zone, 8);
+  // 8 pages of 4 KiB blocks, so an extension commits pages (of blocks, at
+  // least).
+  const int initial = static_cast<int>(8 * PageSize() / 4096);
+  Zone& zone = MakeZone({.block_size = 4096, .initial_blocks = static_cast<size_t>(initial)});
+  std::vector<void*> blocks = AllocateN(zone, initial);
 
   pages_.FailNext(PageCall::kMap);  // first overflow slab
   EXPECT_EQ(zone.Allocate(), nullptr);
@@ -843,8 +845,9 @@ TEST_F(ZoneOverflowTest, BackingFailuresReturnNullptrAndLeaveTheZoneUsable) {
   EXPECT_EQ(errno, 0) << "an Allocate() that succeeds leaves errno alone";
   EXPECT_EQ(zone.Stats().extension_refusals, 1u) << "the failed commit is counted";
   EXPECT_EQ(zone.Stats().overflow_blocks_in_use, 3u);
-  EXPECT_EQ(zone.Stats().capacity_blocks, 8u);
-  EXPECT_EQ(service_->permanent_bytes(), 8u * (4096 + 5)) << "the failed extension is not charged";
+  EXPECT_EQ(zone.Stats().capacity_blocks, static_cast<size_t>(initial));
+  EXPECT_EQ(service_->permanent_bytes(), initial * (4096u + 5))
+      << "the failed extension is not charged";
 
   blocks.push_back(zone.Allocate());  // the retry extends
   EXPECT_NE(blocks.back(), nullptr);

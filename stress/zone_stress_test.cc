@@ -87,7 +87,8 @@ void MigrateToRandomCpu(const cpu_set_t& allowed, std::minstd_rand& rng) {
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &allowed) && pick-- == 0) CPU_SET(cpu, &one);
   }
-  EXPECT_EQ(sched_setaffinity(0, sizeof(one), &one), 0) << std::strerror(errno);
+  // A CPU taken offline meanwhile refuses: the thread stays where it is.
+  (void)sched_setaffinity(0, sizeof(one), &one);
 }
 
 std::chrono::milliseconds StressDuration() {

@@ -93,8 +93,8 @@ TEST(BlockRegionTest, FailedCommitLeavesNothingMapped) {
   EXPECT_EQ(pages.outstanding_mappings(), 0);
 }
 
-// A segment that ends within the last batch slot's group of 8 blocks needs
-// no slot commit, and Grow() makes none (no redundant Commit()).
+// Growth within pages already committed commits nothing; growth past them
+// commits only the new pages (PageSource::Commit: each page once).
 TEST(BlockRegionTest, GrowWithinCommittedPagesCommitsNothing) {
   CountingPageSource pages;
   absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 9, 4096);
@@ -104,9 +104,9 @@ TEST(BlockRegionTest, GrowWithinCommittedPagesCommitsNothing) {
   EXPECT_TRUE(region->Grow(3));
   EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before);
   EXPECT_EQ(region->committed_blocks(), 12u);
-  // Blocks 12 to 99 reach past the first page of blocks; their links and
-  // slots do not.
-  EXPECT_TRUE(region->Grow(88));
+  // A page more of blocks reaches past the first page of blocks; their
+  // links and slots do not.
+  EXPECT_TRUE(region->Grow(PageSize() / 64));
   EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 1);
 }
 
@@ -151,9 +151,11 @@ TEST(BlockRegionTest, GrowingKeepsWhatTheCommittedPagesHold) {
 // committed stay committed, unused).
 TEST(BlockRegionTest, FailedGrowChangesNothing) {
   CountingPageSource pages;
-  // 4096 blocks end a page of each: links (4 bytes each), slots (1 byte per
-  // block) and blocks, so each growth needs all three commits.
-  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, 4096, 8192);
+  // A page's count of blocks ends a page of each: links (4 bytes each),
+  // slots (1 byte per block) and blocks, so each growth needs all three
+  // commits.
+  const size_t initial = PageSize();
+  absl::StatusOr<BlockRegion> region = BlockRegion::Create(pages, "t", 64, initial, 2 * initial);
   ASSERT_TRUE(region.ok());
   for (int failing = 0; failing < 3; ++failing) {
     SCOPED_TRACE(testing::Message() << "commit " << failing << " fails");
@@ -161,12 +163,12 @@ TEST(BlockRegionTest, FailedGrowChangesNothing) {
     const int calls_before = pages.calls(PageCall::kCommit);
     EXPECT_FALSE(region->Grow(8));
     EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + failing + 1) << "stops there";
-    EXPECT_EQ(region->committed_blocks(), 4096u);
+    EXPECT_EQ(region->committed_blocks(), initial);
   }
   const int calls_before = pages.calls(PageCall::kCommit);
   EXPECT_TRUE(region->Grow(8));
   EXPECT_EQ(pages.calls(PageCall::kCommit), calls_before + 3) << "links, slots, blocks";
-  EXPECT_EQ(region->committed_blocks(), 4104u);
+  EXPECT_EQ(region->committed_blocks(), initial + 8);
 }
 
 // The pages of the blocks, from the one holding the first block's start to
