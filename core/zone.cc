@@ -518,8 +518,7 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
   SlowFill fill;
   size_t overflowed = 0;
   bool extended = false;
-  bool mapped = false;   // a new slab or an extension, this hold
-  bool refused = false;  // an extension, this hold
+  bool mapped = false;  // a new slab or an extension, this hold
   while (fill.blocks < out.size()) {
     // acquire: as in AllocateSlow(), before the re-check.
     if (fill.blocks > 0) epoch = not_full_epoch_.load(std::memory_order_acquire);
@@ -535,7 +534,7 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
     // it may still extend: the cap's blocks in use (at least the rule's
     // count, see ZoneOptions::max_overflow_blocks) stand for them.
     const bool capped = overflow_.AtCap() && region_.committed_blocks() < region_.max_blocks();
-    if (!refused && (policy_.ShouldExtend() || capped)) {
+    if (policy_.ShouldExtend() || capped) {
       // The next hold drains first if other CPUs cached a batch since.
       if (mapped) break;
       if (fill.blocks > 0) {
@@ -547,7 +546,6 @@ Zone::SlowFill Zone::AllocateSlowLocked(uint64_t epoch, std::span<void*> out) {
         extended = mapped = true;
         continue;
       }
-      refused = true;  // once per hold: the budget or the page source said no
     }
     const bool maps = overflow_.NextAllocateMaps();
     if (maps && mapped) break;

@@ -30,8 +30,10 @@
 //     migrates leaves some behind) and at least
 //     extend_after_overflow_allocations overflow blocks in use (rule
 //     (3) of extension_policy.h: all of the episode's overflow still in use),
-//     and overflow_allocations >= extensions x that threshold, so a zone that
-//     never ran full and overflowed never extends;
+//     and overflow_allocations >= extensions x that threshold (with an
+//     overflow cap, at which the zone extends whatever the episode,
+//     >= the threshold once it extended), so a zone that never ran full and
+//     overflowed never extends;
 //   - overflow slabs: at most one spare beyond the slabs that hold live
 //     overflow blocks; after Drain(), when the zone has free permanent blocks
 //     and no overflow block is in use, none is mapped (overflow_pool.h,
@@ -224,7 +226,11 @@ class ZoneFuzz {
       episode_overflow_allocations_ = 0;
       episode_overflow_frees_ = 0;
     }
-    if (episode_overflow_allocations_ >= threshold_ && episode_overflow_frees_ == 0) {
+    // At the overflow cap the zone extends as the rule would once that many
+    // overflow blocks are in use (zone_options.h, max_overflow_blocks).
+    const bool capped =
+        max_overflow_ != 0 && overflow_live_ == max_overflow_ && capacity_ < max_blocks_;
+    if ((episode_overflow_allocations_ >= threshold_ && episode_overflow_frees_ == 0) || capped) {
       const auto affordable = [&](size_t step) {
         return step > 0 && internal::BlockRegion::PermanentBytes(block_size_, step) <=
                                budget_ - charged_;
@@ -436,7 +442,13 @@ class ZoneFuzz {
     FUZZ_CHECK(stats.peak_in_use_blocks >= stats.in_use_blocks);
     FUZZ_CHECK(stats.capacity_blocks <= max_blocks_);
     FUZZ_CHECK(stats.capacity_blocks >= last_.capacity_blocks);
-    FUZZ_CHECK(stats.overflow_allocations >= stats.extensions * threshold_);
+    // Each extension follows that many overflows of its own, but at the
+    // overflow cap, whose blocks in use (at least that many) stand for them.
+    if (max_overflow_ == 0) {
+      FUZZ_CHECK(stats.overflow_allocations >= stats.extensions * threshold_);
+    } else if (stats.extensions > 0) {
+      FUZZ_CHECK(stats.overflow_allocations >= threshold_);
+    }
     FUZZ_CHECK(stats.overflow_slabs_unreleased == 0);
     // Every live slab holds a live overflow block, but for one spare.
     FUZZ_CHECK(stats.overflow_slabs_live <= stats.overflow_blocks_in_use + 1);

@@ -306,24 +306,6 @@ TEST_F(ZoneOverflowTest, AFullZoneAtItsOverflowCapExtendsInALaterEpisode) {
   zone.FreeBulk(blocks);
 }
 
-// A refused extension is not retried for every block of a bulk call: each
-// slow-path entry asks once, then overflows.
-TEST_F(ZoneOverflowTest, ABulkCallAsksForARefusedExtensionOncePerSlowPathEntry) {
-  Zone& zone = MakeZone({.block_size = 64,
-                         .initial_blocks = 16,
-                         .max_blocks = 16,
-                         .extend_after_overflow_allocations = 1,
-                         .overflow_slab_blocks = 512,
-                         .cpu_cache_blocks = 0});
-  std::vector<void*> blocks(16 + 300);
-  ASSERT_EQ(zone.AllocateBulk(blocks), blocks.size());
-  const ZoneStats stats = zone.Stats();
-  EXPECT_EQ(stats.extensions, 0u);
-  EXPECT_GT(stats.extension_refusals, 0u);
-  EXPECT_LE(stats.extension_refusals, stats.slow_path_entries);
-  zone.FreeBulk(blocks);
-}
-
 TEST_F(ZoneOverflowTest, AllocationFailuresCountEveryNullptr) {
   Zone& zone = MakeZone(
       {.block_size = 64, .initial_blocks = 8, .max_blocks = 8, .max_overflow_blocks = 4});

@@ -64,8 +64,7 @@ struct ZoneStats {
   // Permanent extension (ExExtendZone).
   size_t extensions = 0;
   // Extensions the rule wanted, refused by max_blocks or the budget, or
-  // whose commit failed: at most one per slow-path entry, which tries no
-  // further extension; the next entry tries again.
+  // whose commit failed (each is tried again for the next block).
   size_t extension_refusals = 0;
   size_t permanent_bytes = 0;     // blocks, links and batch slots charged to the budget
 
