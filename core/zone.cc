@@ -288,12 +288,10 @@ void* Zone::AllocateMiss() {
 
 void Zone::FreeMiss(void* block) {
   const int cpu = cache_->CurrentCpu();
+  const bool can_cache = cache_->CallerCanCache();
   // A full cache deepens while the bounds allow, instead of flushing.
-  if (cache_->CallerCanCache() && cache_->Grow(cpu, shared_.batch_blocks()) &&
-      cache_->TryPush(block)) {
-    return;
-  }
-  if (cache_->CallerCanCache()) cache_->CountFlush(cpu);  // else nothing was cached
+  if (can_cache && cache_->Grow(cpu, shared_.batch_blocks()) && cache_->TryPush(block)) return;
+  if (can_cache) cache_->CountFlush(cpu);  // else nothing was cached
   void* batch[kMaxBatchBlocks];
   batch[0] = block;
   const uint32_t n = 1 + cache_->PopBatch(batch + 1, shared_.batch_blocks() - 1);
