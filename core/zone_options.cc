@@ -21,7 +21,7 @@ constexpr size_t kMaxAlignment = 4096;
 constexpr size_t kMinBlockSize = 8;  // room for a free-list link
 constexpr size_t kDefaultOverflowSlabBytes = 16 << 10;
 constexpr size_t kMaxOverflowSlabBlocks = 1 << 16;
-constexpr size_t kDefaultCpuCacheBytes = 16 << 10;
+constexpr size_t kDefaultCpuCacheBytes = 32 << 10;
 static_assert(kMaxCpuCacheBlocks == PerCpuCache::kMaxCapacity);
 
 // Debian's Abseil keeps its own absl::string_view, distinct from the
@@ -71,9 +71,9 @@ absl::Status ResolveCpuCache(const ZoneOptions& options, const SystemProfile& pr
   }
   if (resolved.cpu_cache_blocks == kDefaultCpuCacheBlocks) {
     const size_t per_cpu_share = resolved.initial_blocks / (4 * std::max(1, profile.usable_cpus));
-    const size_t blocks = std::min(
-        std::clamp(kDefaultCpuCacheBytes / resolved.block_size, size_t{8}, size_t{256}),
-        per_cpu_share);
+    const size_t blocks =
+        std::min(std::clamp(kDefaultCpuCacheBytes / resolved.block_size, size_t{8}, size_t{512}),
+                 per_cpu_share);
     resolved.cpu_cache_blocks = blocks < 4 ? 0 : blocks;
   } else if (resolved.cpu_cache_blocks > kMaxCpuCacheBlocks) {
     return Invalid(options, absl::StrFormat("ZoneOptions.cpu_cache_blocks must be at most %d, got %d",

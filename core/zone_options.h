@@ -104,7 +104,7 @@ struct ZoneOptions {
   CpuCacheMode cpu_cache = CpuCacheMode::kDefault;
 
   // Blocks each CPU's cache starts out able to hold (its initial depth); 0
-  // disables the caches. The default: 16 KiB of blocks, within [8, 256],
+  // disables the caches. The default: 32 KiB of blocks, within [8, 512],
   // and at most a quarter of initial_blocks per CPU so caches cannot hoard a
   // small zone; below 4 blocks, no caches.
   size_t cpu_cache_blocks = kDefaultCpuCacheBlocks;

@@ -132,7 +132,7 @@ TEST(ZoneOptionsTest, CacheDepthDefaultsAndLimits) {
   EXPECT_EQ(resolved->cpu_cache_max_blocks, 0u) << "no caches, no depth";
 }
 
-// The default depth: 16 KiB of blocks within [8, 256], at most a quarter
+// The default depth: 32 KiB of blocks within [8, 512], at most a quarter
 // of the zone per CPU (kMediumWorkstation has 4), and no caches below 4
 // blocks; a batch is half a cache.
 TEST(ZoneOptionsTest, TheDefaultCacheDepthIsASliceOfTheZone) {
@@ -142,10 +142,10 @@ TEST(ZoneOptionsTest, TheDefaultCacheDepthIsASliceOfTheZone) {
     size_t depth;
     size_t batch;
   };
-  for (const Case& c : {Case{64, 4096, 256, 128},     // 16 KiB of blocks
+  for (const Case& c : {Case{64, 8192, 512, 256},     // 32 KiB of blocks
                         Case{64, 400, 25, 12},        // a quarter of 400 over 4 CPUs
                         Case{8192, 4096, 8, 4},       // at least 8 blocks
-                        Case{8, 1 << 20, 256, 128}})  // at most 256
+                        Case{8, 1 << 20, 512, 256}})  // at most 512
   {
     auto resolved = ResolveZoneOptions(
         {.block_size = c.block_size, .initial_blocks = c.initial_blocks}, kMediumWorkstation);
