@@ -188,7 +188,7 @@ std::string BlockText(size_t block_size) {
 // Runs every row `repetitions` times. Within a cell the contenders take
 // turns (repetition 1 of each, then 2 of each...), so a slow phase of a
 // noisy machine hits them all alike rather than one of them, in an order
-// that rotates each repetition (TurnOrder).
+// that changes each repetition (TurnOrder).
 void RunAll(std::vector<Row>& rows, const std::vector<Contender>& contenders,
             const Settings& settings) {
   int total = 0;

@@ -74,9 +74,13 @@ std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& 
 }
 
 std::vector<size_t> TurnOrder(size_t contenders, int repetition) {
+  // Williams' sequence 0, 1, n-1, 2, n-2, ...: its steps +1, -2, +3, -4, ...
+  // differ mod n when n is even, so its shifts never repeat an ordered pair.
   std::vector<size_t> order(contenders);
+  const size_t shift = static_cast<size_t>(repetition - 1);
   for (size_t k = 0; k < contenders; ++k) {
-    order[k] = (k + static_cast<size_t>(repetition - 1)) % contenders;
+    const size_t base = k % 2 == 1 ? (k + 1) / 2 : (contenders - k / 2) % contenders;
+    order[k] = (base + shift) % contenders;
   }
   return order;
 }
@@ -99,6 +103,12 @@ std::vector<std::string> WorkerArgs(const Cell& cell, MatrixKind kind, int64_t d
           "--burst_idle_ms=2", "--fill_blocks=131072", "--server_requests=32"}) {
       args.emplace_back(flag);
     }
+  } else if (cell.scenario == "fill") {
+    // Whole rounds of a million blocks, the same number for every contender:
+    // one that ran by the clock would stop after its first, cold round when
+    // slow and after many warm ones when fast.
+    args.push_back(absl::StrCat("--fill_blocks=", kFillBlocks));
+    args.push_back(absl::StrCat("--ops=", kFillRounds * kFillBlocks * cell.threads));
   } else {
     args.push_back(absl::StrCat("--duration_ms=", duration_ms));
   }

@@ -52,10 +52,18 @@ std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& 
 bool ContenderRunsIn(const Contender& contender, const Cell& cell);
 
 // The order in which a cell's `contenders` take their turns in
-// `repetition` (from 1): the list rotated by one more each repetition, so no
-// contender always runs first, or always right after the same one (a fixed
-// order moved `fill`'s zone/mimalloc ratio by 10% in interleaved runs).
+// `repetition` (from 1): a row of a Williams design (a balanced Latin
+// square), so each repetition starts with a different contender and, for an
+// even number of contenders and up to that many repetitions, no contender
+// runs right after the same one twice (a fixed order moved `fill`'s
+// zone/mimalloc ratio by 10% in interleaved runs). An odd number may repeat
+// a predecessor.
 std::vector<size_t> TurnOrder(size_t contenders, int repetition);
+
+// A `fill` run of the default and full matrices: kFillRounds rounds of
+// kFillBlocks blocks per thread, whatever the speed.
+inline constexpr int64_t kFillBlocks = 1 << 20;
+inline constexpr int64_t kFillRounds = 4;
 
 // The worker flags for one run of `cell` (not --allocator or the outputs).
 // pin_threads false: the worker lets the kernel place its threads.

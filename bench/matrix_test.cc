@@ -2,6 +2,8 @@
 #include "bench/matrix.h"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -63,12 +65,34 @@ TEST(MatrixTest, SingleThreadAllocatorsRunOnlyOnOneThread) {
   EXPECT_FALSE(ContenderRunsIn(unsync, {.scenario = "prodcons", .threads = 1, .threads_used = 2}));
 }
 
-TEST(MatrixTest, EachRepetitionRotatesTheContendersTurns) {
-  EXPECT_EQ(TurnOrder(3, 1), (std::vector<size_t>{0, 1, 2}));
-  EXPECT_EQ(TurnOrder(3, 2), (std::vector<size_t>{1, 2, 0}));
-  EXPECT_EQ(TurnOrder(3, 3), (std::vector<size_t>{2, 0, 1}));
-  EXPECT_EQ(TurnOrder(3, 4), (std::vector<size_t>{0, 1, 2}));
+TEST(MatrixTest, EachRepetitionIsAnOrderOfEveryContender) {
+  EXPECT_EQ(TurnOrder(6, 1), (std::vector<size_t>{0, 1, 5, 2, 4, 3}));
+  EXPECT_EQ(TurnOrder(6, 2), (std::vector<size_t>{1, 2, 0, 3, 5, 4}));
   EXPECT_TRUE(TurnOrder(0, 1).empty());
+  for (size_t n = 1; n <= 13; ++n) {
+    for (int repetition = 1; repetition <= 4; ++repetition) {
+      std::vector<size_t> order = TurnOrder(n, repetition);
+      std::sort(order.begin(), order.end());
+      for (size_t k = 0; k < n; ++k) ASSERT_EQ(order[k], k) << n << " contenders";
+    }
+  }
+}
+
+// Who runs just before a contender moves its figures (the machine's state
+// after the previous run), so no contender should keep the same neighbour.
+TEST(MatrixTest, NoContenderRunsFirstOrAfterTheSameOneTwice) {
+  for (const size_t n : {2, 10, 12}) {  // the default matrix's cells have 10 and 12
+    std::set<size_t> firsts;
+    std::set<std::pair<size_t, size_t>> neighbours;  // (before, after)
+    for (int repetition = 1; repetition <= static_cast<int>(n); ++repetition) {
+      const std::vector<size_t> order = TurnOrder(n, repetition);
+      EXPECT_TRUE(firsts.insert(order[0]).second) << n << " contenders, repetition " << repetition;
+      for (size_t k = 1; k < n; ++k) {
+        EXPECT_TRUE(neighbours.insert({order[k - 1], order[k]}).second)
+            << order[k] << " after " << order[k - 1] << " again, " << n << " contenders";
+      }
+    }
+  }
 }
 
 TEST(MatrixTest, SmokeRunsAreTinyAndCounted) {
@@ -77,6 +101,15 @@ TEST(MatrixTest, SmokeRunsAreTinyAndCounted) {
                  MatrixKind::kSmoke, 250);
   EXPECT_NE(std::find(args.begin(), args.end(), "--ops=20000"), args.end());
   EXPECT_NE(std::find(args.begin(), args.end(), "--fill_blocks=131072"), args.end());
+  EXPECT_EQ(std::find(args.begin(), args.end(), "--duration_ms=250"), args.end());
+}
+
+TEST(MatrixTest, EveryContenderRunsTheSameFillRounds) {
+  const std::vector<std::string> args =
+      WorkerArgs({.scenario = "fill", .threads = 1, .threads_used = 1, .block_size = 64},
+                 MatrixKind::kDefault, 250);
+  EXPECT_NE(std::find(args.begin(), args.end(), "--fill_blocks=1048576"), args.end());
+  EXPECT_NE(std::find(args.begin(), args.end(), "--ops=4194304"), args.end()) << "4 rounds";
   EXPECT_EQ(std::find(args.begin(), args.end(), "--duration_ms=250"), args.end());
 }
 
