@@ -92,6 +92,7 @@ RunRecord MakeRecord(const Scenario& scenario, const ScenarioConfig& config,
   record.threads_used = result.threads_used;
   record.block_size = scenario.uses_block_size ? config.block_size : 0;
   record.ops = result.ops;
+  record.allocations = result.tally.allocations;
   record.seconds = absl::ToDoubleSeconds(result.timed);
   record.mops = result.mops();
   record.p50_ns = result.latency.p50_ns;

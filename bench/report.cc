@@ -36,12 +36,15 @@ T MedianOf(const std::vector<RunRecord>& runs, T RunRecord::*field) {
 }
 
 // Each run's zone events per million of its ops, then each count's median
-// over the runs. nullopt when a run has no zone events.
+// over the runs. nullopt when a run has no zone events. The events count the
+// whole run, set-up and final frees included, and so do its allocations
+// (each an allocate+free op): the timed ops alone would leave the set-up's
+// events over a count that grows with speed.
 std::optional<ZoneEventsPerMop> MedianZoneEventsPerMop(const std::vector<RunRecord>& runs) {
   std::vector<ZoneEventsPerMop> rates;
   for (const RunRecord& run : runs) {
     if (!run.zone_events.has_value()) return std::nullopt;
-    const double per_mop = run.ops > 0 ? 1e6 / static_cast<double>(run.ops) : 0;
+    const double per_mop = run.allocations > 0 ? 1e6 / static_cast<double>(run.allocations) : 0;
     const ZoneEvents& events = *run.zone_events;
     auto rate = [per_mop](int64_t count) { return static_cast<double>(count) * per_mop; };
     rates.push_back({.slow_path_entries = rate(events.slow_path_entries),

@@ -22,8 +22,8 @@
 
 namespace zonealloc::bench {
 
-// A Zone's ZoneEvents per million ops (a run's allocate+free ops): how
-// often it left its fast path, and why.
+// A Zone's ZoneEvents per million ops (a run's allocate+free ops, set-up
+// included, as the counts are): how often it left its fast path, and why.
 struct ZoneEventsPerMop {
   double slow_path_entries = 0;
   double cache_drains = 0;

@@ -82,11 +82,12 @@ absl::Status ReadString(const Fields& fields, std::string_view key, std::string&
 std::string FormatResultLine(const RunRecord& r) {
   return absl::StrFormat(
       "%sscenario=%s allocator=%s threads=%d threads_used=%d block_size=%d ops=%d "
-      "seconds=%.6f mops=%.4f p50_ns=%.1f p99_ns=%.1f p999_ns=%.1f latency_samples=%d "
+      "allocations=%d seconds=%.6f mops=%.4f p50_ns=%.1f p99_ns=%.1f p999_ns=%.1f "
+      "latency_samples=%d "
       "peak_rss_bytes=%d final_rss_bytes=%d malloc_library=%s %s ok=%s%s%s",
       kResultLinePrefix, NoSpaces(r.scenario), NoSpaces(r.allocator), r.threads, r.threads_used,
-      r.block_size, r.ops, r.seconds, r.mops, r.p50_ns, r.p99_ns, r.p999_ns, r.latency_samples,
-      r.peak_rss_bytes, r.final_rss_bytes, NoSpaces(r.malloc_library),
+      r.block_size, r.ops, r.allocations, r.seconds, r.mops, r.p50_ns, r.p99_ns, r.p999_ns,
+      r.latency_samples, r.peak_rss_bytes, r.final_rss_bytes, NoSpaces(r.malloc_library),
       FormatZoneEvents(r.zone_events), r.ok ? "true" : "false", kDetailKey,
       absl::StrReplaceAll(r.detail, {{"\n", " "}}));
 }
@@ -116,6 +117,7 @@ absl::StatusOr<RunRecord> ParseResultLine(std::string_view text) {
            ReadNumber(fields, "threads_used", r.threads_used),
            ReadNumber(fields, "block_size", r.block_size),
            ReadNumber(fields, "ops", r.ops),
+           ReadNumber(fields, "allocations", r.allocations),
            ReadNumber(fields, "seconds", r.seconds),
            ReadNumber(fields, "mops", r.mops),
            ReadNumber(fields, "p50_ns", r.p50_ns),

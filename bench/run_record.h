@@ -42,6 +42,7 @@ struct RunRecord {
   int threads_used = 0;   // as run (prodcons runs pairs)
   size_t block_size = 0;  // 0 when the scenario picks its own sizes
   int64_t ops = 0;        // blocks allocated and freed in the timed part
+  int64_t allocations = 0;  // blocks allocated (and freed) in the whole run, set-up included
   double seconds = 0;     // the timed part
   double mops = 0;        // ops / seconds / 1e6
   double p50_ns = 0;      // one allocate + one free, sampled

@@ -13,6 +13,7 @@ RunRecord Sample() {
           .threads_used = 4,
           .block_size = 64,
           .ops = 123456,
+          .allocations = 130000,
           .seconds = 0.25,
           .mops = 0.4938,
           .p50_ns = 40,
@@ -32,6 +33,7 @@ TEST(RunRecordTest, ParsesWhatItFormats) {
   EXPECT_EQ(parsed->scenario, "larson");
   EXPECT_EQ(parsed->threads_used, 4);
   EXPECT_EQ(parsed->ops, 123456);
+  EXPECT_EQ(parsed->allocations, 130000);
   EXPECT_DOUBLE_EQ(parsed->p999_ns, 900);
   EXPECT_EQ(parsed->final_rss_bytes, uint64_t{7} << 20);
   EXPECT_EQ(parsed->malloc_library, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
