@@ -12,9 +12,11 @@
 //   void* block = blocks.Allocate();   // nullptr: the allocator failed
 //   blocks.Free(block);
 //
-// Every allocator is reached through one virtual call per Allocate() or
-// Free() (as malloc is reached through the PLT), so each pays the same small,
-// well-predicted indirection; none is tuned.
+// Every allocator is reached through one well-predicted virtual call per
+// Allocate() or Free(). Behind it the malloc peers (MallocSource) and
+// tbb_pool also jump through the PLT into their shared library, as any
+// program calling malloc does; the std::pmr pools make a second virtual call
+// (do_allocate); the zones, linked in, a direct call. None is tuned.
 //
 // Pool-style allocators (zone, unsync, tbb_pool, pmr_*) get one instance per
 // block size, as a program would keep one pool per object type.

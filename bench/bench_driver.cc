@@ -15,7 +15,9 @@
 // --out_dir/<date-time>/ (and --out_dir/latest): summary.json, table.txt,
 // table.md, runs/*.json (one per run) and PNG plots when gnuplot exists.
 //
-// Exit status: 0 when every run passed its self-check, 1 otherwise.
+// Exit status: 0 when every run passed its self-check (and --publish_dir,
+// if given, was refreshed), 1 otherwise. --publish_dir publishes a whole run
+// or nothing (see publish.h).
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +42,7 @@
 #include "bench/machine_info.h"
 #include "bench/matrix.h"
 #include "bench/plots.h"
+#include "bench/publish.h"
 #include "bench/report.h"
 #include "bench/run_record.h"
 #include "bench/versions.h"
@@ -59,7 +62,8 @@ ABSL_FLAG(std::vector<std::string>, threads, {}, "these thread counts instead");
 ABSL_FLAG(std::vector<std::string>, block_sizes, {}, "these block sizes instead");
 ABSL_FLAG(std::string, publish_dir, "",
           "also copy the pair, batch and burst plots, table.md and summary.json here "
-          "(bench/results: the figures bench/README.md shows)");
+          "(bench/results: the figures bench/README.md shows); only when no row failed and "
+          "every plot was drawn, else the folder is left as it was and the exit status is 1");
 
 namespace zonealloc::bench {
 namespace {
@@ -264,41 +268,6 @@ void WriteOutputs(const std::vector<Row>& rows, const ReportHeading& heading,
   }
 }
 
-// Copies the figures bench/README.md shows into `publish_dir` under fixed
-// names (pair.png, batch.png, burst.png: throughput at 64 B; burst_rss.png:
-// RSS at the most threads), with the table and summary they come from.
-void Publish(const std::vector<Row>& rows, const std::string& run_dir,
-             const std::string& publish_dir) {
-  int most_burst_threads = 0;
-  for (const Row& row : rows) {
-    if (row.cell.scenario == "burst" && row.cell.block_size == 64) {
-      most_burst_threads = std::max(most_burst_threads, row.cell.threads_used);
-    }
-  }
-  const std::pair<std::string, std::string> copies[] = {
-      {"throughput_pair_64B.png", "pair.png"},
-      {"throughput_batch_64B.png", "batch.png"},
-      {"throughput_burst_64B.png", "burst.png"},
-      {absl::StrFormat("burst_rss_t%d_64B.png", most_burst_threads), "burst_rss.png"},
-      {"table.md", "table.md"},
-      {"summary.json", "summary.json"},
-  };
-  std::error_code error;
-  fs::create_directories(publish_dir, error);
-  for (const auto& [from, to] : copies) {
-    const fs::path source = fs::path(run_dir) / from;
-    if (!fs::exists(source, error)) {
-      std::fprintf(stderr, "zonealloc_bench: --publish_dir: no %s in this run\n", from.c_str());
-      continue;
-    }
-    fs::copy_file(source, fs::path(publish_dir) / to, fs::copy_options::overwrite_existing, error);
-    if (error) {
-      std::fprintf(stderr, "zonealloc_bench: cannot copy %s to %s: %s\n", source.c_str(),
-                   publish_dir.c_str(), error.message().c_str());
-    }
-  }
-}
-
 // Points <out_dir>/latest at this run's folder.
 void LinkLatest(const Settings& settings) {
   const fs::path latest = fs::path(settings.run_dir).parent_path() / "latest";
@@ -374,15 +343,20 @@ int Main() {
   std::printf("%s\n", FormatTable(rows, TableStyle::kText).c_str());
   WriteOutputs(rows, heading, settings);
   LinkLatest(settings);
+  bool publish_refused = false;
   if (const std::string publish_dir = absl::GetFlag(FLAGS_publish_dir); !publish_dir.empty()) {
-    Publish(rows, settings.run_dir, publish_dir);
+    if (absl::Status published = Publish(rows, settings.run_dir, publish_dir); !published.ok()) {
+      std::fprintf(stderr, "zonealloc_bench: --publish_dir: %s left as it was: %s\n",
+                   publish_dir.c_str(), published.ToString().c_str());
+      publish_refused = true;
+    }
   }
   std::printf("ran in %.0f s; results in %s\n", seconds, settings.run_dir.c_str());
 
   const bool any_failed = std::any_of(rows.begin(), rows.end(), [](const Row& row) {
     return row.outcome == Row::Outcome::kFailed;
   });
-  return any_failed ? 1 : 0;
+  return any_failed || publish_refused ? 1 : 0;
 }
 
 }  // namespace

@@ -38,20 +38,27 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return pointers;
 }
 
-// Reads `fd` until EOF or `deadline`; false on timeout.
-bool ReadUntilEof(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
+// How reading a child's stdout ended.
+enum class ReadEnd { kEof, kTimedOut };
+
+// Reads `fd` until EOF or `deadline`; an error naming errno when poll or
+// read fails.
+absl::StatusOr<ReadEnd> ReadUntilEof(int fd, std::chrono::steady_clock::time_point deadline,
+                                     std::string& out) {
   char buffer[4096];
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
+    if (left.count() <= 0) return ReadEnd::kTimedOut;
     pollfd poll_fd{.fd = fd, .events = POLLIN, .revents = 0};
     const int ready = poll(&poll_fd, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
+    if (ready < 0) return absl::InternalError(absl::StrFormat("poll: %s", std::strerror(errno)));
+    if (ready == 0) return ReadEnd::kTimedOut;
     const ssize_t n = read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return true;
+    if (n < 0) return absl::InternalError(absl::StrFormat("read: %s", std::strerror(errno)));
+    if (n == 0) return ReadEnd::kEof;
     out.append(buffer, static_cast<size_t>(n));
   }
 }
@@ -85,21 +92,33 @@ absl::StatusOr<ChildExit> RunChildProcess(const std::string& path,
     return absl::InternalError(absl::StrFormat("fork: %s", std::strerror(errno)));
   }
   if (pid == 0) {
-    // Child: only async-signal-safe calls from here on.
-    dup2(pipe_fds[1], STDOUT_FILENO);
+    // Child: only async-signal-safe calls from here on. A failed dup2 ends
+    // it as a failed execve does, so the parent says "cannot run".
+    if (dup2(pipe_fds[1], STDOUT_FILENO) < 0) _exit(127);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(pipe_fds[1]);
   ChildExit result;
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(limit);
-  if (!ReadUntilEof(pipe_fds[0], deadline, result.stdout_text)) {
-    result.timed_out = true;
-    kill(pid, SIGKILL);
-  }
+  const absl::StatusOr<ReadEnd> end = ReadUntilEof(pipe_fds[0], deadline, result.stdout_text);
   close(pipe_fds[0]);
+  result.timed_out = end.ok() && *end == ReadEnd::kTimedOut;
+  if (!end.ok() || result.timed_out) kill(pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  do {
+    waited = waitpid(pid, &status, 0);
+  } while (waited < 0 && errno == EINTR);
+  // Without a status the run's end is unknown (ECHILD: SIGCHLD is ignored,
+  // so the kernel reaped the child); never report it as "exit 0".
+  const int wait_error = waited < 0 ? errno : 0;
+  if (!end.ok()) {
+    return absl::InternalError(absl::StrFormat("%s's output: %s", path, end.status().message()));
+  }
+  if (wait_error != 0) {
+    return absl::InternalError(
+        absl::StrFormat("waitpid for %s: %s", path, std::strerror(wait_error)));
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);

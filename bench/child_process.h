@@ -22,13 +22,16 @@ struct ChildExit {
   int term_signal = 0;  // when a signal ended it
   bool timed_out = false;
 
-  // "exit 1", "signal 11", "timed out": for the table.
+  // "exit 1", "killed by signal 11 (Segmentation fault)", "timed out": for
+  // the table.
   std::string Describe() const;
 };
 
 // Runs `path args...` with `preload` as LD_PRELOAD (none when empty; an
-// inherited LD_PRELOAD is removed either way). An error only when the
-// process could not be started.
+// inherited LD_PRELOAD is removed either way). An error when the process
+// could not be started (NotFound: "cannot run"), or when how it ended is
+// unknown: poll, read or waitpid failed (waitpid fails with ECHILD while
+// SIGCHLD is ignored). A process killed for an error is reaped first.
 absl::StatusOr<ChildExit> RunChildProcess(const std::string& path,
                                           const std::vector<std::string>& args,
                                           const std::string& preload, absl::Duration limit);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -22,11 +23,29 @@
 
 namespace zonealloc::bench {
 
-// Bytes resident now; 0 when /proc cannot be read.
-uint64_t CurrentRssBytes();
+// Bytes resident now, from /proc/self/statm; nullopt when it cannot be read.
+std::optional<uint64_t> ReadCurrentRssBytes();
 
-// The most bytes ever resident in this process (VmHWM); 0 when unreadable.
+// The most bytes ever resident in this process (VmHWM in /proc/self/status);
+// nullopt when it cannot be read.
+std::optional<uint64_t> ReadPeakRssBytes();
+
+// Deprecated: the old forms of the two above, which return 0 when /proc
+// cannot be read, so a failure reads as a real figure. Kept only until
+// bench_worker.cc's MakeRecord() moves to the Read*() forms; do not add
+// callers.
+uint64_t CurrentRssBytes();
 uint64_t PeakRssBytes();
+
+namespace internal {
+
+// The parsers behind Read*RssBytes(), for tests: resident bytes from the
+// text of /proc/self/statm, and VmHWM in bytes from /proc/self/status.
+// nullopt when the text does not hold the figure.
+std::optional<uint64_t> ResidentBytesFromStatm(std::string_view statm, uint64_t page_size);
+std::optional<uint64_t> PeakBytesFromStatus(std::string_view status);
+
+}  // namespace internal
 
 // A zone's counters at one instant (see zonealloc::ZoneStats).
 struct ZoneCounters {
@@ -53,7 +72,8 @@ class RssSampler {
   using ZoneProbe = std::function<std::optional<ZoneCounters>()>;
 
   // Takes a sample at once and then every `interval` until Stop(); `probe`,
-  // if set, is asked for the zone's counters with each sample.
+  // if set, is asked for the zone's counters with each sample. A sample
+  // whose RSS cannot be read is left out rather than recorded as 0.
   explicit RssSampler(absl::Duration interval, ZoneProbe probe = nullptr);
   ~RssSampler();
   RssSampler(const RssSampler&) = delete;
@@ -64,7 +84,8 @@ class RssSampler {
 
  private:
   void Loop(absl::Duration interval);
-  RssSample Sample() const;
+  std::optional<RssSample> Sample() const;  // nullopt when the RSS is unreadable
+  void AddSample();
 
   absl::Time start_;
   ZoneProbe probe_;

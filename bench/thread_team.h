@@ -11,7 +11,7 @@
 //         for (int64_t done = 0; control.KeepRunning(done, quota); done += n) {
 //           ...work: n ops...
 //         }
-//         control.MarkTimedEnd();
+//         control.MarkTimedEnd(thread);
 //         ...tear down (not timed)...
 //       });
 //
