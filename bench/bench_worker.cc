@@ -16,11 +16,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/allocator_under_test.h"
@@ -99,8 +101,10 @@ RunRecord MakeRecord(const Scenario& scenario, const ScenarioConfig& config,
   record.p99_ns = result.latency.p99_ns;
   record.p999_ns = result.latency.p999_ns;
   record.latency_samples = static_cast<int64_t>(result.latency.samples);
-  record.peak_rss_bytes = PeakRssBytes();
-  record.final_rss_bytes = CurrentRssBytes();
+  const std::optional<uint64_t> peak_rss = ReadPeakRssBytes();
+  const std::optional<uint64_t> final_rss = ReadCurrentRssBytes();
+  record.peak_rss_bytes = peak_rss.value_or(0);
+  record.final_rss_bytes = final_rss.value_or(0);
   record.malloc_library = MallocLibrary();
   if (result.zone_counters.has_value()) {
     record.zone_events =
@@ -111,6 +115,11 @@ RunRecord MakeRecord(const Scenario& scenario, const ScenarioConfig& config,
   }
   record.ok = result.check_error.empty();
   record.detail = result.check_error;
+  if (!peak_rss.has_value() || !final_rss.has_value()) {
+    record.ok = false;  // no 0 MiB figure for a run whose RSS is unknown
+    record.detail = absl::StrCat(record.detail, record.detail.empty() ? "" : "; ",
+                                 "cannot read RSS from /proc/self");
+  }
   return record;
 }
 

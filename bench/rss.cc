@@ -91,33 +91,6 @@ std::optional<uint64_t> ReadPeakRssBytes() {
   return internal::PeakBytesFromStatus(*status);
 }
 
-uint64_t CurrentRssBytes() {
-  FILE* statm = std::fopen("/proc/self/statm", "r");
-  if (statm == nullptr) return 0;
-  unsigned long long size_pages = 0;
-  unsigned long long resident_pages = 0;
-  const int fields = std::fscanf(statm, "%llu %llu", &size_pages, &resident_pages);
-  std::fclose(statm);
-  if (fields != 2) return 0;
-  return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-uint64_t PeakRssBytes() {
-  FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) return 0;
-  char line[256];
-  uint64_t peak_kib = 0;
-  while (std::fgets(line, sizeof(line), status) != nullptr) {
-    unsigned long long kib = 0;
-    if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
-      peak_kib = kib;
-      break;
-    }
-  }
-  std::fclose(status);
-  return peak_kib * 1024;
-}
-
 void ZoneCounters::Add(const ZoneCounters& other) {
   capacity_blocks += other.capacity_blocks;
   overflow_blocks_in_use += other.overflow_blocks_in_use;

@@ -30,13 +30,6 @@ std::optional<uint64_t> ReadCurrentRssBytes();
 // nullopt when it cannot be read.
 std::optional<uint64_t> ReadPeakRssBytes();
 
-// Deprecated: the old forms of the two above, which return 0 when /proc
-// cannot be read, so a failure reads as a real figure. Kept only until
-// bench_worker.cc's MakeRecord() moves to the Read*() forms; do not add
-// callers.
-uint64_t CurrentRssBytes();
-uint64_t PeakRssBytes();
-
 namespace internal {
 
 // The parsers behind Read*RssBytes(), for tests: resident bytes from the
