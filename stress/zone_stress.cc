@@ -8,8 +8,10 @@
 //   zone_stress --mode=all --seconds=60 --seed=7
 //   zone_stress --mode=fallback --ops=1000000000 --seconds=0
 //
-// Exit status: 0 when every run passed, 1 on any violation, 2 for bad
-// flags, 77 when the only mode asked for (rseq) is unsupported here.
+// Exit status: 0 when every run passed, 1 on any violation (with
+// --inject_stamp_fault: on anything but the injected one), 2 for bad flags
+// or values the library rejects, 3 when a run cannot be set up otherwise,
+// 77 when the only mode asked for (rseq) is unsupported here.
 
 #include <cstdio>
 #include <optional>
@@ -19,6 +21,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/system_profile.h>
@@ -123,13 +127,28 @@ std::optional<StressConfig> ConfigFromFlags() {
   return config;
 }
 
+// The exit statuses (README.md).
+constexpr int kExitPass = 0;
+constexpr int kExitViolations = 1;
+constexpr int kExitBadFlags = 2;  // also values the library rejects (InvalidArgument)
+constexpr int kExitSetupFailed = 3;
+constexpr int kExitSkipped = 77;
+
+// Whether one mode's run passed. With --inject_stamp_fault it passes only
+// when the checker caught the injected stamp and found nothing else.
+bool ModePassed(const StressConfig& config, const StressResult& result) {
+  if (!config.inject_stamp_fault) return result.violations == 0;
+  return result.violations == 1 && result.injected_faults_caught == 1;
+}
+
 int Main() {
   const std::vector<CpuCacheMode> modes = ParseModes(absl::GetFlag(FLAGS_mode));
   std::optional<StressConfig> config = ConfigFromFlags();
-  if (modes.empty() || !config.has_value()) return 2;
-  int ran = 0;
+  if (modes.empty() || !config.has_value()) return kExitBadFlags;
+  int ran = 0, failed = 0;
   uint64_t violations = 0;
   for (CpuCacheMode mode : modes) {
+    const std::string name(CpuCacheModeName(mode));
     if (mode == CpuCacheMode::kRseq) {
       if (absl::Status rseq = RseqSupport(); !rseq.ok()) {
         std::printf("[rseq] skipped: %s\n", rseq.ToString().c_str());
@@ -137,21 +156,43 @@ int Main() {
       }
     }
     config->mode = mode;
-    std::printf("[%s] start: threads=%d seconds=%g ops=%llu seed=%llu zones=%d block_size=%zu "
-                "initial_blocks=%zu budget_bytes=%llu handoff=%s\n",
-                std::string(CpuCacheModeName(mode)).c_str(), config->threads, config->seconds,
-                static_cast<unsigned long long>(config->ops),
-                static_cast<unsigned long long>(config->seed), config->zones, config->block_size,
-                config->initial_blocks, static_cast<unsigned long long>(config->budget_bytes),
-                config->handoff == HandoffKind::kTbb ? "tbb" : "locked");
+    std::printf(
+        "[%s] start: threads=%d seconds=%g ops=%llu seed=%llu zones=%d block_size=%zu "
+        "initial_blocks=%zu budget_bytes=%llu handoff=%s\n",
+        name.c_str(), config->threads, config->seconds,
+        static_cast<unsigned long long>(config->ops), static_cast<unsigned long long>(config->seed),
+        config->zones, config->block_size, config->initial_blocks,
+        static_cast<unsigned long long>(config->budget_bytes),
+        config->handoff == HandoffKind::kTbb ? "tbb" : "locked");
     std::fflush(stdout);
-    violations += RunStress(*config).violations;
+    const absl::StatusOr<StressResult> result = RunStress(*config);
+    if (!result.ok()) {
+      // Not a violation: nothing ran.
+      const bool bad_flags = absl::IsInvalidArgument(result.status());
+      std::fprintf(stderr, "zone_stress: [%s] %s: %s\n", name.c_str(),
+                   bad_flags ? "the library rejects the flags' values" : "setup failed",
+                   result.status().ToString().c_str());
+      return bad_flags ? kExitBadFlags : kExitSetupFailed;
+    }
+    if (config->inject_stamp_fault) {
+      std::printf(
+          "[%s] --inject_stamp_fault: %llu violations, %llu of them the injected stamp: "
+          "%s\n",
+          name.c_str(), static_cast<unsigned long long>(result->violations),
+          static_cast<unsigned long long>(result->injected_faults_caught),
+          ModePassed(*config, *result) ? "the checker caught it, and only it"
+                                       : "want exactly that one");
+    }
+    violations += result->violations;
+    failed += ModePassed(*config, *result) ? 0 : 1;
     ++ran;
   }
-  if (ran == 0) return 77;
-  std::printf("zone_stress: %s (%d mode%s, %llu violations)\n", violations == 0 ? "PASS" : "FAIL",
-              ran, ran == 1 ? "" : "s", static_cast<unsigned long long>(violations));
-  return violations == 0 ? 0 : 1;
+  if (ran == 0) return kExitSkipped;
+  std::printf(
+      "zone_stress: %s (%d mode%s, %llu violations%s)\n", failed == 0 ? "PASS" : "FAIL", ran,
+      ran == 1 ? "" : "s", static_cast<unsigned long long>(violations),
+      config->inject_stamp_fault ? "; --inject_stamp_fault: passes on the injected one alone" : "");
+  return failed == 0 ? kExitPass : kExitViolations;
 }
 
 }  // namespace
