@@ -13,7 +13,11 @@
 // or values the library rejects, 3 when a run cannot be set up otherwise,
 // 77 when the only mode asked for (rseq) is unsupported here.
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/system_profile.h>
@@ -34,8 +39,9 @@
 ABSL_FLAG(std::string, mode, "all",
           "CPU cache modes to run, one after the other: all, or a comma list of rseq, fallback, "
           "off. rseq is skipped where RseqSupport() fails");
-ABSL_FLAG(int, threads, 0, "worker threads; 0: 4 x the CPUs this process may use");
-ABSL_FLAG(double, seconds, 10, "how long each mode runs; 0: no time limit (set --ops)");
+ABSL_FLAG(int, threads, 0,
+          "worker threads, at most 4096; 0: 4 x the CPUs this process may use (at most 4096)");
+ABSL_FLAG(double, seconds, 10, "how long each mode runs, finite; 0: no time limit (set --ops)");
 ABSL_FLAG(uint64_t, ops, 0, "stop each mode after this many Allocate()+Free() calls; 0: none");
 ABSL_FLAG(uint64_t, seed, 1, "seed of every random choice (the schedule is still the OS's)");
 ABSL_FLAG(int, zones, 2, "zones under test, in one ZoneService");
@@ -77,13 +83,67 @@ std::vector<CpuCacheMode> ParseModes(const std::string& text) {
   return modes;
 }
 
+// At most this many workers: each is a thread with its counters' slot, and
+// the tool was run with up to 1024 (README.md).
+constexpr int kMaxThreads = 4096;
+
+// Why the flags' values are bad, naming the flag and the value, or "" when
+// they are good.
+std::string BadFlag(const StressConfig& config, const std::string& handoff) {
+  if (handoff != "tbb" && handoff != "locked") {
+    return absl::StrFormat("--handoff must be tbb or locked, got '%s'", handoff);
+  }
+  if (handoff == "tbb" && !kHaveTbbHandoff) {
+    return "--handoff=tbb: not in this build (ThreadSanitizer); use --handoff=locked";
+  }
+  if (config.threads < 1 || config.threads > kMaxThreads) {
+    return absl::StrFormat("--threads must be in [0, %d] (0: 4 x CPUs), got %d", kMaxThreads,
+                           absl::GetFlag(FLAGS_threads));
+  }
+  if (!std::isfinite(config.seconds) || config.seconds < 0) {
+    return absl::StrFormat("--seconds must be finite and >= 0, got %g", config.seconds);
+  }
+  if (config.seconds == 0 && config.ops == 0) return "set --seconds or --ops: both are 0";
+  if (config.zones < 1) return absl::StrFormat("--zones must be >= 1, got %d", config.zones);
+  if (config.block_size < sizeof(BlockStamp)) {
+    return absl::StrFormat("--block_size must be >= %d (the stamp), got %d", sizeof(BlockStamp),
+                           config.block_size);
+  }
+  if (config.initial_blocks < 4) {
+    return absl::StrFormat("--initial_blocks must be >= 4, got %d", config.initial_blocks);
+  }
+  if (config.queue_capacity < 1) {
+    return absl::StrFormat("--queue_capacity must be >= 1, got %d", config.queue_capacity);
+  }
+  if (config.burst_every < 1) {
+    return absl::StrFormat("--burst_every must be >= 1, got %d", config.burst_every);
+  }
+  if (config.max_held < 0)
+    return absl::StrFormat("--max_held must be >= 0, got %d", config.max_held);
+  if (config.migrate_every < 1) {
+    return absl::StrFormat("--migrate_every must be >= 1, got %d", config.migrate_every);
+  }
+  if (config.churn_ms < 0)
+    return absl::StrFormat("--churn_ms must be >= 0, got %d", config.churn_ms);
+  if (config.drain_every_ms < 0) {
+    return absl::StrFormat("--drain_every_ms must be >= 0, got %d", config.drain_every_ms);
+  }
+  if (config.fork_every_ms < 0) {
+    return absl::StrFormat("--fork_every_ms must be >= 0, got %d", config.fork_every_ms);
+  }
+  if (config.fork_timeout_s < 1) {
+    return absl::StrFormat("--fork_timeout_s must be >= 1, got %d", config.fork_timeout_s);
+  }
+  return "";
+}
+
 // The flags' values, or nullopt after printing which one is bad.
 std::optional<StressConfig> ConfigFromFlags() {
   StressConfig config;
   config.threads = absl::GetFlag(FLAGS_threads);
   if (config.threads == 0) {
     // The CPUs this process may use (affinity, cgroup quota), not the host's.
-    config.threads = 4 * SystemProfile::Current().usable_cpus;
+    config.threads = std::min(4 * SystemProfile::Current().usable_cpus, kMaxThreads);
   }
   config.seconds = absl::GetFlag(FLAGS_seconds);
   config.ops = absl::GetFlag(FLAGS_ops);
@@ -104,24 +164,8 @@ std::optional<StressConfig> ConfigFromFlags() {
   config.fork_timeout_s = absl::GetFlag(FLAGS_fork_timeout_s);
   config.progress = absl::GetFlag(FLAGS_progress);
   config.inject_stamp_fault = absl::GetFlag(FLAGS_inject_stamp_fault);
-  const char* bad = nullptr;
-  if (handoff != "tbb" && handoff != "locked") bad = "--handoff must be tbb or locked";
-  else if (handoff == "tbb" && !kHaveTbbHandoff) bad = "--handoff=tbb: not in this build (ThreadSanitizer)";
-  else if (config.threads < 1) bad = "--threads must be >= 0";
-  else if (config.seconds < 0) bad = "--seconds must be >= 0";
-  else if (config.seconds == 0 && config.ops == 0) bad = "set --seconds or --ops";
-  else if (config.zones < 1) bad = "--zones must be >= 1";
-  else if (config.block_size < sizeof(BlockStamp)) bad = "--block_size must be >= 32";
-  else if (config.initial_blocks < 4) bad = "--initial_blocks must be >= 4";
-  else if (config.queue_capacity < 1) bad = "--queue_capacity must be >= 1";
-  else if (config.burst_every < 1) bad = "--burst_every must be >= 1";
-  else if (config.max_held < 0) bad = "--max_held must be >= 0";
-  else if (config.migrate_every < 1) bad = "--migrate_every must be >= 1";
-  else if (config.churn_ms < 0 || config.drain_every_ms < 0 || config.fork_every_ms < 0)
-    bad = "--churn_ms, --drain_every_ms and --fork_every_ms must be >= 0";
-  else if (config.fork_timeout_s < 1) bad = "--fork_timeout_s must be >= 1";
-  if (bad != nullptr) {
-    std::fprintf(stderr, "zone_stress: %s\n", bad);
+  if (const std::string bad = BadFlag(config, handoff); !bad.empty()) {
+    std::fprintf(stderr, "zone_stress: %s\n", bad.c_str());
     return std::nullopt;
   }
   return config;
@@ -198,11 +242,29 @@ int Main() {
 }  // namespace
 }  // namespace zonealloc::stress
 
+namespace {
+
+// absl::ParseCommandLine() prints a flag it cannot parse (an unknown name, a
+// value not of the flag's type) and calls exit(1), as it does after --help;
+// bad flags exit kExitBadFlags here. Set while it parses.
+std::atomic<bool> parsing_flags{false};
+
+void ExitBadFlagsIfParsing() {
+  if (!parsing_flags.load(std::memory_order_relaxed)) return;
+  std::fflush(stdout);  // --help's text
+  std::_Exit(zonealloc::stress::kExitBadFlags);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Stress test of zonealloc zones: many threads, cross-thread frees, bursts through "
       "overflow and extension, thread churn, CPU moves, concurrent Drain()/Stats() and fork(). "
       "See stress/README.md.");
+  std::atexit(ExitBadFlagsIfParsing);
+  parsing_flags.store(true, std::memory_order_relaxed);
   absl::ParseCommandLine(argc, argv);
+  parsing_flags.store(false, std::memory_order_relaxed);
   return zonealloc::stress::Main();
 }
