@@ -31,4 +31,5 @@ echo "install_deps: installing ${missing[*]}" >&2
 sudo_cmd=()
 if ((EUID != 0)); then sudo_cmd=(sudo); fi
 "${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# env, not a prefix assignment: sudo would drop the variable.
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

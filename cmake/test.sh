@@ -12,11 +12,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Checked before anything is built: "30s" must not skip the fuzzer silently.
+fuzz_seconds=${ZONEALLOC_FUZZ_SECONDS:-60}
+if [[ ! $fuzz_seconds =~ ^[0-9]+$ ]]; then
+  echo "test.sh: ZONEALLOC_FUZZ_SECONDS must be a whole number of seconds (0 skips fuzzing)," \
+    "got '${fuzz_seconds}'" >&2
+  exit 2
+fi
+
 bash cmake/install_deps.sh
 jobs=$(nproc)
 for preset in ${ZONEALLOC_PRESETS:-release debug asan tsan}; do
   echo "=== ${preset}: configure and build" >&2
-  cmake --preset "$preset" >/dev/null
+  # --fresh: a CMakeCache.txt left in build/<preset> cannot change what is tested.
+  cmake --preset "$preset" --fresh >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== ${preset}: test" >&2
   ctest --preset "$preset" -j "$jobs"
@@ -24,8 +33,7 @@ done
 echo "=== install, then build and run cmake/consumer/ (find_package, pkg-config, add_subdirectory)" >&2
 bash cmake/consumer_test.sh
 bash cmake/valgrind.sh
-fuzz_seconds=${ZONEALLOC_FUZZ_SECONDS:-60}
-if ((fuzz_seconds > 0)); then
+if ((10#$fuzz_seconds > 0)); then
   bash cmake/fuzz.sh "$fuzz_seconds"
 fi
 echo "=== all tests passed (${ZONEALLOC_PRESETS:-release debug asan tsan}; consumer; valgrind; fuzz ${fuzz_seconds} s)" >&2

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include <zonealloc/testing/stress_duration.h>
 #include <zonealloc/testing/test_threads.h>
 
 namespace zonealloc {
@@ -257,9 +258,9 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
                                  .total_bound = uint64_t{10} * PerCpuCache::PossibleCpus()});
   TokenWorld world(512);
   const int kThreads = internal::TestThreads(4);
-  const auto duration = std::chrono::milliseconds(std::getenv("ZONEALLOC_STRESS_MS") != nullptr
-                                                      ? std::atoi(std::getenv("ZONEALLOC_STRESS_MS"))
-                                                      : 1000);
+  const absl::StatusOr<std::chrono::milliseconds> duration =
+      internal::StressDuration(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(duration.ok()) << duration.status();
   std::atomic<bool> stop{false};
   struct sigaction action = {};
   action.sa_handler = IgnoreSignal;
@@ -326,7 +327,7 @@ TEST_P(PerCpuCacheTest, TokensSurviveDrainsMigrationAndSignals) {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   });
-  std::this_thread::sleep_for(duration);
+  std::this_thread::sleep_for(*duration);
   stop = true;
   signaller.join();
   for (auto& worker : workers) worker.join();

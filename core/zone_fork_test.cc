@@ -77,8 +77,8 @@ TEST(ZoneForkTest, ChildrenForkedWhileThreadsAllocateCanUseEveryZone) {
     ASSERT_GE(child, 0);
     if (child == 0) _exit(UseZonesInChild(*busy, *service));
     const int status = internal::WaitOrKill(child, std::chrono::seconds(20));
-    hung += status == -1;
-    failed += status > 0;
+    hung += status == internal::kWaitTimedOut;
+    failed += status != 0 && status != internal::kWaitTimedOut;
   }
   stop = true;
   for (std::thread& thread : threads) thread.join();

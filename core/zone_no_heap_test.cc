@@ -422,7 +422,7 @@ TEST_F(ZoneNoHeapTest, AnOperatorNewServedByAFullZoneNeverWaitsOnThatZone) {
     _exit(stats.overflow_allocations >= 1000 && served && !dump.empty() ? 0 : 1);
   }
   EXPECT_EQ(internal::WaitOrKill(child, std::chrono::seconds(30)), 0)
-      << "the child hung (-1) or found the zone unused (1)";
+      << "the child hung (-1), could not be waited for (-2) or found the zone unused (1)";
   for (void* block : held) zone.Free(block);
 }
 

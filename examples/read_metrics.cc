@@ -18,7 +18,23 @@ int main() {
   if (!zone.ok()) return std::fprintf(stderr, "%s\n", zone.status().ToString().c_str()), 1;
 
   std::vector<void*> requests;
-  for (int i = 0; i < 64; ++i) requests.push_back((*zone)->Allocate());
+  for (int i = 0; i < 64; ++i) {
+    void* request = (*zone)->Allocate();
+    if (request == nullptr) {
+      std::fprintf(stderr, "Allocate() #%d: nullptr\n", i);
+      return 1;
+    }
+    requests.push_back(request);
+  }
+  // The metrics below are worth reading only if the zone did both.
+  const zonealloc::ZoneStats stats = (*zone)->Stats();
+  if (stats.overflow_allocations == 0 || stats.extensions == 0) {
+    std::fprintf(stderr,
+                 "expected overflow and extension, got %zu overflow allocations and %zu "
+                 "extensions\n",
+                 stats.overflow_allocations, stats.extensions);
+    return 1;
+  }
   for (int i = 0; i < 32; ++i) (*zone)->Free(requests[i]);
 
   // Counters end in _total; every series has service="server" and zone="request".

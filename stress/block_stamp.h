@@ -21,6 +21,11 @@ struct BlockStamp {
   uint32_t unused = 0;
   uint64_t check = 0;     // Mix(owner, sequence, zone): a torn or stray write shows
 
+  // The owner of the stamp --inject_stamp_fault writes over a live block: no
+  // worker has this id, so the free that finds it knows the fault is the
+  // injected one.
+  static constexpr uint64_t kInjectedFaultOwner = ~uint64_t{0};
+
   static uint64_t Mix(uint64_t owner, uint64_t sequence, uint32_t zone) {
     uint64_t x = owner * 0x9E3779B97F4A7C15ull ^ (sequence + 0x632BE59BD9B4E019ull) ^
                  (uint64_t{zone} << 48);

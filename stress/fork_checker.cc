@@ -70,9 +70,13 @@ void ForkChecker::Run(std::stop_token stop) {
     const int status =
         internal::WaitOrKill(child, std::chrono::seconds(state_.config.fork_timeout_s));
     state_.forks.fetch_add(1, std::memory_order_relaxed);
-    if (status == -1) {
+    if (status == internal::kWaitTimedOut) {
       state_.violations.Report("forker", absl::StrFormat("child %d hung: killed after %d s", child,
                                                          state_.config.fork_timeout_s));
+    } else if (status == internal::kWaitFailed) {
+      state_.violations.Report("forker", absl::StrFormat("child %d: cannot wait for it (why: the "
+                                                         "WaitOrKill line above)",
+                                                         child));
     } else if (status != 0) {
       state_.violations.Report(
           "forker", absl::StrFormat("child %d failed with status %d (1: Allocate nullptr, 2: "

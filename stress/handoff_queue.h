@@ -10,10 +10,10 @@
 //            Its pushes and pops take ordered tickets and a ticket's
 //            successor spin-waits for it, so with many more threads than
 //            CPUs, each pinned to one CPU, a preempted ticket holder stalls
-//            the others: about 1.3M ops/s on 2 CPUs with 8 threads, and
-//            down to a few thousand ops/s while the machine is loaded.
+//            the others (measured figures: README.md, "The tbb queue and
+//            many threads per CPU").
 //   kLocked: a std::deque behind a std::mutex: the waiters sleep instead,
-//            about 6x the ops/s here, for the long runs.
+//            faster with many threads per CPU, for the long runs.
 // Under ThreadSanitizer only kLocked is built: oneTBB allocates the queue's
 // pages in code that is not instrumented, which ThreadSanitizer reports as
 // races (as in zone_stress_test.cc).

@@ -13,6 +13,8 @@
 #include <set>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include <zonealloc/testing/zone_testing.h>
 #include "stress/drain_and_stats_caller.h"
@@ -26,14 +28,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The service and zones under test, or nullptr after printing why not.
-std::unique_ptr<StressState> MakeState(const StressConfig& config) {
+// The service and zones under test, or the library's error, prefixed with
+// the call that failed.
+absl::StatusOr<std::unique_ptr<StressState>> MakeState(const StressConfig& config) {
   absl::StatusOr<std::unique_ptr<ZoneService>> service = ZoneService::Create(
       {.name = "stress", .permanent_budget_bytes = config.budget_bytes});
   if (!service.ok()) {
-    std::fprintf(stderr, "zone_stress: ZoneService::Create: %s\n",
-                 service.status().ToString().c_str());
-    return nullptr;
+    return absl::Status(service.status().code(),
+                        absl::StrCat("ZoneService::Create: ", service.status().message()));
   }
   std::vector<std::unique_ptr<Zone>> zones;
   for (int z = 0; z < config.zones; ++z) {
@@ -45,8 +47,8 @@ std::unique_ptr<StressState> MakeState(const StressConfig& config) {
          .initial_blocks = config.initial_blocks,
          .cpu_cache = config.mode});
     if (!zone.ok()) {
-      std::fprintf(stderr, "zone_stress: CreateZone: %s\n", zone.status().ToString().c_str());
-      return nullptr;
+      return absl::Status(zone.status().code(),
+                          absl::StrCat("CreateZone: ", zone.status().message()));
     }
     zones.push_back(*std::move(zone));
   }
@@ -167,9 +169,10 @@ void PrintSummary(const StressState& state, double seconds, uint64_t ops_at_limi
 
 }  // namespace
 
-StressResult RunStress(const StressConfig& config) {
-  std::unique_ptr<StressState> state = MakeState(config);
-  if (state == nullptr) return {.violations = 1};
+absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
+  absl::StatusOr<std::unique_ptr<StressState>> made = MakeState(config);
+  if (!made.ok()) return made.status();
+  std::unique_ptr<StressState> state = *std::move(made);
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
     std::fprintf(stderr, "zone_stress: sched_getaffinity: %s; the workers will not migrate\n",
@@ -219,8 +222,11 @@ StressResult RunStress(const StressConfig& config) {
   }
   QuiesceAndCheck(*state);
   PrintSummary(*state, seconds, ops_at_limit);
-  StressResult result{.ops = state->TotalOps(), .seconds = seconds,
-                      .violations = state->violations.count()};
+  StressResult result{
+      .ops = state->TotalOps(),
+      .seconds = seconds,
+      .violations = state->violations.count(),
+      .injected_faults_caught = state->injected_faults_caught.load(std::memory_order_relaxed)};
   state->zones.clear();  // before their service
   return result;
 }

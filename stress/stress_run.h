@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "absl/status/statusor.h"
 #include "stress/stress_config.h"
 
 namespace zonealloc::stress {
@@ -19,11 +20,16 @@ struct StressResult {
   uint64_t ops = 0;
   double seconds = 0;
   uint64_t violations = 0;
+  // With --inject_stamp_fault: how many of `violations` were the injected
+  // stamp (1 when the checker caught it).
+  uint64_t injected_faults_caught = 0;
 };
 
 // Prints the progress lines and a summary on stdout and every violation on
-// stderr.
-StressResult RunStress(const StressConfig& config);
+// stderr. Returns the status of ZoneService::Create() or CreateZone() when
+// the run cannot be set up (InvalidArgument: the library rejects the flags'
+// values); that is no violation, and nothing runs.
+absl::StatusOr<StressResult> RunStress(const StressConfig& config);
 
 }  // namespace zonealloc::stress
 

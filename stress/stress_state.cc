@@ -17,6 +17,10 @@ void StressState::CheckAndFree(void* block, uint32_t zone, uint64_t freer,
                                              block, in_block.owner, in_block.sequence,
                                              in_block.zone));
   } else if (!in_block.Valid() || !in_block.SameOwnerAs(*recorded)) {
+    if (config.inject_stamp_fault && in_block.Valid() &&
+        in_block.owner == BlockStamp::kInjectedFaultOwner) {
+      injected_faults_caught.fetch_add(1, std::memory_order_relaxed);
+    }
     violations.Report(where(), absl::StrFormat("block %p: stamp in block (owner %d seq %d zone %d, "
                                              "check %s) differs from the stamp recorded at "
                                              "allocation (owner %d seq %d zone %d): another owner "

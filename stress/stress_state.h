@@ -68,6 +68,9 @@ struct StressState {
   std::atomic<uint64_t> migrations{0};
   std::atomic<uint64_t> drains{0};
   std::atomic<bool> stamp_fault_injected{false};  // --inject_stamp_fault: done once
+  // Violations that were the injected stamp (kInjectedFaultOwner): 1 when
+  // the checker caught the fault.
+  std::atomic<uint64_t> injected_faults_caught{0};
 };
 
 }  // namespace zonealloc::stress

@@ -85,7 +85,8 @@ void StressWorker::Run(std::stop_token stop) {
     }
     if (config.inject_stamp_fault && !round.empty() &&
         !state_.stamp_fault_injected.exchange(true, std::memory_order_relaxed)) {
-      BlockStamp::For(id_ + 1000000, 0, round.front().zone).WriteTo(round.front().block);
+      BlockStamp::For(BlockStamp::kInjectedFaultOwner, 0, round.front().zone)
+          .WriteTo(round.front().block);
     }
     // About half to other workers, a few kept, the rest freed here.
     for (const HandedOffBlock& item : round) {

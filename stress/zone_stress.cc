@@ -8,10 +8,16 @@
 //   zone_stress --mode=all --seconds=60 --seed=7
 //   zone_stress --mode=fallback --ops=1000000000 --seconds=0
 //
-// Exit status: 0 when every run passed, 1 on any violation, 2 for bad
-// flags, 77 when the only mode asked for (rseq) is unsupported here.
+// Exit status: 0 when every run passed, 1 on any violation (with
+// --inject_stamp_fault: on anything but the injected one), 2 for bad flags
+// or values the library rejects, 3 when a run cannot be set up otherwise,
+// 77 when the only mode asked for (rseq) is unsupported here.
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +25,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include <zonealloc/concurrency/rseq.h>
 #include <zonealloc/system_profile.h>
@@ -30,8 +39,9 @@
 ABSL_FLAG(std::string, mode, "all",
           "CPU cache modes to run, one after the other: all, or a comma list of rseq, fallback, "
           "off. rseq is skipped where RseqSupport() fails");
-ABSL_FLAG(int, threads, 0, "worker threads; 0: 4 x the CPUs this process may use");
-ABSL_FLAG(double, seconds, 10, "how long each mode runs; 0: no time limit (set --ops)");
+ABSL_FLAG(int, threads, 0,
+          "worker threads, at most 4096; 0: 4 x the CPUs this process may use (at most 4096)");
+ABSL_FLAG(double, seconds, 10, "how long each mode runs, finite; 0: no time limit (set --ops)");
 ABSL_FLAG(uint64_t, ops, 0, "stop each mode after this many Allocate()+Free() calls; 0: none");
 ABSL_FLAG(uint64_t, seed, 1, "seed of every random choice (the schedule is still the OS's)");
 ABSL_FLAG(int, zones, 2, "zones under test, in one ZoneService");
@@ -73,13 +83,67 @@ std::vector<CpuCacheMode> ParseModes(const std::string& text) {
   return modes;
 }
 
+// At most this many workers: each is a thread with its counters' slot, and
+// the tool was run with up to 1024 (README.md).
+constexpr int kMaxThreads = 4096;
+
+// Why the flags' values are bad, naming the flag and the value, or "" when
+// they are good.
+std::string BadFlag(const StressConfig& config, const std::string& handoff) {
+  if (handoff != "tbb" && handoff != "locked") {
+    return absl::StrFormat("--handoff must be tbb or locked, got '%s'", handoff);
+  }
+  if (handoff == "tbb" && !kHaveTbbHandoff) {
+    return "--handoff=tbb: not in this build (ThreadSanitizer); use --handoff=locked";
+  }
+  if (config.threads < 1 || config.threads > kMaxThreads) {
+    return absl::StrFormat("--threads must be in [0, %d] (0: 4 x CPUs), got %d", kMaxThreads,
+                           absl::GetFlag(FLAGS_threads));
+  }
+  if (!std::isfinite(config.seconds) || config.seconds < 0) {
+    return absl::StrFormat("--seconds must be finite and >= 0, got %g", config.seconds);
+  }
+  if (config.seconds == 0 && config.ops == 0) return "set --seconds or --ops: both are 0";
+  if (config.zones < 1) return absl::StrFormat("--zones must be >= 1, got %d", config.zones);
+  if (config.block_size < sizeof(BlockStamp)) {
+    return absl::StrFormat("--block_size must be >= %d (the stamp), got %d", sizeof(BlockStamp),
+                           config.block_size);
+  }
+  if (config.initial_blocks < 4) {
+    return absl::StrFormat("--initial_blocks must be >= 4, got %d", config.initial_blocks);
+  }
+  if (config.queue_capacity < 1) {
+    return absl::StrFormat("--queue_capacity must be >= 1, got %d", config.queue_capacity);
+  }
+  if (config.burst_every < 1) {
+    return absl::StrFormat("--burst_every must be >= 1, got %d", config.burst_every);
+  }
+  if (config.max_held < 0)
+    return absl::StrFormat("--max_held must be >= 0, got %d", config.max_held);
+  if (config.migrate_every < 1) {
+    return absl::StrFormat("--migrate_every must be >= 1, got %d", config.migrate_every);
+  }
+  if (config.churn_ms < 0)
+    return absl::StrFormat("--churn_ms must be >= 0, got %d", config.churn_ms);
+  if (config.drain_every_ms < 0) {
+    return absl::StrFormat("--drain_every_ms must be >= 0, got %d", config.drain_every_ms);
+  }
+  if (config.fork_every_ms < 0) {
+    return absl::StrFormat("--fork_every_ms must be >= 0, got %d", config.fork_every_ms);
+  }
+  if (config.fork_timeout_s < 1) {
+    return absl::StrFormat("--fork_timeout_s must be >= 1, got %d", config.fork_timeout_s);
+  }
+  return "";
+}
+
 // The flags' values, or nullopt after printing which one is bad.
 std::optional<StressConfig> ConfigFromFlags() {
   StressConfig config;
   config.threads = absl::GetFlag(FLAGS_threads);
   if (config.threads == 0) {
     // The CPUs this process may use (affinity, cgroup quota), not the host's.
-    config.threads = 4 * SystemProfile::Current().usable_cpus;
+    config.threads = std::min(4 * SystemProfile::Current().usable_cpus, kMaxThreads);
   }
   config.seconds = absl::GetFlag(FLAGS_seconds);
   config.ops = absl::GetFlag(FLAGS_ops);
@@ -100,36 +164,35 @@ std::optional<StressConfig> ConfigFromFlags() {
   config.fork_timeout_s = absl::GetFlag(FLAGS_fork_timeout_s);
   config.progress = absl::GetFlag(FLAGS_progress);
   config.inject_stamp_fault = absl::GetFlag(FLAGS_inject_stamp_fault);
-  const char* bad = nullptr;
-  if (handoff != "tbb" && handoff != "locked") bad = "--handoff must be tbb or locked";
-  else if (handoff == "tbb" && !kHaveTbbHandoff) bad = "--handoff=tbb: not in this build (ThreadSanitizer)";
-  else if (config.threads < 1) bad = "--threads must be >= 0";
-  else if (config.seconds < 0) bad = "--seconds must be >= 0";
-  else if (config.seconds == 0 && config.ops == 0) bad = "set --seconds or --ops";
-  else if (config.zones < 1) bad = "--zones must be >= 1";
-  else if (config.block_size < sizeof(BlockStamp)) bad = "--block_size must be >= 32";
-  else if (config.initial_blocks < 4) bad = "--initial_blocks must be >= 4";
-  else if (config.queue_capacity < 1) bad = "--queue_capacity must be >= 1";
-  else if (config.burst_every < 1) bad = "--burst_every must be >= 1";
-  else if (config.max_held < 0) bad = "--max_held must be >= 0";
-  else if (config.migrate_every < 1) bad = "--migrate_every must be >= 1";
-  else if (config.churn_ms < 0 || config.drain_every_ms < 0 || config.fork_every_ms < 0)
-    bad = "--churn_ms, --drain_every_ms and --fork_every_ms must be >= 0";
-  else if (config.fork_timeout_s < 1) bad = "--fork_timeout_s must be >= 1";
-  if (bad != nullptr) {
-    std::fprintf(stderr, "zone_stress: %s\n", bad);
+  if (const std::string bad = BadFlag(config, handoff); !bad.empty()) {
+    std::fprintf(stderr, "zone_stress: %s\n", bad.c_str());
     return std::nullopt;
   }
   return config;
 }
 
+// The exit statuses (README.md).
+constexpr int kExitPass = 0;
+constexpr int kExitViolations = 1;
+constexpr int kExitBadFlags = 2;  // also values the library rejects (InvalidArgument)
+constexpr int kExitSetupFailed = 3;
+constexpr int kExitSkipped = 77;
+
+// Whether one mode's run passed. With --inject_stamp_fault it passes only
+// when the checker caught the injected stamp and found nothing else.
+bool ModePassed(const StressConfig& config, const StressResult& result) {
+  if (!config.inject_stamp_fault) return result.violations == 0;
+  return result.violations == 1 && result.injected_faults_caught == 1;
+}
+
 int Main() {
   const std::vector<CpuCacheMode> modes = ParseModes(absl::GetFlag(FLAGS_mode));
   std::optional<StressConfig> config = ConfigFromFlags();
-  if (modes.empty() || !config.has_value()) return 2;
-  int ran = 0;
+  if (modes.empty() || !config.has_value()) return kExitBadFlags;
+  int ran = 0, failed = 0;
   uint64_t violations = 0;
   for (CpuCacheMode mode : modes) {
+    const std::string name(CpuCacheModeName(mode));
     if (mode == CpuCacheMode::kRseq) {
       if (absl::Status rseq = RseqSupport(); !rseq.ok()) {
         std::printf("[rseq] skipped: %s\n", rseq.ToString().c_str());
@@ -137,31 +200,71 @@ int Main() {
       }
     }
     config->mode = mode;
-    std::printf("[%s] start: threads=%d seconds=%g ops=%llu seed=%llu zones=%d block_size=%zu "
-                "initial_blocks=%zu budget_bytes=%llu handoff=%s\n",
-                std::string(CpuCacheModeName(mode)).c_str(), config->threads, config->seconds,
-                static_cast<unsigned long long>(config->ops),
-                static_cast<unsigned long long>(config->seed), config->zones, config->block_size,
-                config->initial_blocks, static_cast<unsigned long long>(config->budget_bytes),
-                config->handoff == HandoffKind::kTbb ? "tbb" : "locked");
+    std::printf(
+        "[%s] start: threads=%d seconds=%g ops=%llu seed=%llu zones=%d block_size=%zu "
+        "initial_blocks=%zu budget_bytes=%llu handoff=%s\n",
+        name.c_str(), config->threads, config->seconds,
+        static_cast<unsigned long long>(config->ops), static_cast<unsigned long long>(config->seed),
+        config->zones, config->block_size, config->initial_blocks,
+        static_cast<unsigned long long>(config->budget_bytes),
+        config->handoff == HandoffKind::kTbb ? "tbb" : "locked");
     std::fflush(stdout);
-    violations += RunStress(*config).violations;
+    const absl::StatusOr<StressResult> result = RunStress(*config);
+    if (!result.ok()) {
+      // Not a violation: nothing ran.
+      const bool bad_flags = absl::IsInvalidArgument(result.status());
+      std::fprintf(stderr, "zone_stress: [%s] %s: %s\n", name.c_str(),
+                   bad_flags ? "the library rejects the flags' values" : "setup failed",
+                   result.status().ToString().c_str());
+      return bad_flags ? kExitBadFlags : kExitSetupFailed;
+    }
+    if (config->inject_stamp_fault) {
+      std::printf(
+          "[%s] --inject_stamp_fault: %llu violations, %llu of them the injected stamp: "
+          "%s\n",
+          name.c_str(), static_cast<unsigned long long>(result->violations),
+          static_cast<unsigned long long>(result->injected_faults_caught),
+          ModePassed(*config, *result) ? "the checker caught it, and only it"
+                                       : "want exactly that one");
+    }
+    violations += result->violations;
+    failed += ModePassed(*config, *result) ? 0 : 1;
     ++ran;
   }
-  if (ran == 0) return 77;
-  std::printf("zone_stress: %s (%d mode%s, %llu violations)\n", violations == 0 ? "PASS" : "FAIL",
-              ran, ran == 1 ? "" : "s", static_cast<unsigned long long>(violations));
-  return violations == 0 ? 0 : 1;
+  if (ran == 0) return kExitSkipped;
+  std::printf(
+      "zone_stress: %s (%d mode%s, %llu violations%s)\n", failed == 0 ? "PASS" : "FAIL", ran,
+      ran == 1 ? "" : "s", static_cast<unsigned long long>(violations),
+      config->inject_stamp_fault ? "; --inject_stamp_fault: passes on the injected one alone" : "");
+  return failed == 0 ? kExitPass : kExitViolations;
 }
 
 }  // namespace
 }  // namespace zonealloc::stress
+
+namespace {
+
+// absl::ParseCommandLine() prints a flag it cannot parse (an unknown name, a
+// value not of the flag's type) and calls exit(1), as it does after --help;
+// bad flags exit kExitBadFlags here. Set while it parses.
+std::atomic<bool> parsing_flags{false};
+
+void ExitBadFlagsIfParsing() {
+  if (!parsing_flags.load(std::memory_order_relaxed)) return;
+  std::fflush(stdout);  // --help's text
+  std::_Exit(zonealloc::stress::kExitBadFlags);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Stress test of zonealloc zones: many threads, cross-thread frees, bursts through "
       "overflow and extension, thread churn, CPU moves, concurrent Drain()/Stats() and fork(). "
       "See stress/README.md.");
+  std::atexit(ExitBadFlagsIfParsing);
+  parsing_flags.store(true, std::memory_order_relaxed);
   absl::ParseCommandLine(argc, argv);
+  parsing_flags.store(false, std::memory_order_relaxed);
   return zonealloc::stress::Main();
 }

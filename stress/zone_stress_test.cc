@@ -21,7 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <zonealloc/testing/scoped_env.h>
+#include <zonealloc/testing/stress_duration.h>
 #include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
 #include <zonealloc/zone.h>
@@ -91,11 +95,6 @@ void MigrateToRandomCpu(const cpu_set_t& allowed, std::minstd_rand& rng) {
   (void)sched_setaffinity(0, sizeof(one), &one);
 }
 
-std::chrono::milliseconds StressDuration() {
-  const char* ms = std::getenv("ZONEALLOC_STRESS_MS");
-  return std::chrono::milliseconds(ms != nullptr ? std::atoi(ms) : 1500);
-}
-
 int StressThreads() { return internal::TestThreads(4); }
 
 // What a live block holds: who allocated it and a check word derived from it.
@@ -106,7 +105,30 @@ struct Stamp {
   bool Valid() const { return check == ~owner * 0x9E3779B97F4A7C15ull; }
 };
 
+TEST(StressDurationTest, ReadsWholeMillisecondsAndRejectsGarbage) {
+  {
+    internal::ScopedEnv unset("ZONEALLOC_STRESS_MS", nullptr);
+    EXPECT_EQ(*internal::StressDuration(std::chrono::milliseconds(1500)),
+              std::chrono::milliseconds(1500));
+  }
+  {
+    internal::ScopedEnv set("ZONEALLOC_STRESS_MS", "250");
+    EXPECT_EQ(*internal::StressDuration(std::chrono::milliseconds(1500)),
+              std::chrono::milliseconds(250));
+  }
+  for (const char* garbage : {"", "2s", "1.5", "-1", "abc", "99999999999999999999"}) {
+    internal::ScopedEnv set("ZONEALLOC_STRESS_MS", garbage);
+    const absl::StatusOr<std::chrono::milliseconds> duration =
+        internal::StressDuration(std::chrono::milliseconds(1500));
+    EXPECT_TRUE(absl::IsInvalidArgument(duration.status())) << "'" << garbage << "'";
+    EXPECT_THAT(duration.status().message(), testing::HasSubstr(absl::StrCat("'", garbage, "'")));
+  }
+}
+
 TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
+  const absl::StatusOr<std::chrono::milliseconds> duration =
+      internal::StressDuration(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(duration.ok()) << duration.status();
   // Small, and allowed to grow only to 4x: the zone is full often, extends
   // a few times, then lives on overflow at its peaks.
   constexpr size_t kBlocks = 256;
@@ -168,7 +190,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
 
   std::vector<std::thread> threads;
   for (int t = 0; t < StressThreads(); ++t) threads.emplace_back(worker, t);
-  std::this_thread::sleep_for(StressDuration());
+  std::this_thread::sleep_for(*duration);
   stop = true;
   for (auto& thread : threads) thread.join();
   void* block = nullptr;

@@ -39,18 +39,39 @@ inline std::set<void*> TakeEveryFreeBlock(Zone& zone) {
   }
 }
 
-// The exit status of a forked `child`, 128 + signal when it was killed, or
-// -1 when it did not finish within `limit` (it is killed then): a child
-// that hangs, e.g. on a lock inherited from the parent, fails a test
-// instead of hanging it.
+// What WaitOrKill() returns besides an exit status or 128 + signal.
+inline constexpr int kWaitTimedOut = -1;  // the child did not finish in time and was killed
+inline constexpr int kWaitFailed = -2;    // waitpid() or kill() failed; printed on stderr
+
+// Prints which call failed on `child` and why; returns kWaitFailed.
+inline int ReportWaitFailure(const char* call, pid_t child) {
+  std::fprintf(stderr, "WaitOrKill: %s(%d): %s\n", call, static_cast<int>(child),
+               std::strerror(errno));
+  return kWaitFailed;
+}
+
+// The exit status of a forked `child`, 128 + signal when it was killed,
+// kWaitTimedOut when it did not finish within `limit` (it is killed then),
+// or kWaitFailed when it cannot be waited for (e.g. SIGCHLD is ignored, so
+// the kernel reaped it): a child that hangs, e.g. on a lock inherited from
+// the parent, fails a test instead of hanging it, and an unknown status is
+// never read as exit 0.
 inline int WaitOrKill(pid_t child, std::chrono::seconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   int status = 0;
-  while (waitpid(child, &status, WNOHANG) == 0) {
+  while (true) {
+    const pid_t waited = waitpid(child, &status, WNOHANG);
+    if (waited == child) break;
+    if (waited < 0) {
+      if (errno == EINTR) continue;
+      return ReportWaitFailure("waitpid", child);
+    }
     if (std::chrono::steady_clock::now() > deadline) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
-      return -1;
+      if (kill(child, SIGKILL) != 0) return ReportWaitFailure("kill", child);
+      while (waitpid(child, &status, 0) != child) {
+        if (errno != EINTR) return ReportWaitFailure("waitpid after SIGKILL", child);
+      }
+      return kWaitTimedOut;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
