@@ -9,15 +9,14 @@
 //   zone_stress --mode=fallback --ops=1000000000 --seconds=0
 //
 // Exit status: 0 when every run passed, 1 on any violation (with
-// --inject_stamp_fault: on anything but the injected one), 2 for bad flags
-// or values the library rejects, 3 when a run cannot be set up otherwise,
+// --inject_stamp_fault: on anything but the injected one, and Abseil's
+// exit on a flag it cannot parse), 2 for flag values out of range or values
+// the library rejects, 3 when a run cannot be set up otherwise,
 // 77 when the only mode asked for (rseq) is unsupported here.
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -242,29 +241,11 @@ int Main() {
 }  // namespace
 }  // namespace zonealloc::stress
 
-namespace {
-
-// absl::ParseCommandLine() prints a flag it cannot parse (an unknown name, a
-// value not of the flag's type) and calls exit(1), as it does after --help;
-// bad flags exit kExitBadFlags here. Set while it parses.
-std::atomic<bool> parsing_flags{false};
-
-void ExitBadFlagsIfParsing() {
-  if (!parsing_flags.load(std::memory_order_relaxed)) return;
-  std::fflush(stdout);  // --help's text
-  std::_Exit(zonealloc::stress::kExitBadFlags);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Stress test of zonealloc zones: many threads, cross-thread frees, bursts through "
       "overflow and extension, thread churn, CPU moves, concurrent Drain()/Stats() and fork(). "
       "See stress/README.md.");
-  std::atexit(ExitBadFlagsIfParsing);
-  parsing_flags.store(true, std::memory_order_relaxed);
-  absl::ParseCommandLine(argc, argv);
-  parsing_flags.store(false, std::memory_order_relaxed);
+  absl::ParseCommandLine(argc, argv);  // exits 1 on a flag it cannot parse
   return zonealloc::stress::Main();
 }
