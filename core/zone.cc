@@ -24,6 +24,11 @@ constexpr uint32_t kFreedMark = kNoIndex - 2;
 // (one CAS each); AllocateBulk() pops them one at a time.
 constexpr uint32_t kUncachedBatchBlocks = 64;
 constexpr uint32_t kMaxBatchBlocks = SharedZone::kMaxBatchBlocks;
+// Blocks a refill prefetches for writing, the next popped first. More keep
+// the core's miss buffers full of lines the program reaches only later
+// (prodcons, 2 threads: 66 Mops/s prefetching a whole batch of 255, 75 with
+// 16, medians of 7 interleaved; fill, burst and larson level).
+constexpr uint32_t kRefillPrefetchBlocks = 16;
 static_assert(kMaxCpuCacheBatchBlocks <= kMaxBatchBlocks);
 static_assert(kUncachedBatchBlocks <= kMaxBatchBlocks);
 
@@ -277,10 +282,11 @@ void* Zone::AllocateMiss() {
   // Short only when the thread migrated to a fuller cache, or a drain runs.
   const uint32_t kept = cache_->PushBatch(batch + 1, n - 1);
   // A refill's blocks were usually freed long ago or on another CPU: fetch
-  // them now, together, rather than one miss per Allocate() caller, the
-  // next one popped first. (Blocks never touched have no page yet, and the
-  // prefetch is dropped.)
-  for (uint32_t i = kept; i >= 1; --i) PrefetchForWrite(batch[i]);
+  // the first few now, together, rather than one miss per Allocate()
+  // caller. (Blocks never touched have no page yet, and the prefetch is
+  // dropped.)
+  const uint32_t last_prefetched = kept > kRefillPrefetchBlocks ? kept - kRefillPrefetchBlocks : 0;
+  for (uint32_t i = kept; i > last_prefetched; --i) PrefetchForWrite(batch[i]);
   ReturnToShared(batch + 1 + kept, n - 1 - kept, SlowLock::kNotHeld);
   OnCacheMissOrFlush();
   return MarkAllocated(batch[0]);
