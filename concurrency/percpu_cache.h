@@ -278,13 +278,13 @@ class PerCpuCache {
   ABSL_ATTRIBUTE_NOINLINE uint32_t PopBatchLocked(void** out, uint32_t max);
   ABSL_ATTRIBUTE_NOINLINE uint32_t PushBatchLocked(void* const* blocks, uint32_t n);
 
-  // What the critical sections read, at offsets they take as immediates.
+  // What the critical sections read, as memory operands: the compiler
+  // addresses them from whatever register holds the owner (a Zone), with no
+  // pointer of their own to compute.
   struct Geometry {
     char* memory;
     uint32_t num_cpus;
   };
-  static constexpr size_t kMemoryOffset = offsetof(Geometry, memory);
-  static constexpr size_t kNumCpusOffset = offsetof(Geometry, num_cpus);
 
   const Mode mode_;
   const Depth depth_;
@@ -317,12 +317,13 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 // rax = this CPU's header: memory + (cpu_id << kStrideShift), or a jump to
 // `miss` when the rseq area's cpu_id is past the cache's CPUs (or reads as
 // unregistered, which is huge).
-#define ZONEALLOC_RSEQ_THIS_CPU(miss)            \
-  "movl %%fs:4(%[rseq]), %%eax\n\t"             \
-  "cmpl %c[num_cpus](%[cache]), %%eax\n\t"      \
-  "jae " miss "\n\t"                             \
-  "shlq %[shift], %%rax\n\t"                    \
-  "addq %c[memory](%[cache]), %%rax\n\t"
+#define ZONEALLOC_RSEQ_THIS_CPU(miss) \
+  "movl %%fs:4(%[rseq]), %%eax\n\t"   \
+  "cmpl %[num_cpus], %%eax\n\t"       \
+  "jae " miss                         \
+  "\n\t"                              \
+  "shlq %[shift], %%rax\n\t"          \
+  "addq %[memory], %%rax\n\t"
 #define ZONEALLOC_RSEQ_END                       \
   "2:\n\t"                                      \
   ".pushsection __rseq_failure, \"ax?\"\n\t"     \
@@ -363,8 +364,8 @@ inline void* PerCpuCache::PopRseq() {
       ZONEALLOC_RSEQ_END
       "5:\n\t"
       : [block] "=&r"(block)
-      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset),
+      : [rseq] "r"(RseqAreaOffset()), [num_cpus] "m"(geometry_.num_cpus),
+        [shift] "i"(kStrideShift), [memory] "m"(geometry_.memory),
         [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "rdx", "memory", "cc");
   return block;
@@ -387,8 +388,8 @@ inline bool PerCpuCache::TryPushRseq(void* block) {
       "movl %%ecx, (%%rax)\n\t"          // commit: count + 1
       ZONEALLOC_RSEQ_END
       :
-      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [block] "r"(block),
+      : [rseq] "r"(RseqAreaOffset()), [num_cpus] "m"(geometry_.num_cpus),
+        [shift] "i"(kStrideShift), [memory] "m"(geometry_.memory), [block] "r"(block),
         [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "rdx", "memory", "cc"
       : full);
@@ -434,8 +435,8 @@ inline uint32_t PerCpuCache::PopBatchRseq(void** out, uint32_t max) {
       ZONEALLOC_RSEQ_END
       "5:\n\t"
       : "=&d"(n)
-      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [out] "r"(out),
+      : [rseq] "r"(RseqAreaOffset()), [num_cpus] "m"(geometry_.num_cpus),
+        [shift] "i"(kStrideShift), [memory] "m"(geometry_.memory), [out] "r"(out),
         [max] "r"(max), [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
   return n;
@@ -475,8 +476,8 @@ inline uint32_t PerCpuCache::PushBatchRseq(void* const* blocks, uint32_t n) {
       ZONEALLOC_RSEQ_END
       "5:\n\t"
       : "=&d"(pushed)
-      : [rseq] "r"(RseqAreaOffset()), [cache] "r"(&geometry_), [num_cpus] "i"(kNumCpusOffset),
-        [shift] "i"(kStrideShift), [memory] "i"(kMemoryOffset), [blocks] "r"(blocks),
+      : [rseq] "r"(RseqAreaOffset()), [num_cpus] "m"(geometry_.num_cpus),
+        [shift] "i"(kStrideShift), [memory] "m"(geometry_.memory), [blocks] "r"(blocks),
         [n] "r"(n), [restarts] "m"(internal::rseq_restarts)
       : "rax", "rcx", "r8", "r10", "r11", "memory", "cc");
   return pushed;
