@@ -185,10 +185,6 @@ void RunOnce(Row& row, const Contender& contender, int repetition, const Setting
   row.rss_files.push_back(row.cell.scenario == "burst" ? rss_file : "");
 }
 
-std::string BlockText(size_t block_size) {
-  return block_size == 0 ? "mix" : absl::StrFormat("%d", block_size);
-}
-
 // Runs every row `repetitions` times. Within a cell the contenders take
 // turns (repetition 1 of each, then 2 of each...), so a slow phase of a
 // noisy machine hits them all alike rather than one of them, in an order
@@ -214,7 +210,7 @@ void RunAll(std::vector<Row>& rows, const std::vector<Contender>& contenders,
         ++done;
         std::fprintf(stderr, "[%3d/%d] %-8s thr=%-2d block=%-4s %-10s rep %d/%d  %s\n", done, total,
                      row.cell.scenario.c_str(), row.cell.threads_used,
-                     BlockText(row.cell.block_size).c_str(), row.contender.c_str(), repetition,
+                     BlockSizeText(row.cell.block_size).c_str(), row.contender.c_str(), repetition,
                      settings.repetitions,
                      row.outcome == Row::Outcome::kFailed
                          ? ("FAILED: " + row.detail).c_str()

@@ -27,6 +27,17 @@ void LatencySampler::Thin() {
   stride_ *= 2;
 }
 
+void MergeSamples(std::span<const LatencySampler* const> samplers, std::vector<uint64_t>& merged) {
+  uint64_t widest = 1;
+  for (const LatencySampler* sampler : samplers) widest = std::max(widest, sampler->stride());
+  for (const LatencySampler* sampler : samplers) {
+    // Strides are powers of two: keep one in `step`, as Thin() would.
+    const uint64_t step = widest / sampler->stride();
+    const std::span<const uint64_t> samples = sampler->samples();
+    for (size_t i = 0; i < samples.size(); i += step) merged.push_back(samples[i]);
+  }
+}
+
 LatencySummary SummarizeLatency(std::vector<uint64_t> ticks, double nanos_per_tick) {
   LatencySummary summary;
   summary.samples = ticks.size();

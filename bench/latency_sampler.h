@@ -37,6 +37,9 @@ class LatencySampler {
 
   std::span<const uint64_t> samples() const { return samples_; }
 
+  // Samples offered per sample kept: 1, doubled by each thinning.
+  uint64_t stride() const { return stride_; }
+
  private:
   // Drops every other kept sample and doubles the stride.
   void Thin();
@@ -46,6 +49,14 @@ class LatencySampler {
   uint64_t stride_ = 1;
   uint64_t offered_since_kept_ = 0;
 };
+
+// Appends the samples of all `samplers` (one per thread) to `merged`, each
+// sampler's first thinned to the largest stride among them, so that every
+// merged sample stands for the same number of operations and a thread weighs
+// in the percentiles by its op count. Merged as kept, a thread that ran a
+// tenth of the ops would bring as many samples as the busiest one: in an
+// oversubscribed run the slow threads would be over-represented in p99.
+void MergeSamples(std::span<const LatencySampler* const> samplers, std::vector<uint64_t>& merged);
 
 struct LatencySummary {
   double p50_ns = 0;

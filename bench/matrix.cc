@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "bench/scenarios.h"
 
 namespace zonealloc::bench {
@@ -46,6 +47,10 @@ Axes ScenarioAxes(const std::string& scenario, const Axes& axes, const MatrixOve
 }
 
 }  // namespace
+
+std::string BlockSizeText(size_t block_size, std::string_view unit) {
+  return block_size == 0 ? "mix" : absl::StrFormat("%d%s", block_size, unit);
+}
 
 std::vector<Cell> BuildMatrix(MatrixKind kind, int cpus, const MatrixOverrides& overrides) {
   Axes axes = AxesFor(kind, std::max(1, cpus));

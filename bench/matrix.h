@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/contenders.h"
@@ -35,6 +36,11 @@ struct Cell {
   int threads_used = 1;   // as the scenario runs them
   size_t block_size = 0;  // 0: the scenario picks its sizes (server)
 };
+
+// A cell's block size as the report, the progress lines and the plots show
+// it: "mix" where the scenario picks its sizes (0), else the number followed
+// by `unit`: BlockSizeText(64) is "64", BlockSizeText(64, "B") is "64B".
+std::string BlockSizeText(size_t block_size, std::string_view unit = "");
 
 enum class MatrixKind { kDefault, kFull, kSmoke };
 

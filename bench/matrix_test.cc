@@ -15,6 +15,13 @@ int CountCells(const std::vector<Cell>& cells, std::string_view scenario) {
                                         [&](const Cell& c) { return c.scenario == scenario; }));
 }
 
+TEST(MatrixTest, BlockSizeTextNamesTheMixWhereTheScenarioPicksSizes) {
+  EXPECT_EQ(BlockSizeText(64), "64");
+  EXPECT_EQ(BlockSizeText(64, "B"), "64B");
+  EXPECT_EQ(BlockSizeText(0), "mix");
+  EXPECT_EQ(BlockSizeText(0, "B"), "mix");
+}
+
 TEST(MatrixTest, TheDefaultMatrixRunsFiveScenariosAtOneAndTwiceTheCpusAndFillAtOne) {
   const std::vector<Cell> cells = BuildMatrix(MatrixKind::kDefault, /*cpus=*/2);
   ASSERT_EQ(cells.size(), 11u);

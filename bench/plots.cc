@@ -65,15 +65,11 @@ T& FindOrAdd(std::vector<T>& items, std::string T::*key, const std::string& valu
   return added;
 }
 
-std::string BlockName(size_t block_size) {
-  return block_size == 0 ? "mix" : absl::StrFormat("%dB", block_size);
-}
-
 std::vector<Plot> ThroughputPlots(const std::vector<Row>& rows) {
   std::vector<Plot> plots;
   for (const Row& row : rows) {
     if (row.outcome != Row::Outcome::kMeasured || row.runs.empty()) continue;
-    const std::string block = BlockName(row.cell.block_size);
+    const std::string block = BlockSizeText(row.cell.block_size, "B");
     Plot& plot = FindOrAdd(plots, &Plot::name,
                            absl::StrFormat("throughput_%s_%s", row.cell.scenario, block));
     plot.setup = absl::StrFormat(
@@ -101,7 +97,7 @@ std::vector<Plot> BurstRssPlots(const std::vector<Row>& rows) {
   std::vector<Plot> plots;
   for (const Row& row : rows) {
     if (row.outcome != Row::Outcome::kMeasured || row.median_rss_file.empty()) continue;
-    const std::string block = BlockName(row.cell.block_size);
+    const std::string block = BlockSizeText(row.cell.block_size, "B");
     Plot& plot = FindOrAdd(plots, &Plot::name,
                            absl::StrFormat("burst_rss_t%d_%s", row.cell.threads_used, block));
     plot.setup = absl::StrFormat(

@@ -82,10 +82,6 @@ std::string ZoneEventsText(const std::optional<ZoneEventsPerMop>& rates) {
 
 double Mib(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
-std::string BlockText(size_t block_size) {
-  return block_size == 0 ? "mix" : absl::StrFormat("%d", block_size);
-}
-
 std::string Ratio(double ratio) { return ratio > 0 ? absl::StrFormat("%.2f", ratio) : "-"; }
 
 // The table's columns, in order; `right` aligns numbers.
@@ -105,7 +101,7 @@ constexpr size_t kLeadColumns = 4;  // scenario .. allocator: shown for every ro
 
 std::vector<std::string> RowCells(const Row& row) {
   std::vector<std::string> cells = {row.cell.scenario, absl::StrFormat("%d", row.cell.threads_used),
-                                    BlockText(row.cell.block_size), row.contender};
+                                    BlockSizeText(row.cell.block_size), row.contender};
   if (row.outcome == Row::Outcome::kNotInstalled) {
     cells.push_back("not installed (" + row.detail + ")");
     return cells;

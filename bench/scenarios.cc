@@ -49,12 +49,14 @@ class TeamBlockOps {
   }
 
   void MergeInto(ScenarioResult& result) const {
+    std::vector<const LatencySampler*> samplers;
     for (size_t i = 0; i < ops_.size(); ++i) {
       result.tally.Add(ops_[i]->tally());
       result.ops += timed_frees_[i];
-      const auto samples = ops_[i]->latency().samples();
-      result.latency_ticks.insert(result.latency_ticks.end(), samples.begin(), samples.end());
+      samplers.push_back(&ops_[i]->latency());
     }
+    // Each sample then stands for as many ops whichever thread took it.
+    MergeSamples(samplers, result.latency_ticks);
   }
 
  private:

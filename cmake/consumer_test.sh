@@ -53,6 +53,35 @@ configure_consumer() {
     { cat "$dir.log" >&2; fail "configure cmake/consumer $*"; }
 }
 
+# build_and_run_consumer LABEL BUILD_DIR ARGS...: configures cmake/consumer/
+# in BUILD_DIR with ARGS, builds it and runs it (run_consumer).
+build_and_run_consumer() {
+  local label=$1 dir=$2
+  shift 2
+  configure_consumer "$dir" "$@"
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  run_consumer "$label" "$dir/consumer"
+}
+
+# expect_version_refused LABEL BUILD_DIR PREFIX VERSION: find_package of
+# VERSION against the install in PREFIX must fail, and for the version alone:
+# CMake found this tree's package and refused it. Any other failure (no
+# generator, a typo) fails the check: it would say nothing about compatibility.
+expect_version_refused() {
+  local label=$1 dir=$2 prefix=$3 wanted=$4 log
+  if cmake -S cmake/consumer -B "$dir" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+       -DZONEALLOC_CONSUMER_VERSION="$wanted" >"$dir.log" 2>&1; then
+    fail "$label: find_package(zonealloc $wanted) accepted version $version"
+  fi
+  # CMake wraps its message; compare it as one line.
+  log=$(tr -s ' \n' '  ' <"$dir.log")
+  grep -qF "compatible with requested version \"$wanted\"" <<<"$log" &&
+    grep -qF "considered but not accepted" <<<"$log" &&
+    grep -qF "zonealloc-config.cmake, version: $version" <<<"$log" ||
+    { cat "$dir.log" >&2; fail "$label: find_package(zonealloc $wanted) failed, but not for its version"; }
+  echo "consumer_test: $label: ok" >&2
+}
+
 for linkage in static shared; do
   shared=OFF
   [[ "$linkage" == shared ]] && shared=ON
@@ -90,18 +119,14 @@ for linkage in static shared; do
 
   # 1. find_package(zonealloc 0.1 CONFIG REQUIRED), and a request for the
   #    next incompatible version refused.
-  configure_consumer "$work/$linkage/package" -DCMAKE_PREFIX_PATH="$prefix"
-  cmake --build "$work/$linkage/package" >/dev/null
-  run_consumer "$linkage: find_package" "$work/$linkage/package/consumer"
-  if cmake -S cmake/consumer -B "$work/$linkage/refused" -DCMAKE_PREFIX_PATH="$prefix" \
-       -DZONEALLOC_CONSUMER_VERSION="$incompatible" >/dev/null 2>&1; then
-    fail "$linkage: find_package(zonealloc $incompatible) accepted version $version"
-  fi
+  build_and_run_consumer "$linkage: find_package" "$work/$linkage/package" \
+                         -DCMAKE_PREFIX_PATH="$prefix"
+  expect_version_refused "$linkage: find_package($incompatible) refused" "$work/$linkage/refused" \
+                         "$prefix" "$incompatible"
 
   # 2. pkg-config, through CMake's PkgConfig module and on a g++ line.
-  configure_consumer "$work/$linkage/pkgconfig" -DZONEALLOC_CONSUMER_FROM=pkgconfig
-  cmake --build "$work/$linkage/pkgconfig" >/dev/null
-  run_consumer "$linkage: CMake PkgConfig" "$work/$linkage/pkgconfig/consumer"
+  build_and_run_consumer "$linkage: CMake PkgConfig" "$work/$linkage/pkgconfig" \
+                         -DZONEALLOC_CONSUMER_FROM=pkgconfig
   # shellcheck disable=SC2046  # the flags are meant to split, as on a user's line
   g++ -std=c++20 -O2 cmake/consumer/consumer.cc cmake/consumer/zone_check.cc \
       $(pkg-config --cflags --libs zonealloc) -Wl,-rpath,"$libdir" -o "$work/$linkage/gxx-consumer" ||
@@ -113,10 +138,8 @@ done
 # 3. add_subdirectory of this tree, by a project that installs and exports
 #    its own library linking zonealloc.
 echo "=== consumer_test: add_subdirectory" >&2
-configure_consumer "$work/source" -DZONEALLOC_CONSUMER_FROM=source -DZONEALLOC_CONSUMER_EXPORT=ON \
-                   -DCMAKE_INSTALL_PREFIX="$work/source-prefix"
-cmake --build "$work/source" -j "$jobs" >/dev/null
-run_consumer "add_subdirectory" "$work/source/consumer"
+build_and_run_consumer "add_subdirectory" "$work/source" -DZONEALLOC_CONSUMER_FROM=source \
+                       -DZONEALLOC_CONSUMER_EXPORT=ON -DCMAKE_INSTALL_PREFIX="$work/source-prefix"
 cmake --install "$work/source" >/dev/null
 [[ -f "$work/source-prefix/lib/cmake/zonealloc_consumer/consumer-targets.cmake" ]] ||
   fail "add_subdirectory: the consumer's export was not installed"

@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -123,6 +124,77 @@ void QuiesceAndCheck(StressState& state) {
   state.CheckBudget("end of run");
 }
 
+// A run with at least this many big bursts must have overflowed: a big burst
+// holds more blocks than a zone's initial segment one time in four, and a
+// zone that never overflowed never extended, so it still had only those
+// blocks. All 64 bursts falling short has a chance of 0.75^64 < 1e-7.
+constexpr uint64_t kCoverageMinBigBursts = 64;
+
+// And forked, with --fork_every_ms > 0, once it ran this long and two periods.
+constexpr double kCoverageMinForkSeconds = 1.0;
+
+// Whether the budget left after the zones' initial segments pays for a
+// zone's least extension: extension_blocks, which the tool leaves at the
+// initial size, so it costs what the zone's initial segment does.
+bool BudgetAllowsAnExtension(const StressState& state) {
+  const uint64_t left = state.service->budget_bytes() - state.service->permanent_bytes();
+  for (const auto& zone : state.zones) {
+    if (zone->Stats().permanent_bytes <= left) return true;
+  }
+  return false;
+}
+
+// The risky paths a run is meant to reach: a run that never overflowed,
+// extended or forked passes the checks above while checking little. Each
+// miss is a violation naming its counter; a run too short to be sure of the
+// path skips that rule and says so.
+void CheckCoverage(StressState& state, double seconds, bool budget_allows_extension) {
+  const std::string where =
+      absl::StrFormat("end of run, coverage [%s]", CpuCacheModeName(state.config.mode));
+  uint64_t big_bursts = 0;
+  for (const auto& slot : state.slots) {
+    big_bursts += slot.value.big_bursts.load(std::memory_order_relaxed);
+  }
+  size_t overflow_allocations = 0, extensions = 0;
+  for (const auto& zone : state.zones) {
+    const ZoneStats stats = zone->Stats();
+    overflow_allocations += stats.overflow_allocations;
+    extensions += stats.extensions;
+  }
+  if (state.TotalOps() == 0) state.violations.Report(where, "ops 0: no worker allocated or freed");
+  if (big_bursts >= kCoverageMinBigBursts) {
+    if (overflow_allocations == 0) {
+      state.violations.Report(where, absl::StrFormat("overflow_allocations 0 after %d big bursts: "
+                                                     "no burst ran a zone full",
+                                                     big_bursts));
+    }
+    if (budget_allows_extension && extensions == 0) {
+      state.violations.Report(where, absl::StrFormat("extensions 0 after %d big bursts (%d "
+                                                     "overflow allocations), though the budget "
+                                                     "had room for one",
+                                                     big_bursts, overflow_allocations));
+    }
+  } else {
+    std::printf(
+        "[%s] coverage: %llu big bursts, fewer than %llu: overflow and extension not "
+        "required\n",
+        std::string(CpuCacheModeName(state.config.mode)).c_str(),
+        static_cast<unsigned long long>(big_bursts),
+        static_cast<unsigned long long>(kCoverageMinBigBursts));
+  }
+  const double fork_period = state.config.fork_every_ms / 1000.0;
+  const uint64_t forks = state.forks.load(std::memory_order_relaxed);
+  if (state.config.fork_every_ms > 0 && forks == 0) {
+    if (seconds >= std::max(kCoverageMinForkSeconds, 2 * fork_period)) {
+      state.violations.Report(where, absl::StrFormat("forks 0 in %.1f s with --fork_every_ms=%d",
+                                                     seconds, state.config.fork_every_ms));
+    } else {
+      std::printf("[%s] coverage: %.1f s, too short to require a fork\n",
+                  std::string(CpuCacheModeName(state.config.mode)).c_str(), seconds);
+    }
+  }
+}
+
 // `seconds` and `ops_at_limit`: when the time or op limit was reached; the
 // ops count adds the rounds the workers finished after it.
 void PrintSummary(const StressState& state, double seconds, uint64_t ops_at_limit) {
@@ -173,6 +245,7 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
   absl::StatusOr<std::unique_ptr<StressState>> made = MakeState(config);
   if (!made.ok()) return made.status();
   std::unique_ptr<StressState> state = *std::move(made);
+  const bool budget_allows_extension = BudgetAllowsAnExtension(*state);
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
     std::fprintf(stderr, "zone_stress: sched_getaffinity: %s; the workers will not migrate\n",
@@ -220,6 +293,8 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
     forker.reset();
     drainer.reset();
   }
+  // Before the final checks, whose allocations are not the workers'.
+  CheckCoverage(*state, seconds, budget_allows_extension);
   QuiesceAndCheck(*state);
   PrintSummary(*state, seconds, ops_at_limit);
   StressResult result{

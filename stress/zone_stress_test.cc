@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stress: many more threads than CPUs churn one small zone through full,
-// overflow, extension and drain, migrating between CPUs, passing blocks to each other through a shared queue so most
-// frees are cross-thread. Each block carries its owner's stamp and a
-// sequence number; every hand-out and free is checked.
+// overflow, extension and drain (and check that they got there), migrating between CPUs, passing
+// blocks to each other through a shared queue so most frees are cross-thread. Each block carries
+// its owner's stamp and a sequence number; every hand-out and free is checked.
 
 #include <sched.h>
 
@@ -129,9 +129,17 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
   const absl::StatusOr<std::chrono::milliseconds> duration =
       internal::StressDuration(std::chrono::milliseconds(1500));
   ASSERT_TRUE(duration.ok()) << duration.status();
-  // Small, and allowed to grow only to 4x: the zone is full often, extends
-  // a few times, then lives on overflow at its peaks.
+  // Small, and allowed to grow only to 4x. One round in kBigBurstEvery is a
+  // big burst, kBlocks/4 to 1.25 x kBlocks blocks held at once: the zone
+  // runs full, overflows, extends up to max_blocks, then lives on overflow
+  // at its peaks.
   constexpr size_t kBlocks = 256;
+  constexpr int kBigBurstEvery = 64;
+  // A big burst holds more than the initial kBlocks one time in four, and a
+  // zone that never overflowed never extended: 64 big bursts that all fail
+  // to overflow have a chance of 0.75^64 < 1e-7. With fewer (a short
+  // ZONEALLOC_STRESS_MS) the test does not require overflow and extension.
+  constexpr uint64_t kCoverageMinBigBursts = 64;
   absl::StatusOr<std::unique_ptr<Zone>> created = Zone::Create(
       {.name = "stress", .block_size = 64, .initial_blocks = kBlocks, .max_blocks = 4 * kBlocks});
   ASSERT_TRUE(created.ok());
@@ -140,7 +148,7 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
 
   Handoff handoff;
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> errors{0}, allocations{0}, full_seen{0};
+  std::atomic<uint64_t> errors{0}, allocations{0}, full_seen{0}, big_bursts{0};
 
   auto worker = [&](int id) {
     std::minstd_rand rng(id);
@@ -150,7 +158,11 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
     ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0) << std::strerror(errno);
     for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
       if (round % 128 == 0) MigrateToRandomCpu(allowed, rng);
-      const int burst = 1 + static_cast<int>(rng() % 16);
+      int burst = 1 + static_cast<int>(rng() % 16);
+      if (rng() % kBigBurstEvery == 0) {
+        burst = static_cast<int>(kBlocks / 4 + rng() % kBlocks);
+        big_bursts.fetch_add(1, std::memory_order_relaxed);
+      }
       for (int i = 0; i < burst; ++i) {
         if (zone.IsFull()) full_seen.fetch_add(1, std::memory_order_relaxed);
         void* block = zone.Allocate();
@@ -209,6 +221,15 @@ TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
   const std::set<void*> all = internal::TakeEveryFreeBlock(zone);
   EXPECT_EQ(all.size(), stats.capacity_blocks) << "a permanent block was lost or duplicated";
   for (void* b : all) zone.Free(b);
+  // The paths this test is for were reached, not only passed through safely.
+  if (big_bursts.load() >= kCoverageMinBigBursts) {
+    EXPECT_GT(stats.overflow_allocations, 0u)
+        << big_bursts.load() << " big bursts never overflowed";
+    EXPECT_GT(stats.extensions, 0u)
+        << big_bursts.load() << " big bursts and " << stats.overflow_allocations
+        << " overflow allocations never extended the zone";
+  }
+  RecordProperty("big_bursts", std::to_string(big_bursts.load()));
   RecordProperty("extensions", std::to_string(stats.extensions));
   RecordProperty("overflow_allocations", std::to_string(stats.overflow_allocations));
   RecordProperty("allocations", std::to_string(allocations.load()));
