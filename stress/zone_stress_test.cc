@@ -21,10 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include <zonealloc/testing/scoped_env.h>
 #include <zonealloc/testing/stress_duration.h>
 #include <zonealloc/testing/test_threads.h>
 #include <zonealloc/testing/zone_testing.h>
@@ -104,26 +101,6 @@ struct Stamp {
   static Stamp For(uint64_t owner) { return {owner, ~owner * 0x9E3779B97F4A7C15ull}; }
   bool Valid() const { return check == ~owner * 0x9E3779B97F4A7C15ull; }
 };
-
-TEST(StressDurationTest, ReadsWholeMillisecondsAndRejectsGarbage) {
-  {
-    internal::ScopedEnv unset("ZONEALLOC_STRESS_MS", nullptr);
-    EXPECT_EQ(*internal::StressDuration(std::chrono::milliseconds(1500)),
-              std::chrono::milliseconds(1500));
-  }
-  {
-    internal::ScopedEnv set("ZONEALLOC_STRESS_MS", "250");
-    EXPECT_EQ(*internal::StressDuration(std::chrono::milliseconds(1500)),
-              std::chrono::milliseconds(250));
-  }
-  for (const char* garbage : {"", "2s", "1.5", "-1", "abc", "99999999999999999999"}) {
-    internal::ScopedEnv set("ZONEALLOC_STRESS_MS", garbage);
-    const absl::StatusOr<std::chrono::milliseconds> duration =
-        internal::StressDuration(std::chrono::milliseconds(1500));
-    EXPECT_TRUE(absl::IsInvalidArgument(duration.status())) << "'" << garbage << "'";
-    EXPECT_THAT(duration.status().message(), testing::HasSubstr(absl::StrCat("'", garbage, "'")));
-  }
-}
 
 TEST(ZoneStressTest, CrossThreadChurnNeverLosesOrDuplicatesABlock) {
   const absl::StatusOr<std::chrono::milliseconds> duration =
