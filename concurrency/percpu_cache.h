@@ -317,11 +317,11 @@ static_assert(RSEQ_SIG == 0x53053053, "the abort handlers below spell out glibc'
 // rax = this CPU's header: memory + (cpu_id << kStrideShift), or a jump to
 // `miss` when the rseq area's cpu_id is past the cache's CPUs (or reads as
 // unregistered, which is huge).
-#define ZONEALLOC_RSEQ_THIS_CPU(miss)  \
-  "movl %%fs:4(%[rseq]), %%eax\n\t" \
-  "cmpl %[num_cpus], %%eax\n\t"     \
-  "jae " miss "\n\t"                 \
-  "shlq %[shift], %%rax\n\t"        \
+#define ZONEALLOC_RSEQ_THIS_CPU(miss)    \
+  "movl %%fs:4(%[rseq]), %%eax\n\t"      \
+  "cmpl %[num_cpus], %%eax\n\t"          \
+  "jae " miss "\n\t"                     \
+  "shlq %[shift], %%rax\n\t"             \
   "addq %[memory], %%rax\n\t"
 #define ZONEALLOC_RSEQ_END                       \
   "2:\n\t"                                      \
